@@ -1,0 +1,65 @@
+/**
+ * The resolved, validated and frozen configuration the primary runs with.
+ * YAML keys are snake_case (`max_requests`), CLI flags kebab-case (`--max-requests`),
+ * env vars `SMARTWORKERS_MAX_REQUESTS`; here they are camelCase. Durations are ms,
+ * sizes bytes. The settings table in `settings.ts` is the single source for all of them.
+ */
+
+export type LogFormat = 'json' | 'pretty';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/** One worker group: a script run as N node:cluster workers. */
+export interface AppSettings {
+  /** Name used in logs, status and the CLI (defaults to the script's base name). */
+  name: string;
+  /** Absolute path of the app's entry script (CommonJS or ESM). */
+  script: string;
+  /** Arguments passed to the script. */
+  args: readonly string[];
+  /** Node.js flags for the workers (e.g. --max-old-space-size=512). */
+  nodeArgs: readonly string[];
+  /** Extra environment for the workers. */
+  env: Readonly<Record<string, string>>;
+  /** Working directory of the workers (absolute). */
+  cwd: string;
+  /** Number of workers (`auto` is resolved to the available CPUs). */
+  workers: number;
+  /** Requests after which a worker is recycled; 0 = never. */
+  maxRequests: number;
+  /** Upper bound of the random extra added to max_requests per worker. */
+  maxRequestsJitter: number;
+  /** Soft RSS ceiling in bytes (task-aware recycle); 0 = off. */
+  maxMemory: number;
+  /** Hard RSS ceiling in bytes (replace at once, tasks lost); 0 = off. */
+  maxMemoryHard: number;
+  /** How often RSS is sampled, ms. */
+  memoryCheckInterval: number;
+  /** A worker silent for this long (no heartbeat) is killed and replaced, ms. */
+  timeout: number;
+  /** How long a stopping worker may take to finish requests and tasks, ms. */
+  gracefulTimeout: number;
+  /** How long a retired worker may wait for its background tasks, ms. */
+  maxTaskWait: number;
+  /** A worker not ready within this is a failed boot, ms. */
+  bootTimeout: number;
+  /** Ready on process.send('ready') instead of on the first `listening`. */
+  waitReady: boolean;
+  /** Base delay before replacing a crashed worker; doubles per consecutive crash, ms. */
+  restartDelay: number;
+  /** Cap of the crash backoff, ms. */
+  maxRestartDelay: number;
+  /** Uptime after which a worker counts as stable and its slot's backoff resets, ms. */
+  minUptime: number;
+  /** How many retired workers of this app may drain or wait on tasks at once (the surge cap). */
+  maxRetiring: number;
+  /** A draining worker closes a keep-alive connection idle for this long, ms. */
+  drainIdleGrace: number;
+}
+
+export interface Settings {
+  apps: readonly AppSettings[];
+  logFormat: LogFormat;
+  logLevel: LogLevel;
+  /** Absolute path of the config file, when one was used (re-read on SIGHUP). */
+  configFile?: string;
+}

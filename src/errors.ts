@@ -1,0 +1,84 @@
+/**
+ * The error catalogue: every error smartworkers reports has a code, a one-line message
+ * naming what was wrong and what is accepted, and a fix. The README's "Error codes"
+ * table is kept in step with this object by a test.
+ */
+
+export const EXIT = {
+  /** Stopped cleanly: no request or task lost. */
+  ok: 0,
+  /** Stopped, but tasks were lost (forced stop, timeout) or the primary failed. */
+  failure: 1,
+  /** Bad command line or configuration: nothing was started. */
+  usage: 2,
+  /** No worker of the first generation could boot: the app is broken. */
+  bootFailed: 3,
+} as const;
+
+interface CatalogueEntry {
+  /** What the error means, for the README. */
+  summary: string;
+  /** How to fix it. */
+  fix: string;
+  exitCode: number;
+}
+
+export const ERRORS = {
+  SW_CONFIG_UNKNOWN_KEY: {
+    summary: 'A config file, flag or env var names a key smartworkers does not have.',
+    fix: 'Check the spelling against the config reference; the message names the nearest key.',
+    exitCode: EXIT.usage,
+  },
+  SW_CONFIG_INVALID: {
+    summary: 'A config value has the wrong type or is out of range.',
+    fix: 'Use a value of the accepted form the message names (e.g. `30s`, `400MB`, a whole number).',
+    exitCode: EXIT.usage,
+  },
+  SW_CONFIG_FILE: {
+    summary: 'The config file cannot be read or is not valid YAML.',
+    fix: 'Check the path and the YAML syntax at the line the message names.',
+    exitCode: EXIT.usage,
+  },
+  SW_USAGE: {
+    summary: 'The command line is malformed (unknown command, missing script, bad flag).',
+    fix: 'Run `smartworkers --help` or `smartworkers <command> --help`.',
+    exitCode: EXIT.usage,
+  },
+  SW_SCRIPT_NOT_FOUND: {
+    summary: 'The app script does not exist.',
+    fix: 'Pass the path of the app entry file, relative to the working directory or absolute.',
+    exitCode: EXIT.usage,
+  },
+  SW_BOOT_FAILED: {
+    summary: 'No worker of the first generation became ready: the app crashed or hung at start.',
+    fix: "Read the app's own error printed above; run it with `node <script>` to reproduce.",
+    exitCode: EXIT.bootFailed,
+  },
+  SW_IPC_MALFORMED: {
+    summary: 'A worker sent a smartworkers-tagged IPC message that is malformed; it was dropped.',
+    fix: 'Do not send objects with a `$sw` key from the app; other messages are left alone.',
+    exitCode: EXIT.failure,
+  },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error the user can act on. `message` is one line; `fix` says what to do. */
+export class SmartworkersError extends Error {
+  readonly code: ErrorCode;
+  readonly fix: string;
+  readonly exitCode: number;
+
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'SmartworkersError';
+    this.code = code;
+    this.fix = ERRORS[code].fix;
+    this.exitCode = ERRORS[code].exitCode;
+  }
+
+  /** `smartworkers: <message> [CODE]` — the one line printed on stderr. */
+  toLine(): string {
+    return `smartworkers: ${this.message} [${this.code}]`;
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * The one IPC protocol between the primary and its workers.
+ *
+ * Every smartworkers message is an object tagged with {@link TAG} (like Node's own
+ * `cmd: 'NODE_CLUSTER'`); anything else on the channel belongs to the app and is
+ * left alone. Workers never send one message per request or per task: counts are
+ * cumulative and coalesced into `report`s, so a lost or merged report loses nothing.
+ */
+
+/** The tag key. Its value is the message kind. */
+export const TAG = '$sw' as const;
+
+/** Protocol version, sent in `hello`; bumped on an incompatible change. */
+export const PROTOCOL_VERSION = 1;
+
+export type TaskStatus = 'completed' | 'failed' | 'cancelled';
+
+/** One background task as the worker describes it. */
+export interface TaskInfo {
+  id: string;
+  type: string;
+  description?: string;
+  /** epoch ms */
+  startedAt: number;
+  estimatedMs?: number;
+}
+
+/** Cumulative task counters since the worker started. */
+export interface TaskCounters {
+  started: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  /** Active tasks right now, by type. */
+  activeByType: Record<string, number>;
+}
+
+// ---------------------------------------------------------------- worker → primary
+
+/** First message, sent as soon as the runtime has loaded (before the app). */
+export interface HelloMessage {
+  [TAG]: 'hello';
+  protocol: number;
+  pid: number;
+  node: string;
+}
+
+/**
+ * Heartbeat and counters. Sent at least every heartbeat interval while the event loop
+ * turns, and sooner (coalesced, at most every `reportIntervalMs`) when counts change.
+ */
+export interface ReportMessage {
+  [TAG]: 'report';
+  /** Requests started since the worker started (cumulative). */
+  served: number;
+  /** Requests in flight now. */
+  inflight: number;
+  /** Open HTTP connections now. */
+  connections: number;
+  tasks: TaskCounters;
+  /** Event-loop delay since the previous report, p99 in ms. */
+  loopDelayMs: number;
+}
+
+/** A retiring or stopping worker has closed every connection and has no request in flight. */
+export interface DrainedMessage {
+  [TAG]: 'drained';
+  activeTasks: number;
+}
+
+/** Sent just before a worker exits with tasks still running (abandoned or hard-recycled). */
+export interface LostMessage {
+  [TAG]: 'lost';
+  tasks: TaskInfo[];
+}
+
+/** The worker itself received a termination signal (e.g. Ctrl-C to the process group). */
+export interface SignalMessage {
+  [TAG]: 'signal';
+  signal: 'SIGTERM' | 'SIGINT';
+}
+
+/** Reply to `list-tasks`. */
+export interface TasksMessage {
+  [TAG]: 'tasks';
+  requestId: number;
+  tasks: TaskInfo[];
+}
+
+export type WorkerMessage =
+  | HelloMessage
+  | ReportMessage
+  | DrainedMessage
+  | LostMessage
+  | SignalMessage
+  | TasksMessage;
+
+// ---------------------------------------------------------------- primary → worker
+
+/**
+ * Stop taking traffic and exit once requests and tasks are done. `reason` is for logs.
+ * The worker closes its listening handles at once (so the primary's round-robin skips
+ * it), answers remaining keep-alive requests with `Connection: close`, closes idle
+ * connections after `idleGraceMs`, sends `drained`, waits for its tasks, and exits 0.
+ */
+export interface RetireMessage {
+  [TAG]: 'retire';
+  reason: string;
+  idleGraceMs: number;
+}
+
+/** Give up on running tasks: send `lost` with them, then exit at once. */
+export interface AbandonMessage {
+  [TAG]: 'abandon';
+}
+
+/** Ask for the active task list (answered with `tasks`). */
+export interface ListTasksMessage {
+  [TAG]: 'list-tasks';
+  requestId: number;
+}
+
+export type PrimaryMessage = RetireMessage | AbandonMessage | ListTasksMessage;
+
+// ---------------------------------------------------------------- worker environment
+
+/** Environment variables the primary sets for each worker. */
+export const ENV = {
+  /** Stable slot 0..N-1, inherited by a replacement. */
+  workerId: 'SMARTWORKERS_WORKER_ID',
+  /** pm2's name for the slot. */
+  appInstance: 'NODE_APP_INSTANCE',
+  /** Increases with each replacement in a slot. */
+  generation: 'SMARTWORKERS_GENERATION',
+  /** The app's name. */
+  appName: 'SMARTWORKERS_APP',
+  /** JSON of {@link RuntimeOptions}; its presence tells the runtime it runs under smartworkers. */
+  runtime: 'SMARTWORKERS_RUNTIME',
+} as const;
+
+/** What the worker runtime needs to know, passed as JSON in `SMARTWORKERS_RUNTIME`. */
+export interface RuntimeOptions {
+  /** Longest gap between two reports while the loop turns, ms. */
+  heartbeatMs: number;
+  /** Coalescing window for count changes, ms. */
+  reportIntervalMs: number;
+  /** This worker's request limit (max_requests + its jitter draw); 0 = none. */
+  requestLimit: number;
+  /** Bound for the worker's own drain when the primary is gone, ms. */
+  gracefulTimeoutMs: number;
+  /** Idle time after which a draining worker closes a keep-alive connection, ms. */
+  idleGraceMs: number;
+}
+
+// ---------------------------------------------------------------- parsing
+
+/** True when the value carries the smartworkers tag (whether or not it is well formed). */
+export function isTagged(value: unknown): value is { [TAG]: unknown } {
+  return typeof value === 'object' && value !== null && TAG in value;
+}
+
+export type Parsed<T> = { ok: true; message: T } | { ok: false; error: string };
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function isTaskInfo(v: unknown): v is TaskInfo {
+  return (
+    isObj(v) &&
+    isStr(v.id) &&
+    isStr(v.type) &&
+    (v.description === undefined || isStr(v.description)) &&
+    isCount(v.startedAt) &&
+    (v.estimatedMs === undefined || isCount(v.estimatedMs))
+  );
+}
+
+function isTaskCounters(v: unknown): v is TaskCounters {
+  if (!isObj(v) || !isCount(v.started) || !isCount(v.completed) || !isCount(v.failed) || !isCount(v.cancelled)) {
+    return false;
+  }
+  return isObj(v.activeByType) && Object.values(v.activeByType).every(isCount);
+}
+
+const workerValidators: Record<WorkerMessage[typeof TAG], (m: Record<string, unknown>) => boolean> = {
+  hello: (m) => isCount(m.protocol) && isCount(m.pid) && isStr(m.node),
+  report: (m) =>
+    isCount(m.served) && isCount(m.inflight) && isCount(m.connections) && isTaskCounters(m.tasks) && isCount(m.loopDelayMs),
+  drained: (m) => isCount(m.activeTasks),
+  lost: (m) => Array.isArray(m.tasks) && m.tasks.every(isTaskInfo),
+  signal: (m) => m.signal === 'SIGTERM' || m.signal === 'SIGINT',
+  tasks: (m) => isCount(m.requestId) && Array.isArray(m.tasks) && m.tasks.every(isTaskInfo),
+};
+
+/**
+ * Checks a tagged message from a worker. Plain validators rather than a schema library:
+ * this runs on the primary's event loop, which is also every connection's accept loop.
+ */
+export function parseWorkerMessage(value: { [TAG]: unknown }): Parsed<WorkerMessage> {
+  const kind = value[TAG];
+  const validate = typeof kind === 'string' ? workerValidators[kind as WorkerMessage[typeof TAG]] : undefined;
+  if (!validate || !Object.prototype.hasOwnProperty.call(workerValidators, kind as string)) {
+    return {
+      ok: false,
+      error: `unknown message kind ${JSON.stringify(kind)}; expected one of ${Object.keys(workerValidators).join(', ')}`,
+    };
+  }
+  if (!validate(value as Record<string, unknown>)) {
+    return { ok: false, error: `malformed '${String(kind)}' message: ${preview(value)}` };
+  }
+  return { ok: true, message: value as unknown as WorkerMessage };
+}
+
+const primaryKinds = new Set<string>(['retire', 'abandon', 'list-tasks']);
+
+/** Checks a tagged message from the primary (the worker side of the same contract). */
+export function parsePrimaryMessage(value: { [TAG]: unknown }): Parsed<PrimaryMessage> {
+  const kind = value[TAG];
+  if (typeof kind !== 'string' || !primaryKinds.has(kind)) {
+    return { ok: false, error: `unknown message kind ${JSON.stringify(kind)}` };
+  }
+  const m = value as Record<string, unknown>;
+  const ok =
+    (kind === 'retire' && isStr(m.reason) && isCount(m.idleGraceMs)) ||
+    kind === 'abandon' ||
+    (kind === 'list-tasks' && isCount(m.requestId));
+  return ok ? { ok: true, message: value as unknown as PrimaryMessage } : { ok: false, error: `malformed '${kind}' message` };
+}
+
+function preview(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}

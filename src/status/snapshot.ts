@@ -1,0 +1,78 @@
+/**
+ * The status document: what `smartworkers status --json`, `GET /status` and `/metrics`
+ * are built from. The supervisor builds it on request from state it already holds.
+ */
+
+export type WorkerStateName = 'starting' | 'ready' | 'retiring' | 'waiting-for-tasks' | 'stopping' | 'exited' | 'failed-boot';
+
+export type RecycleReason = 'max_requests' | 'memory' | 'memory_hard' | 'timeout' | 'reload' | 'manual' | 'crash' | 'scale' | 'signal';
+
+export const RECYCLE_REASONS: readonly RecycleReason[] = [
+  'max_requests', 'memory', 'memory_hard', 'timeout', 'reload', 'manual', 'crash', 'scale', 'signal',
+];
+
+export interface WorkerStatus {
+  app: string;
+  /** Unique id of this fork (also node:cluster's worker.id). */
+  id: number;
+  slot: number;
+  pid: number | null;
+  generation: number;
+  state: WorkerStateName;
+  /** ms since fork */
+  uptimeMs: number;
+  served: number;
+  /** 0 = no limit */
+  requestLimit: number;
+  inflight: number;
+  connections: number;
+  activeTasks: number;
+  activeTasksByType: Record<string, number>;
+  rssBytes: number | null;
+  cpuPercent: number | null;
+  loopDelayMs: number | null;
+  /** ms since the last heartbeat; null before the first */
+  heartbeatAgeMs: number | null;
+  /** restarts of this slot so far */
+  restarts: number;
+  /** why it is retiring, when it is */
+  retireReason: RecycleReason | null;
+}
+
+export interface ClusterTotals {
+  tasksStarted: number;
+  tasksCompleted: number;
+  tasksFailed: number;
+  tasksCancelled: number;
+  tasksLost: number;
+  activeTasksByType: Record<string, number>;
+  recyclesByReason: Record<RecycleReason, number>;
+  /** Recycles whose worker had to wait for tasks before exiting. */
+  recyclesDelayedByTasks: number;
+  /** Total time retired workers spent waiting on tasks, ms. */
+  taskWaitTotalMs: number;
+  requestsServed: number;
+}
+
+export interface AppStatus {
+  name: string;
+  script: string;
+  desiredWorkers: number;
+  readyWorkers: number;
+}
+
+export interface StatusSnapshot {
+  version: 1;
+  primary: {
+    pid: number;
+    uptimeMs: number;
+    /** 'running' | 'reloading' | 'stopping' */
+    phase: string;
+    configSource: string;
+    node: string;
+    rssBytes: number;
+  };
+  apps: AppStatus[];
+  workers: WorkerStatus[];
+  totals: ClusterTotals;
+}
