@@ -1,0 +1,52 @@
+/**
+ * What the control socket, the CLI commands and the HTTP status server need from a running
+ * primary. The supervisor implements it; tests may use a fake.
+ */
+import type { TaskInfo } from '../protocol';
+import type { StatusSnapshot } from '../status/snapshot';
+
+export interface ActiveTask extends TaskInfo {
+  app: string;
+  /** worker id (fork id) */
+  workerId: number;
+  slot: number;
+  pid: number | null;
+}
+
+/** What an action did, once it has completed (or been refused). */
+export interface ActionResult {
+  ok: boolean;
+  /** One line for humans, e.g. "reloaded 4 workers of api in 3.2s". */
+  message: string;
+  /** Structured details for --json (worker ids retired / started, durations…). */
+  details?: Record<string, unknown>;
+}
+
+export interface RecycleTarget {
+  /** App name; undefined = the only app (an error if there are several). */
+  app?: string;
+  /** A slot number, or 'all'. */
+  slot: number | 'all';
+}
+
+export interface ScaleSpec {
+  app?: string;
+  /** Exactly one of absolute / delta. */
+  absolute?: number;
+  delta?: number;
+}
+
+export interface ClusterControl {
+  /** Built on request from state the primary already holds. */
+  snapshot(): StatusSnapshot;
+  /** Asks every live worker for its active tasks (bounded wait; a silent worker is skipped). */
+  listTasks(): Promise<ActiveTask[]>;
+  /** Rolling reload, surge-then-retire. Resolves when every worker has been replaced (or `wait` is false: at once). */
+  reload(app: string | undefined, wait: boolean): Promise<ActionResult>;
+  recycle(target: RecycleTarget, force: boolean, wait: boolean): Promise<ActionResult>;
+  scale(spec: ScaleSpec, wait: boolean): Promise<ActionResult>;
+  /** Graceful stop (force = as a second SIGTERM). Resolves when the stop has begun; the primary then exits. */
+  stop(force: boolean): Promise<ActionResult>;
+  /** True while at least `minReady` workers are ready and the cluster is not stopping. */
+  isReady(minReady: number): boolean;
+}
