@@ -1,0 +1,105 @@
+/**
+ * ProcessHost on node:cluster. Each worker runs the app's own script as its main module,
+ * with the smartworkers runtime preloaded (`--require`), so the app needs no change.
+ * stdio is inherited: workers' logs never cross IPC or the primary's event loop.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { ENV, isTagged, parseWorkerMessage, type PrimaryMessage, type RuntimeOptions } from '../protocol';
+import type { ForkSpec, HostEvent, ProcessHost } from './host';
+
+/** Heartbeat and report cadence passed to every worker. */
+export const REPORT_INTERVAL_MS = 200;
+
+export function heartbeatIntervalFor(timeoutMs: number): number {
+  return Math.max(50, Math.min(1_000, Math.floor(timeoutMs / 4)));
+}
+
+export function workerEnv(spec: ForkSpec, base: NodeJS.ProcessEnv): Record<string, string> {
+  const runtime: RuntimeOptions = {
+    heartbeatMs: heartbeatIntervalFor(spec.app.timeout),
+    reportIntervalMs: REPORT_INTERVAL_MS,
+    requestLimit: spec.requestLimit,
+    gracefulTimeoutMs: spec.app.gracefulTimeout,
+    idleGraceMs: spec.app.drainIdleGrace,
+  };
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
+  Object.assign(env, spec.app.env);
+  env[ENV.workerId] = String(spec.slot);
+  env[ENV.appInstance] = String(spec.slot);
+  env[ENV.generation] = String(spec.generation);
+  env[ENV.appName] = spec.app.name;
+  env[ENV.runtime] = JSON.stringify(runtime);
+  return env;
+}
+
+export interface ClusterHostOptions {
+  /** Absolute path of the compiled worker runtime (dist/worker/runtime.js). */
+  runtimePath: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function createClusterHost(options: ClusterHostOptions): ProcessHost {
+  const workers = new Map<number, Worker>();
+  const listeners: Array<(e: HostEvent) => void> = [];
+  const emit = (e: HostEvent): void => {
+    for (const l of listeners) l(e);
+  };
+
+  return {
+    fork(spec) {
+      // Settings are global to node:cluster and read at fork time: set them for each fork.
+      // `exec` must always be set (it defaults to process.argv[1], wrong under loaders).
+      cluster.setupPrimary({
+        exec: spec.app.script,
+        args: [...spec.app.args],
+        execArgv: [...spec.app.nodeArgs, '--require', options.runtimePath],
+        cwd: spec.app.cwd,
+        silent: false,
+      });
+      const worker = cluster.fork(workerEnv(spec, options.env ?? process.env));
+      const id = spec.id;
+      workers.set(id, worker);
+      worker.on('listening', () => emit({ type: 'listening', id }));
+      worker.on('message', (message: unknown) => {
+        if (message === 'ready') {
+          emit({ type: 'app-ready', id });
+          return;
+        }
+        if (!isTagged(message)) return; // the app's own message: not ours
+        const parsed = parseWorkerMessage(message);
+        if (parsed.ok) emit({ type: 'message', id, message: parsed.message });
+        else emit({ type: 'bad-message', id, error: parsed.error });
+      });
+      worker.on('error', () => {
+        // EPIPE and the like on a dying worker's channel: the exit event follows.
+      });
+      worker.on('exit', (code, signal) => {
+        workers.delete(id);
+        emit({ type: 'exit', id, code, signal });
+      });
+      return worker.process.pid ?? -1;
+    },
+    send(id, message: PrimaryMessage) {
+      const worker = workers.get(id);
+      if (!worker || !worker.isConnected()) return;
+      try {
+        worker.send(message);
+      } catch {
+        // The channel closed between the check and the send; the exit event follows.
+      }
+    },
+    kill(id, signal) {
+      const worker = workers.get(id);
+      try {
+        worker?.process.kill(signal);
+      } catch {
+        // Already gone.
+      }
+    },
+    onEvent(listener) {
+      listeners.push(listener);
+    },
+  };
+}
+

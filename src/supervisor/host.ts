@@ -1,0 +1,43 @@
+/**
+ * The process host: the only code that forks, signals and talks to worker processes.
+ * The supervisor sees it through this interface, so it can be driven by a fake in tests.
+ */
+import type { AppSettings } from '../config/types';
+import type { PrimaryMessage, WorkerMessage } from '../protocol';
+
+export interface ForkSpec {
+  id: number;
+  app: AppSettings;
+  slot: number;
+  generation: number;
+  requestLimit: number;
+}
+
+export type HostEvent =
+  | { type: 'listening'; id: number }
+  | { type: 'app-ready'; id: number }
+  | { type: 'message'; id: number; message: WorkerMessage }
+  | { type: 'bad-message'; id: number; error: string }
+  | { type: 'exit'; id: number; code: number | null; signal: string | null };
+
+export interface ProcessHost {
+  /** Starts a worker; returns its pid. Events for it arrive through `onEvent`. */
+  fork(spec: ForkSpec): number;
+  /** Best effort: a worker that has gone away is skipped. */
+  send(id: number, message: PrimaryMessage): void;
+  kill(id: number, signal: NodeJS.Signals): void;
+  onEvent(listener: (event: HostEvent) => void): void;
+}
+
+/** The clock and timers the supervisor uses; a fake in tests. */
+export interface Clock {
+  now(): number;
+  setInterval(fn: () => void, ms: number): { unref?: () => void };
+  clearInterval(handle: unknown): void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setInterval: (fn, ms) => setInterval(fn, ms),
+  clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout),
+};

@@ -1,0 +1,85 @@
+/** Builds the status document from the supervisor's state (pure). */
+import type { StatusSnapshot, WorkerStatus } from '../status/snapshot';
+import { liveWorkers } from './policy';
+import type { ClusterState } from './state';
+
+export interface PrimaryInfo {
+  pid: number;
+  configSource: string;
+  node: string;
+  rssBytes: number;
+}
+
+export function buildSnapshot(state: ClusterState, now: number, primary: PrimaryInfo): StatusSnapshot {
+  const workers: WorkerStatus[] = liveWorkers(state)
+    .sort((a, b) => a.app.localeCompare(b.app) || a.slot - b.slot || a.id - b.id)
+    .map((w) => ({
+      app: w.app,
+      id: w.id,
+      slot: w.slot,
+      pid: w.pid,
+      generation: w.generation,
+      state: w.state,
+      uptimeMs: now - w.forkedAt,
+      served: w.served,
+      requestLimit: w.requestLimit,
+      inflight: w.inflight,
+      connections: w.connections,
+      activeTasks: w.activeTasks,
+      activeTasksByType: { ...w.tasks.activeByType },
+      rssBytes: w.rssBytes,
+      cpuPercent: w.cpuPercent,
+      loopDelayMs: w.loopDelayMs,
+      heartbeatAgeMs: w.lastHeartbeatAt === null ? null : now - w.lastHeartbeatAt,
+      restarts: state.apps[w.app]?.slots[w.slot]?.restarts ?? 0,
+      retireReason: w.exitReason !== null && w.exitReason !== 'stop' && w.exitReason !== 'boot_timeout' ? w.exitReason : null,
+    }));
+
+  const t = state.totals;
+  const activeTasksByType: Record<string, number> = {};
+  let started = t.exitedTasks.started;
+  let completed = t.exitedTasks.completed;
+  let failed = t.exitedTasks.failed;
+  let cancelled = t.exitedTasks.cancelled;
+  let served = t.exitedServed;
+  for (const w of liveWorkers(state)) {
+    started += w.tasks.started;
+    completed += w.tasks.completed;
+    failed += w.tasks.failed;
+    cancelled += w.tasks.cancelled;
+    served += w.served;
+    for (const [type, n] of Object.entries(w.tasks.activeByType)) activeTasksByType[type] = (activeTasksByType[type] ?? 0) + n;
+  }
+
+  const reloading = liveWorkers(state).some((w) => w.recycle?.reason === 'reload') || state.reloadPending;
+  return {
+    version: 1,
+    primary: {
+      pid: primary.pid,
+      uptimeMs: now - state.startedAt,
+      phase: state.phase === 'stopping' ? 'stopping' : reloading ? 'reloading' : 'running',
+      configSource: primary.configSource,
+      node: primary.node,
+      rssBytes: primary.rssBytes,
+    },
+    apps: Object.values(state.apps).map((a) => ({
+      name: a.settings.name,
+      script: a.settings.script,
+      desiredWorkers: a.desired,
+      readyWorkers: liveWorkers(state, a.settings.name).filter((w) => w.state === 'ready').length,
+    })),
+    workers,
+    totals: {
+      tasksStarted: started,
+      tasksCompleted: completed,
+      tasksFailed: failed,
+      tasksCancelled: cancelled,
+      tasksLost: t.tasksLost,
+      activeTasksByType,
+      recyclesByReason: { ...t.recyclesByReason },
+      recyclesDelayedByTasks: t.recyclesDelayedByTasks,
+      taskWaitTotalMs: t.taskWaitTotalMs,
+      requestsServed: served,
+    },
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * The supervisor's state, events and effects. The policy (`policy.ts`) turns
+ * state + event into the next state + effects; `supervisor.ts` performs the effects.
+ */
+import type { AppSettings, Settings } from '../config/types';
+import type { PrimaryMessage, TaskCounters, WorkerMessage } from '../protocol';
+import type { RecycleReason, WorkerStateName } from '../status/snapshot';
+
+export type { RecycleReason, WorkerStateName };
+
+/** A recycle the policy has decided on but not finished: the worker keeps serving meanwhile. */
+export interface PendingRecycle {
+  reason: RecycleReason;
+  /** Ignore tasks (hard memory ceiling, `recycle --force`). */
+  force: boolean;
+  since: number;
+  /** Replacement boot attempts that failed so far. */
+  failedAttempts: number;
+  /** Do not try a replacement before this (backoff after a failed boot). */
+  retryAt: number;
+  /** Logged once when postponed by the surge cap. */
+  postponedLogged: boolean;
+}
+
+export interface WorkerRecord {
+  /** Unique per fork, never reused. */
+  id: number;
+  app: string;
+  slot: number;
+  generation: number;
+  pid: number | null;
+  state: WorkerStateName;
+  forkedAt: number;
+  readyAt: number | null;
+  lastHeartbeatAt: number | null;
+  /** max_requests + this worker's jitter draw; 0 = none. */
+  requestLimit: number;
+  served: number;
+  inflight: number;
+  connections: number;
+  activeTasks: number;
+  tasks: TaskCounters;
+  loopDelayMs: number | null;
+  rssBytes: number | null;
+  cpuPercent: number | null;
+  recycle: PendingRecycle | null;
+  /** Surge in progress: the worker forked to replace this one. */
+  replacementId: number | null;
+  /** This worker was forked to replace that one. */
+  replacesId: number | null;
+  /** Why it is retiring / stopping / being killed. */
+  exitReason: RecycleReason | 'stop' | 'boot_timeout' | null;
+  retiredAt: number | null;
+  /** When the worker reported its requests done while tasks still ran. */
+  waitingSince: number | null;
+  /** When `abandon` is sent (tasks given up). */
+  deadline: number | null;
+  /** When SIGKILL is sent if the worker is still alive. */
+  killAt: number | null;
+  abandonSent: boolean;
+  /** SIGKILL sent: waiting for the exit. */
+  killSent: boolean;
+  /** Lost tasks already counted from a `lost` message. */
+  lostReported: boolean;
+}
+
+export interface SlotRecord {
+  /** Consecutive crashes; reset once a worker in this slot stays up for min_uptime. */
+  crashes: number;
+  /** A fork for this slot waits until then (crash backoff). */
+  nextForkAt: number;
+  /** Workers started in this slot after the first. */
+  restarts: number;
+  /** Highest generation forked in this slot. */
+  generation: number;
+}
+
+export interface AppRuntime {
+  settings: AppSettings;
+  desired: number;
+  slots: SlotRecord[];
+  /** Some worker of this app has been ready once. */
+  everReady: boolean;
+  /** First-generation workers that failed to boot before any was ready. */
+  bootFailures: number;
+}
+
+export interface Totals {
+  /** Task counters of workers that have exited (live workers are added on read). */
+  exitedTasks: { started: number; completed: number; failed: number; cancelled: number };
+  exitedServed: number;
+  tasksLost: number;
+  recyclesByReason: Record<RecycleReason, number>;
+  recyclesDelayedByTasks: number;
+  taskWaitTotalMs: number;
+}
+
+export type Phase = 'running' | 'stopping';
+export type StopMode = 'graceful' | 'fast' | 'force';
+
+export interface ClusterState {
+  phase: Phase;
+  stopMode: StopMode | null;
+  stopDeadline: number | null;
+  /** Exit code decided when the stop began (boot failure), else computed at the end. */
+  exitCode: number | null;
+  startedAt: number;
+  nextWorkerId: number;
+  apps: Record<string, AppRuntime>;
+  workers: Record<number, WorkerRecord>;
+  totals: Totals;
+  /** A reload waits for the config file to be re-read. */
+  reloadPending: boolean;
+  /** tasksLost when the stop began: the exit code reports losses during the stop. */
+  tasksLostBeforeStop: number;
+}
+
+export type StopSignal = 'SIGTERM' | 'SIGINT' | 'SIGQUIT';
+export type PrimarySignal = StopSignal | 'SIGHUP' | 'SIGTTIN' | 'SIGTTOU';
+
+export type Command =
+  | { kind: 'reload'; app?: string }
+  | { kind: 'recycle'; app?: string; slot: number | 'all'; force: boolean }
+  | { kind: 'scale'; app?: string; absolute?: number; delta?: number }
+  | { kind: 'stop'; force: boolean };
+
+export interface MemorySample {
+  id: number;
+  rssBytes: number;
+  cpuPercent: number;
+}
+
+export type SupervisorEvent =
+  | { type: 'start' }
+  | { type: 'tick' }
+  | { type: 'forked'; id: number; pid: number }
+  | { type: 'listening'; id: number }
+  | { type: 'app-ready'; id: number }
+  | { type: 'message'; id: number; message: WorkerMessage }
+  | { type: 'memory'; samples: MemorySample[] }
+  | { type: 'exit'; id: number; code: number | null; signal: string | null }
+  | { type: 'signal'; signal: PrimarySignal }
+  | { type: 'command'; command: Command }
+  | { type: 'settings'; settings: Settings }
+  | { type: 'settings-error'; error: string };
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export type Effect =
+  | { type: 'fork'; id: number; app: string; slot: number; generation: number; requestLimit: number }
+  | { type: 'send'; id: number; message: PrimaryMessage }
+  | { type: 'kill'; id: number; signal: 'SIGKILL' | 'SIGTERM' }
+  | { type: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> }
+  | { type: 'reload-settings' }
+  | { type: 'exit'; code: number };
+
+/** What the policy may ask of the outside world besides the event: the time and chance. */
+export interface PolicyEnv {
+  now: number;
+  random: () => number;
+}

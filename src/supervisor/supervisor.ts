@@ -1,0 +1,246 @@
+/**
+ * The supervisor loop: the one place that performs the policy's effects.
+ *
+ * Events (signals, worker messages, exits, ticks) are queued and handled one at a time:
+ * policy.step(state, event) → (state, effects), then each effect is performed. Signal
+ * handlers only enqueue. Nothing here runs per request: the primary is also the accept
+ * loop for every connection in round-robin mode.
+ */
+import pidusage from 'pidusage';
+import type { Settings } from '../config/types';
+import { TAG, type TaskInfo } from '../protocol';
+import type { Clock, HostEvent, ProcessHost } from './host';
+import { initialState, liveWorkers, step } from './policy';
+import type { ClusterState, Effect, MemorySample, PrimarySignal, SupervisorEvent } from './state';
+
+/** How often deadlines, backoffs and heartbeats are checked. */
+export const TICK_MS = 100;
+
+export interface SupervisorLogger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface SupervisorDeps {
+  settings: Settings;
+  host: ProcessHost;
+  clock: Clock;
+  logger: SupervisorLogger;
+  random?: () => number;
+  /** Re-reads the config (SIGHUP / reload). Throws a one-line error when it is invalid. */
+  reloadSettings?: () => Settings;
+  /** Samples RSS and CPU of these pids; defaults to pidusage. */
+  sampleMemory?: (pids: number[]) => Promise<Map<number, { rss: number; cpu: number }>>;
+  /** Called once with the exit code when every worker is gone after a stop. */
+  onExit: (code: number) => void;
+}
+
+type StepListener = (state: ClusterState, event: SupervisorEvent, effects: readonly Effect[]) => void;
+
+export class Supervisor {
+  private current: ClusterState;
+  private readonly queue: SupervisorEvent[] = [];
+  private draining = false;
+  private readonly timers: unknown[] = [];
+  private readonly stepListeners = new Set<StepListener>();
+  private readonly badMessages = new Map<number, number>();
+  private readonly taskRequests = new Map<number, (tasks: TaskInfo[], id: number) => void>();
+  private nextRequestId = 1;
+  private settings: Settings;
+  private exited = false;
+  private sampling = false;
+
+  constructor(private readonly deps: SupervisorDeps) {
+    this.settings = deps.settings;
+    this.current = initialState(deps.settings, deps.clock.now());
+    deps.host.onEvent((e) => this.onHostEvent(e));
+  }
+
+  get state(): ClusterState {
+    return this.current;
+  }
+
+  get activeSettings(): Settings {
+    return this.settings;
+  }
+
+  start(): void {
+    this.dispatch({ type: 'start' });
+    this.timers.push(this.deps.clock.setInterval(() => this.dispatch({ type: 'tick' }), TICK_MS));
+    const interval = Math.min(...this.settings.apps.map((a) => a.memoryCheckInterval));
+    this.timers.push(this.deps.clock.setInterval(() => void this.sampleMemory(), interval));
+  }
+
+  /** Queue a signal; called from the process's signal handlers (which do nothing else). */
+  signal(signal: PrimarySignal): void {
+    this.dispatch({ type: 'signal', signal });
+  }
+
+  dispatch(event: SupervisorEvent): void {
+    this.queue.push(event);
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const next = this.queue.shift()!;
+        this.handle(next);
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** Called after every step (control waiters, status). */
+  onStep(listener: StepListener): () => void {
+    this.stepListeners.add(listener);
+    return () => this.stepListeners.delete(listener);
+  }
+
+  /** Asks each live worker for its active tasks; a worker silent past `timeoutMs` is skipped. */
+  listTasks(timeoutMs = 1_000): Promise<Array<{ workerId: number; tasks: TaskInfo[] }>> {
+    const targets = liveWorkers(this.current).filter((w) => w.pid !== null && w.state !== 'failed-boot');
+    return Promise.all(
+      targets.map(
+        (w) =>
+          new Promise<{ workerId: number; tasks: TaskInfo[] }>((resolve) => {
+            const requestId = this.nextRequestId++;
+            const timer = setTimeout(() => {
+              this.taskRequests.delete(requestId);
+              resolve({ workerId: w.id, tasks: [] });
+            }, timeoutMs);
+            this.taskRequests.set(requestId, (tasks) => {
+              clearTimeout(timer);
+              this.taskRequests.delete(requestId);
+              resolve({ workerId: w.id, tasks });
+            });
+            this.deps.host.send(w.id, { [TAG]: 'list-tasks', requestId });
+          }),
+      ),
+    );
+  }
+
+  private handle(event: SupervisorEvent): void {
+    let effects: Effect[];
+    try {
+      const result = step(this.current, event, { now: this.deps.clock.now(), random: this.deps.random ?? Math.random });
+      this.current = result.state;
+      effects = result.effects;
+    } catch (err) {
+      // A bug in the policy must not take the primary (and every connection) down.
+      this.deps.logger.error({ err, event: event.type }, 'internal error handling an event; state unchanged');
+      return;
+    }
+    for (const effect of effects) this.perform(effect);
+    for (const listener of this.stepListeners) {
+      try {
+        listener(this.current, event, effects);
+      } catch (err) {
+        this.deps.logger.error({ err }, 'internal error in a step listener');
+      }
+    }
+  }
+
+  private perform(effect: Effect): void {
+    const { host, logger } = this.deps;
+    switch (effect.type) {
+      case 'fork': {
+        const app = this.settings.apps.find((a) => a.name === effect.app);
+        if (!app) return;
+        let pid: number;
+        try {
+          pid = host.fork({ id: effect.id, app, slot: effect.slot, generation: effect.generation, requestLimit: effect.requestLimit });
+        } catch (err) {
+          logger.error({ err, app: effect.app, slot: effect.slot }, 'fork failed');
+          this.dispatch({ type: 'exit', id: effect.id, code: null, signal: null });
+          return;
+        }
+        this.dispatch({ type: 'forked', id: effect.id, pid });
+        return;
+      }
+      case 'send':
+        host.send(effect.id, effect.message);
+        return;
+      case 'kill':
+        host.kill(effect.id, effect.signal);
+        return;
+      case 'log':
+        logger[effect.level](effect.fields ?? {}, effect.msg);
+        return;
+      case 'reload-settings':
+        this.reloadSettings();
+        return;
+      case 'exit':
+        if (this.exited) return;
+        this.exited = true;
+        for (const t of this.timers) this.deps.clock.clearInterval(t);
+        this.deps.onExit(effect.code);
+        return;
+    }
+  }
+
+  private reloadSettings(): void {
+    if (!this.deps.reloadSettings) {
+      this.dispatch({ type: 'settings', settings: this.settings });
+      return;
+    }
+    try {
+      const next = this.deps.reloadSettings();
+      this.settings = next;
+      this.dispatch({ type: 'settings', settings: next });
+    } catch (err) {
+      this.dispatch({ type: 'settings-error', error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  private onHostEvent(e: HostEvent): void {
+    if (e.type === 'bad-message') {
+      const count = (this.badMessages.get(e.id) ?? 0) + 1;
+      this.badMessages.set(e.id, count);
+      // Log the first few, then one line per thousand: a flood must not flood the log.
+      if (count <= 3 || count % 1000 === 0) {
+        this.deps.logger.warn({ worker: e.id, count, code: 'SW_IPC_MALFORMED' }, `dropped a malformed smartworkers message: ${e.error}`);
+      }
+      return;
+    }
+    if (e.type === 'message' && e.message.$sw === 'tasks') {
+      this.taskRequests.get(e.message.requestId)?.(e.message.tasks, e.id);
+      return;
+    }
+    if (e.type === 'exit') this.badMessages.delete(e.id);
+    this.dispatch(e);
+  }
+
+  private async sampleMemory(): Promise<void> {
+    if (this.sampling) return;
+    this.sampling = true;
+    try {
+      const byPid = new Map<number, number>();
+      for (const w of liveWorkers(this.current)) if (w.pid !== null && w.pid > 0) byPid.set(w.pid, w.id);
+      if (byPid.size === 0) return;
+      const sample = this.deps.sampleMemory ?? sampleWithPidusage;
+      const stats = await sample([...byPid.keys()]);
+      const samples: MemorySample[] = [];
+      for (const [pid, stat] of stats) {
+        const id = byPid.get(pid);
+        if (id !== undefined) samples.push({ id, rssBytes: stat.rss, cpuPercent: stat.cpu });
+      }
+      if (samples.length > 0) this.dispatch({ type: 'memory', samples });
+    } catch (err) {
+      this.deps.logger.debug({ err }, 'memory sample failed');
+    } finally {
+      this.sampling = false;
+    }
+  }
+}
+
+/** One pidusage call per pid, so a pid that exited meanwhile does not spoil the others. */
+async function sampleWithPidusage(pids: number[]): Promise<Map<number, { rss: number; cpu: number }>> {
+  const out = new Map<number, { rss: number; cpu: number }>();
+  const results = await Promise.allSettled(pids.map((pid) => pidusage(pid)));
+  results.forEach((r, i) => {
+    if (r.status === 'fulfilled') out.set(pids[i]!, { rss: r.value.memory, cpu: r.value.cpu });
+  });
+  return out;
+}

@@ -1,0 +1,321 @@
+import { describe, expect, it } from 'vitest';
+import { ABANDON_GRACE_MS, backoffDelay, drawRequestLimit, step } from '../../src/supervisor/policy';
+import { appSettings, kinds, settingsWith, Sim } from './helpers';
+
+describe('start', () => {
+  it('forks one worker per slot, first generation', () => {
+    const sim = new Sim(settingsWith({ workers: 3 }));
+    const forks = sim.send({ type: 'start' }).filter((e) => e.type === 'fork');
+    expect(forks.map((f) => (f.type === 'fork' ? [f.slot, f.generation] : null))).toEqual([
+      [0, 0],
+      [1, 0],
+      [2, 0],
+    ]);
+  });
+
+  it('is ready on listening, or only on the app message with wait_ready', () => {
+    const plain = new Sim(settingsWith({ workers: 1 }));
+    plain.send({ type: 'start' });
+    plain.send({ type: 'listening', id: 1 });
+    expect(plain.worker(1).state).toBe('ready');
+
+    const waiting = new Sim(settingsWith({ workers: 1, waitReady: true }));
+    waiting.send({ type: 'start' });
+    waiting.send({ type: 'listening', id: 1 });
+    expect(waiting.worker(1).state).toBe('starting');
+    waiting.send({ type: 'app-ready', id: 1 });
+    expect(waiting.worker(1).state).toBe('ready');
+  });
+
+  it('never changes the state it is given', () => {
+    const sim = new Sim(settingsWith());
+    const before = structuredClone(sim.state);
+    step(sim.state, { type: 'start' }, { now: sim.now, random: () => 0 });
+    expect(sim.state).toEqual(before);
+  });
+});
+
+describe('max_requests and jitter', () => {
+  it('draws a limit in [max, max + jitter] for each worker', () => {
+    const app = appSettings({ maxRequests: 1000, maxRequestsJitter: 50 });
+    expect(drawRequestLimit(app, () => 0)).toBe(1000);
+    expect(drawRequestLimit(app, () => 0.999999)).toBe(1050);
+    expect(drawRequestLimit(appSettings({ maxRequests: 0, maxRequestsJitter: 50 }), () => 0.5)).toBe(0);
+    const draws = new Set<number>();
+    let seed = 1;
+    const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    for (let i = 0; i < 500; i++) draws.add(drawRequestLimit(app, rand));
+    expect(Math.min(...draws)).toBeGreaterThanOrEqual(1000);
+    expect(Math.max(...draws)).toBeLessThanOrEqual(1050);
+    expect(draws.size).toBeGreaterThan(30);
+  });
+
+  it('surges first: the replacement is forked, and the old worker retires only once it is ready', () => {
+    const sim = new Sim(settingsWith({ workers: 2, maxRequests: 100 }));
+    sim.boot();
+    sim.take();
+    sim.report(1, { served: 100 });
+    const forks = sim.of('fork');
+    expect(forks).toHaveLength(1);
+    expect(forks[0]).toMatchObject({ slot: 0, generation: 1 });
+    expect(sim.worker(1).state).toBe('ready'); // still serving
+
+    const replacement = forks[0]!.id;
+    sim.send({ type: 'listening', id: replacement });
+    expect(kinds(sim.take())).toContain(`send:retire:1`);
+    expect(sim.worker(1).state).toBe('retiring');
+    expect(sim.state.totals.recyclesByReason.max_requests).toBe(1);
+  });
+
+  it('staggers recycles: one replacement boots at a time', () => {
+    const sim = new Sim(settingsWith({ workers: 3, maxRequests: 10 }));
+    sim.boot();
+    sim.take();
+    sim.report(1, { served: 10 });
+    sim.report(2, { served: 10 });
+    sim.report(3, { served: 10 });
+    expect(sim.of('fork')).toHaveLength(1);
+    sim.readyAll();
+    expect(sim.of('fork')).toHaveLength(1); // the next one, once the first replacement is ready
+  });
+});
+
+describe('background tasks hold a retired worker', () => {
+  function retiredWithTask() {
+    const sim = new Sim(settingsWith({ workers: 2, maxRequests: 10, maxTaskWait: 60_000, timeout: 600_000 }));
+    sim.boot();
+    sim.report(1, { served: 10, active: { email: 1 } });
+    sim.readyAll();
+    sim.send({ type: 'message', id: 1, message: { $sw: 'drained', activeTasks: 1 } });
+    sim.take();
+    return sim;
+  }
+
+  it('waits for the tasks, and is never killed before max_task_wait', () => {
+    const sim = retiredWithTask();
+    expect(sim.worker(1).state).toBe('waiting-for-tasks');
+    sim.advance(59_000);
+    expect(kinds(sim.take()).filter((k) => k.startsWith('kill') || k.includes('abandon'))).toEqual([]);
+    expect(sim.state.totals.recyclesDelayedByTasks).toBe(1);
+    sim.exit(1, 0); // the task finished, the worker exited by itself
+    expect(sim.state.totals.tasksLost).toBe(0);
+  });
+
+  it('abandons the tasks at max_task_wait, then kills if the worker does not exit', () => {
+    const sim = retiredWithTask();
+    sim.advance(60_000);
+    expect(kinds(sim.take())).toContain('send:abandon:1');
+    sim.send({
+      type: 'message',
+      id: 1,
+      message: { $sw: 'lost', tasks: [{ id: 't1', type: 'email', description: 'welcome', startedAt: sim.now - 60_000 }] },
+    });
+    const logs = sim.take().filter((e) => e.type === 'log' && e.msg === 'task lost');
+    expect(logs).toHaveLength(1);
+    sim.advance(ABANDON_GRACE_MS);
+    expect(kinds(sim.take())).toContain('kill:1');
+    sim.exit(1, null, 'SIGKILL');
+    expect(sim.state.totals.tasksLost).toBe(1);
+  });
+
+  it('postpones a recycle past the surge cap and keeps that worker serving', () => {
+    const sim = new Sim(settingsWith({ workers: 2, maxRequests: 10, maxRetiring: 1 }));
+    sim.boot();
+    sim.report(1, { served: 10, active: { sms: 2 } });
+    sim.readyAll(); // slot 0 replaced; worker 1 retiring with tasks
+    sim.send({ type: 'message', id: 1, message: { $sw: 'drained', activeTasks: 2 } });
+    sim.take();
+    sim.report(2, { served: 10 });
+    const effects = sim.take();
+    expect(effects.filter((e) => e.type === 'fork')).toHaveLength(0);
+    expect(effects.some((e) => e.type === 'log' && e.msg.startsWith('recycle postponed'))).toBe(true);
+    expect(sim.worker(2).state).toBe('ready');
+    sim.advance(1_000);
+    expect(sim.take().some((e) => e.type === 'log' && e.msg.startsWith('recycle postponed'))).toBe(false); // logged once
+    sim.exit(1, 0);
+    expect(sim.of('fork')).toHaveLength(1);
+  });
+});
+
+describe('failures', () => {
+  it('keeps the old worker serving when its replacement fails to boot, and retries with backoff', () => {
+    const sim = new Sim(settingsWith({ workers: 2, maxRequests: 10, restartDelay: 1_000 }));
+    sim.boot();
+    sim.take();
+    sim.report(1, { served: 10 });
+    const [first] = sim.of('fork');
+    sim.exit(first!.id, 1);
+    expect(sim.worker(1).state).toBe('ready');
+    expect(sim.take().filter((e) => e.type === 'fork')).toHaveLength(0);
+    sim.advance(900);
+    expect(sim.of('fork')).toHaveLength(0);
+    sim.advance(200);
+    expect(sim.of('fork')).toHaveLength(1);
+  });
+
+  it('replaces a crashed worker with exponential backoff, reset after min_uptime', () => {
+    expect([1, 2, 3, 4, 10].map((n) => backoffDelay(appSettings({ restartDelay: 100, maxRestartDelay: 1000 }), n))).toEqual([
+      100, 200, 400, 800, 1000,
+    ]);
+    const sim = new Sim(settingsWith({ workers: 1, restartDelay: 100, minUptime: 5_000 }));
+    sim.boot();
+    sim.take();
+    sim.exit(1, 1);
+    expect(sim.state.totals.recyclesByReason.crash).toBe(1);
+    expect(sim.of('fork')).toHaveLength(0);
+    sim.advance(100);
+    const [second] = sim.of('fork');
+    expect(second).toBeDefined();
+    sim.send({ type: 'listening', id: second!.id });
+    sim.exit(second!.id, 1);
+    sim.advance(100);
+    expect(sim.of('fork')).toHaveLength(0); // 200ms now
+    sim.advance(100);
+    const [third] = sim.of('fork');
+    sim.send({ type: 'listening', id: third!.id });
+    sim.advance(5_000);
+    expect(sim.state.apps.api!.slots[0]!.crashes).toBe(0);
+  });
+
+  it('stops with exit code 3 when no first-generation worker can boot', () => {
+    const sim = new Sim(settingsWith({ workers: 2 }));
+    sim.send({ type: 'start' });
+    sim.exit(1, 1);
+    expect(sim.state.phase).toBe('running');
+    sim.exit(2, 1);
+    expect(sim.state.phase).toBe('stopping');
+    const exits = sim.of('exit');
+    expect(exits).toEqual([{ type: 'exit', code: 3 }]);
+  });
+
+  it('kills a worker that stops sending heartbeats and replaces it at once', () => {
+    const sim = new Sim(settingsWith({ workers: 1, timeout: 5_000 }));
+    sim.boot();
+    sim.take();
+    sim.advance(4_900);
+    expect(kinds(sim.take())).not.toContain('kill:1');
+    sim.advance(200);
+    const effects = kinds(sim.take());
+    expect(effects).toContain('kill:1');
+    expect(effects.filter((k) => k.startsWith('fork'))).toHaveLength(1);
+    expect(sim.state.totals.recyclesByReason.timeout).toBe(1);
+    sim.advance(1_000);
+    expect(kinds(sim.take())).not.toContain('kill:1'); // killed once
+  });
+
+  it('kills a worker that is not ready within boot_timeout and backs off', () => {
+    const sim = new Sim(settingsWith({ workers: 2, bootTimeout: 2_000 }));
+    sim.send({ type: 'start' });
+    sim.send({ type: 'listening', id: 1 });
+    sim.take();
+    sim.advance(2_000);
+    expect(kinds(sim.take())).toEqual(['kill:2']);
+    sim.exit(2, null, 'SIGKILL');
+    expect(sim.of('fork')).toHaveLength(0);
+    sim.advance(100);
+    expect(sim.of('fork')).toHaveLength(1);
+  });
+});
+
+describe('memory ceilings', () => {
+  it('recycles over max_memory (task-aware) and replaces at once over max_memory_hard', () => {
+    const sim = new Sim(settingsWith({ workers: 2, maxMemory: 100, maxMemoryHard: 200 }));
+    sim.boot();
+    sim.take();
+    sim.send({ type: 'memory', samples: [{ id: 1, rssBytes: 150, cpuPercent: 1 }] });
+    expect(sim.worker(1).recycle?.reason).toBe('memory');
+    expect(sim.worker(1).state).toBe('ready');
+
+    sim.send({ type: 'memory', samples: [{ id: 2, rssBytes: 250, cpuPercent: 1 }] });
+    expect(sim.worker(2).recycle).toMatchObject({ reason: 'memory_hard', force: true });
+    expect(sim.worker(2).state).toBe('retiring'); // worker 1 still serves the port
+  });
+
+  it('gives up tasks of a hard-recycled worker once its requests are done', () => {
+    const sim = new Sim(settingsWith({ workers: 2, maxMemoryHard: 200 }));
+    sim.boot();
+    sim.report(2, { active: { batch: 1 } });
+    sim.send({ type: 'memory', samples: [{ id: 2, rssBytes: 250, cpuPercent: 1 }] });
+    sim.take();
+    sim.send({ type: 'message', id: 2, message: { $sw: 'drained', activeTasks: 1 } });
+    expect(kinds(sim.take())).toContain('send:abandon:2');
+  });
+});
+
+describe('signals', () => {
+  it('SIGTERM stops every worker gracefully and exits 0 when nothing was lost', () => {
+    const sim = new Sim(settingsWith({ workers: 2 }));
+    sim.boot();
+    sim.take();
+    sim.send({ type: 'signal', signal: 'SIGTERM' });
+    expect(kinds(sim.take())).toEqual(['send:retire:1', 'send:retire:2']);
+    sim.exit(1, 0);
+    sim.exit(2, 0);
+    expect(sim.of('exit')).toEqual([{ type: 'exit', code: 0 }]);
+  });
+
+  it('a second SIGTERM forces the stop; tasks lost make the exit code 1', () => {
+    const sim = new Sim(settingsWith({ workers: 1 }));
+    sim.boot();
+    sim.report(1, { active: { email: 1 } });
+    sim.send({ type: 'signal', signal: 'SIGTERM' });
+    sim.send({ type: 'signal', signal: 'SIGINT' });
+    expect(kinds(sim.take())).toContain('send:abandon:1');
+    sim.advance(1_000);
+    expect(kinds(sim.take())).toContain('kill:1');
+    sim.exit(1, null, 'SIGKILL');
+    expect(sim.of('exit')).toEqual([{ type: 'exit', code: 1 }]);
+  });
+
+  it('abandons at graceful_timeout during a stop', () => {
+    const sim = new Sim(settingsWith({ workers: 1, gracefulTimeout: 10_000 }));
+    sim.boot();
+    sim.send({ type: 'signal', signal: 'SIGTERM' });
+    sim.take();
+    sim.advance(9_900);
+    expect(kinds(sim.take())).not.toContain('send:abandon:1');
+    sim.advance(100);
+    expect(kinds(sim.take())).toContain('send:abandon:1');
+  });
+
+  it('SIGHUP re-reads the settings, then replaces every worker one at a time', () => {
+    const settings = settingsWith({ workers: 2 });
+    const sim = new Sim(settings);
+    sim.boot();
+    sim.take();
+    sim.send({ type: 'signal', signal: 'SIGHUP' });
+    expect(kinds(sim.take())).toEqual(['reload-settings:']);
+    sim.send({ type: 'settings', settings });
+    expect(sim.of('fork')).toHaveLength(1);
+    sim.readyAll();
+    const effects = kinds(sim.take());
+    expect(effects.filter((k) => k.startsWith('send:retire'))).toHaveLength(1);
+    expect(effects.filter((k) => k.startsWith('fork'))).toHaveLength(1);
+    sim.readyAll();
+    expect(sim.state.totals.recyclesByReason.reload).toBe(2);
+  });
+
+  it('SIGTTIN adds a worker; SIGTTOU retires the highest slot but never the last', () => {
+    const sim = new Sim(settingsWith({ workers: 1 }));
+    sim.boot();
+    sim.take();
+    sim.send({ type: 'signal', signal: 'SIGTTIN' });
+    expect(sim.of('fork')).toMatchObject([{ slot: 1 }]);
+    sim.readyAll();
+    sim.send({ type: 'signal', signal: 'SIGTTOU' });
+    expect(kinds(sim.take())).toContain('send:retire:2');
+    sim.exit(2, 0);
+    sim.send({ type: 'signal', signal: 'SIGTTOU' });
+    expect(kinds(sim.take())).toEqual([]);
+    expect(sim.state.apps.api!.desired).toBe(1);
+  });
+
+  it('a worker that received SIGTERM itself is recycled surge-first, not left to die', () => {
+    const sim = new Sim(settingsWith({ workers: 1 }));
+    sim.boot();
+    sim.take();
+    sim.send({ type: 'message', id: 1, message: { $sw: 'signal', signal: 'SIGTERM' } });
+    expect(sim.of('fork')).toHaveLength(1);
+    expect(sim.worker(1).state).toBe('ready');
+  });
+});
