@@ -1,0 +1,51 @@
+/**
+ * `smartworkers start`: load the settings, then run the supervisor in the foreground
+ * until it stops. Everything with side effects is wired here and nowhere else.
+ */
+import path from 'node:path';
+import { loadSettings, type LoadInput } from '../config/load';
+import type { Settings } from '../config/types';
+import { EXIT } from '../errors';
+import { createLogger, type Logger } from '../log/logger';
+import { createClusterHost } from '../supervisor/clusterHost';
+import { systemClock } from '../supervisor/host';
+import type { PrimarySignal } from '../supervisor/state';
+import { Supervisor } from '../supervisor/supervisor';
+
+const PRIMARY_SIGNALS: PrimarySignal[] = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU'];
+
+export interface RunningPrimary {
+  supervisor: Supervisor;
+  settings: Settings;
+  logger: Logger;
+}
+
+/** Starts the primary. Resolves once the supervisor runs; the process exits when it stops. */
+export function startPrimary(input: LoadInput): RunningPrimary {
+  const settings = loadSettings(input);
+  const logger = createLogger({ format: settings.logFormat, level: settings.logLevel });
+
+  const host = createClusterHost({ runtimePath: path.join(__dirname, '..', 'worker', 'runtime.js') });
+  const supervisor = new Supervisor({
+    settings,
+    host,
+    clock: systemClock,
+    logger,
+    // SIGHUP re-reads the file; the command line and env still win over it.
+    reloadSettings: () => loadSettings(input),
+    onExit: (code) => {
+      logger.flush();
+      process.exit(code);
+    },
+  });
+
+  for (const signal of PRIMARY_SIGNALS) process.on(signal, () => supervisor.signal(signal));
+  // The primary is the accept loop for every connection: an unexpected error is logged, not fatal.
+  process.on('uncaughtException', (err) => logger.error({ err }, 'uncaught exception in the primary'));
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection in the primary'));
+
+  supervisor.start();
+  return { supervisor, settings, logger };
+}
+
+export { EXIT };

@@ -1,0 +1,166 @@
+/**
+ * The executor against a fake process host and clock: proves the wiring (effects performed,
+ * host events fed back, bad messages contained, exit reported) without processes.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Clock, ForkSpec, HostEvent, ProcessHost } from '../../src/supervisor/host';
+import { Supervisor, TICK_MS } from '../../src/supervisor/supervisor';
+import type { PrimaryMessage } from '../../src/protocol';
+import { settingsWith } from './helpers';
+
+class FakeClock implements Clock {
+  time = 0;
+  private timers: Array<{ fn: () => void; every: number; next: number; live: boolean }> = [];
+  now = () => this.time;
+  setInterval(fn: () => void, ms: number) {
+    const t = { fn, every: ms, next: this.time + ms, live: true };
+    this.timers.push(t);
+    return t;
+  }
+  clearInterval(handle: unknown) {
+    (handle as { live: boolean }).live = false;
+  }
+  advance(ms: number) {
+    const end = this.time + ms;
+    for (;;) {
+      const due = this.timers.filter((t) => t.live && t.next <= end).sort((a, b) => a.next - b.next)[0];
+      if (!due) break;
+      this.time = due.next;
+      due.next += due.every;
+      due.fn();
+    }
+    this.time = end;
+  }
+}
+
+class FakeHost implements ProcessHost {
+  forks: ForkSpec[] = [];
+  sent: Array<{ id: number; message: PrimaryMessage }> = [];
+  kills: Array<{ id: number; signal: string }> = [];
+  private listener: (e: HostEvent) => void = () => {};
+  fork(spec: ForkSpec) {
+    this.forks.push(spec);
+    return 5000 + spec.id;
+  }
+  send(id: number, message: PrimaryMessage) {
+    this.sent.push({ id, message });
+  }
+  kill(id: number, signal: string) {
+    this.kills.push({ id, signal });
+  }
+  onEvent(listener: (e: HostEvent) => void) {
+    this.listener = listener;
+  }
+  emit(e: HostEvent) {
+    this.listener(e);
+  }
+}
+
+function setup(overrides = {}) {
+  const clock = new FakeClock();
+  const host = new FakeHost();
+  const logs: Array<{ level: string; msg: string; obj: object }> = [];
+  const logger = {
+    debug: (obj: object, msg: string) => logs.push({ level: 'debug', msg, obj }),
+    info: (obj: object, msg: string) => logs.push({ level: 'info', msg, obj }),
+    warn: (obj: object, msg: string) => logs.push({ level: 'warn', msg, obj }),
+    error: (obj: object, msg: string) => logs.push({ level: 'error', msg, obj }),
+  };
+  const exits: number[] = [];
+  const supervisor = new Supervisor({
+    settings: settingsWith(overrides),
+    host,
+    clock,
+    logger,
+    random: () => 0,
+    sampleMemory: async (pids) => new Map(pids.map((pid) => [pid, { rss: 1_000, cpu: 1 }])),
+    onExit: (code) => exits.push(code),
+  });
+  return { clock, host, logs, exits, supervisor };
+}
+
+describe('supervisor executor', () => {
+  it('forks through the host with the settings of the app, and records pids', () => {
+    const { host, supervisor } = setup({ workers: 2, maxRequests: 100 });
+    supervisor.start();
+    expect(host.forks.map((f) => [f.slot, f.generation, f.requestLimit, f.app.name])).toEqual([
+      [0, 0, 100, 'api'],
+      [1, 0, 100, 'api'],
+    ]);
+    expect(supervisor.state.workers[1]!.pid).toBe(5001);
+  });
+
+  it('feeds host events back into the policy and performs the resulting effects', () => {
+    const { host, supervisor } = setup({ workers: 1, maxRequests: 10 });
+    supervisor.start();
+    host.emit({ type: 'listening', id: 1 });
+    host.emit({
+      type: 'message',
+      id: 1,
+      message: { $sw: 'report', served: 10, inflight: 0, connections: 1, loopDelayMs: 1, tasks: { started: 0, completed: 0, failed: 0, cancelled: 0, activeByType: {} } },
+    });
+    expect(host.forks).toHaveLength(2);
+    host.emit({ type: 'listening', id: 2 });
+    expect(host.sent).toEqual([{ id: 1, message: { $sw: 'retire', reason: 'max_requests', idleGraceMs: 1000 } }]);
+  });
+
+  it('ticks deadlines on its clock: a silent worker is SIGKILLed', () => {
+    const { clock, host, supervisor } = setup({ workers: 1, timeout: 1_000 });
+    supervisor.start();
+    host.emit({ type: 'listening', id: 1 });
+    clock.advance(1_000 + TICK_MS);
+    expect(host.kills).toEqual([{ id: 1, signal: 'SIGKILL' }]);
+  });
+
+  it('samples memory on its interval and stores it per worker', async () => {
+    const { clock, host, supervisor } = setup({ workers: 1, memoryCheckInterval: 500 });
+    supervisor.start();
+    host.emit({ type: 'listening', id: 1 });
+    clock.advance(500);
+    await new Promise((r) => setImmediate(r));
+    expect(supervisor.state.workers[1]!.rssBytes).toBe(1_000);
+  });
+
+  it('logs malformed messages a few times, not once per message, and keeps going', () => {
+    const { host, logs, supervisor } = setup({ workers: 1 });
+    supervisor.start();
+    for (let i = 0; i < 500; i++) host.emit({ type: 'bad-message', id: 1, error: 'malformed' });
+    expect(logs.filter((l) => l.msg.startsWith('dropped a malformed')).length).toBe(3);
+    host.emit({ type: 'listening', id: 1 });
+    expect(supervisor.state.workers[1]!.state).toBe('ready');
+  });
+
+  it('reports the exit code once every worker is gone after a stop', () => {
+    const { host, exits, supervisor } = setup({ workers: 2 });
+    supervisor.start();
+    host.emit({ type: 'listening', id: 1 });
+    host.emit({ type: 'listening', id: 2 });
+    supervisor.signal('SIGTERM');
+    host.emit({ type: 'exit', id: 1, code: 0, signal: null });
+    expect(exits).toEqual([]);
+    host.emit({ type: 'exit', id: 2, code: 0, signal: null });
+    expect(exits).toEqual([0]);
+  });
+
+  it('keeps the old config when a reload finds the file invalid', () => {
+    const clock = new FakeClock();
+    const host = new FakeHost();
+    const errors: string[] = [];
+    const logger = { debug() {}, info() {}, warn() {}, error: (_o: object, msg: string) => errors.push(msg) };
+    const supervisor = new Supervisor({
+      settings: settingsWith({ workers: 1 }),
+      host,
+      clock,
+      logger,
+      reloadSettings: () => {
+        throw new Error('config: unknown key `wrokers`');
+      },
+      onExit: () => {},
+    });
+    supervisor.start();
+    host.emit({ type: 'listening', id: 1 });
+    supervisor.signal('SIGHUP');
+    expect(errors.some((m) => m.startsWith('reload aborted'))).toBe(true);
+    expect(host.forks).toHaveLength(1);
+  });
+});
