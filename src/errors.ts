@@ -59,6 +59,26 @@ export const ERRORS = {
     fix: 'Do not send objects with a `$sw` key from the app; other messages are left alone.',
     exitCode: EXIT.failure,
   },
+  SW_ECOSYSTEM_FILE: {
+    summary: 'A pm2 ecosystem file cannot be read, parsed or evaluated.',
+    fix: 'Check the path and run the file with `node <file>` (or a JSON/YAML linter) to see its own error.',
+    exitCode: EXIT.usage,
+  },
+  SW_ECOSYSTEM_INVALID: {
+    summary: 'A pm2 ecosystem file has no usable `apps`, or an app field has a value pm2 would reject too.',
+    fix: 'Give `apps` as a list of objects, each with a `script`; use the value form the message names (e.g. `300M`, a number of ms).',
+    exitCode: EXIT.usage,
+  },
+  SW_SYSTEMD_UNIT: {
+    summary: 'A systemd unit cannot be rendered from the options given (a relative path, an invalid user name).',
+    fix: 'Use absolute paths for the working directory, node and the config file, and a plain user name.',
+    exitCode: EXIT.usage,
+  },
+  SW_NOTIFY_FAILED: {
+    summary: 'A message to systemd (NOTIFY_SOCKET) could not be sent; the cluster keeps running.',
+    fix: 'Install `systemd-notify` (package `systemd`) or `python3` on the host; check NOTIFY_SOCKET points to a live socket.',
+    exitCode: EXIT.failure,
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;
