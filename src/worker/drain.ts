@@ -1,0 +1,127 @@
+/**
+ * Leaving without dropping anything: stop taking traffic, let requests finish, wait for
+ * background tasks, then exit.
+ *
+ *   serving ──retire / primary lost──► draining ──no request, no connection──► waiting-for-tasks
+ *      │                                                 (sends `drained`)            │ no task
+ *      └──────────── abandon (sends `lost`) ──────────────► exiting ◄────────────────┘ (final report)
+ *
+ * A retire waits for tasks without a bound of its own: the primary owns `max_task_wait`
+ * and ends it with `abandon`. When the primary is gone nobody will, so that drain is
+ * bounded by `gracefulTimeoutMs`.
+ */
+import { TAG } from '../protocol';
+import type { TaskInfo } from '../protocol';
+import type { RequestTracker } from './requests';
+import type { TaskRegistry } from './tasks';
+import type { Reporter } from './reporter';
+import { sendToPrimary } from './ipc';
+
+export type DrainPhase = 'serving' | 'draining' | 'waiting-for-tasks' | 'exiting';
+
+export interface DrainDeps {
+  requests: RequestTracker;
+  tasks: TaskRegistry;
+  reporter: Reporter;
+  /** One line to stderr. */
+  log(line: string): void;
+  exit(code: number): void;
+}
+
+export class Drain {
+  private phase: DrainPhase = 'serving';
+  private deadline: NodeJS.Timeout | null = null;
+  private unsubscribeTasks: (() => void) | null = null;
+
+  constructor(private readonly deps: DrainDeps) {}
+
+  get current(): DrainPhase {
+    return this.phase;
+  }
+
+  /** The primary retires this worker (recycle, reload, stop). */
+  retire(idleGraceMs: number): void {
+    this.begin(idleGraceMs);
+  }
+
+  /**
+   * The IPC channel closed: the primary exited or was killed. No new connection can
+   * arrive; finish what is running, within `gracefulTimeoutMs`, and exit.
+   */
+  primaryLost(idleGraceMs: number, gracefulTimeoutMs: number): void {
+    if (this.phase === 'exiting' || this.deadline !== null) return;
+    const { inflight } = this.deps.requests.counts();
+    const running = this.deps.tasks.stats().active;
+    if (inflight > 0 || running > 0) {
+      this.deps.log(
+        `primary process gone; finishing ${inflight} request(s) and ${running} task(s) ` +
+          `(up to ${gracefulTimeoutMs} ms), then exiting`,
+      );
+    }
+    // Ref'd on purpose: even if the app's work hangs on nothing, the worker exits
+    // deliberately and says what it lost.
+    this.deadline = setTimeout(() => this.giveUp(gracefulTimeoutMs), gracefulTimeoutMs);
+    this.begin(idleGraceMs);
+  }
+
+  /** The primary gives up on this worker's tasks: report them lost and exit at once. */
+  abandon(): void {
+    if (this.phase === 'exiting') return;
+    this.phase = 'exiting';
+    this.clearDeadline();
+    const tasks = this.deps.tasks.active();
+    sendToPrimary({ [TAG]: 'lost', tasks }, () => this.deps.exit(0));
+  }
+
+  /** Re-evaluates progress; called whenever a request, connection or task ends. */
+  check(): void {
+    if (this.phase === 'serving' || this.phase === 'exiting') return;
+    if (this.phase === 'draining') {
+      if (!this.deps.requests.isIdle()) return;
+      this.phase = 'waiting-for-tasks';
+      sendToPrimary({ [TAG]: 'drained', activeTasks: this.deps.tasks.stats().active });
+    }
+    if (!this.deps.tasks.hasActive()) this.finish();
+  }
+
+  private begin(idleGraceMs: number): void {
+    if (this.phase === 'exiting') return;
+    this.deps.requests.drain(idleGraceMs);
+    if (this.phase !== 'serving') return;
+    this.phase = 'draining';
+    this.unsubscribeTasks = this.deps.tasks.onChange(() => this.check());
+    this.check();
+  }
+
+  private finish(): void {
+    this.phase = 'exiting';
+    this.clearDeadline();
+    this.unsubscribeTasks?.();
+    this.deps.reporter.stop();
+    // The final counts (every task completed) go out before the exit.
+    this.deps.reporter.flush(() => this.deps.exit(0));
+  }
+
+  private giveUp(gracefulTimeoutMs: number): void {
+    if (this.phase === 'exiting') return;
+    this.phase = 'exiting';
+    const lost = this.deps.tasks.active();
+    const { inflight } = this.deps.requests.counts();
+    this.deps.log(
+      `graceful timeout (${gracefulTimeoutMs} ms) passed without the primary; exiting with ` +
+        `${inflight} request(s) in flight and ${lost.length} task(s) lost${lost.length ? ':' : ''}`,
+    );
+    for (const task of lost) this.deps.log(`  lost task ${describe(task)}`);
+    this.deps.exit(lost.length > 0 || inflight > 0 ? 1 : 0);
+  }
+
+  private clearDeadline(): void {
+    if (this.deadline !== null) clearTimeout(this.deadline);
+    this.deadline = null;
+  }
+}
+
+function describe(task: TaskInfo): string {
+  const age = Date.now() - task.startedAt;
+  return `${task.id} type=${task.type}${task.description ? ` description=${JSON.stringify(task.description)}` : ''} running ${age} ms`;
+}

@@ -1,0 +1,110 @@
+/**
+ * The worker runtime, preloaded with `node --require` before the app's own script
+ * (CommonJS or ESM), which then runs unchanged as the main module.
+ *
+ * It does nothing at all unless this process is a node:cluster worker started by
+ * smartworkers (`SMARTWORKERS_RUNTIME` set): a child process the app forks inherits
+ * `--require` and the environment, but is not a cluster worker.
+ *
+ * What it does in a worker:
+ * - counts requests and connections from diagnostics_channel (no patching);
+ * - sends `hello`, then coalesced `report`s that double as the heartbeat;
+ * - answers `retire`, `abandon` and `list-tasks`; leaves every other message to the app;
+ * - survives its primary: node:cluster would `process.exit(0)` the moment the IPC
+ *   channel closes, cutting background tasks when the primary is SIGKILLed or
+ *   OOM-killed; instead the worker drains on its own within `gracefulTimeoutMs`;
+ * - never dies from SIGTERM/SIGINT sent to it directly (Ctrl-C reaches the whole
+ *   process group, systemd signals every process of the unit): it tells the primary,
+ *   which decides; SIGHUP/SIGTTIN/SIGTTOU are the primary's controls and are ignored.
+ */
+import cluster from 'node:cluster';
+import { ENV, TAG, isTagged, parsePrimaryMessage } from '../protocol';
+import type { PrimaryMessage, RuntimeOptions, TaskInfo } from '../protocol';
+import { connected, sendToPrimary } from './ipc';
+import { parseRuntimeOptions } from './options';
+import { RequestTracker } from './requests';
+import { Reporter } from './reporter';
+import { Drain } from './drain';
+import { taskRegistry } from './tasks';
+
+/** Set once a copy of the runtime has started, so a second preload does not start another. */
+const STARTED_KEY = Symbol.for('smartworkers.runtime');
+
+function log(line: string): void {
+  process.stderr.write(`smartworkers worker ${process.pid}: ${line}\n`);
+}
+
+function shouldStart(): boolean {
+  const store = globalThis as unknown as Record<symbol, unknown>;
+  return (
+    process.env[ENV.runtime] !== undefined &&
+    cluster.isWorker &&
+    cluster.worker != null &&
+    typeof process.send === 'function' &&
+    store[STARTED_KEY] !== true
+  );
+}
+
+function start(): void {
+  (globalThis as unknown as Record<symbol, unknown>)[STARTED_KEY] = true;
+  const { options, warnings } = parseRuntimeOptions(process.env[ENV.runtime] ?? '');
+  for (const warning of warnings) log(`${ENV.runtime}: ${warning}`);
+
+  const tasks = taskRegistry();
+  // The tracker's hooks run only once requests arrive, after everything below exists.
+  const requests: RequestTracker = new RequestTracker({
+    onRequest: (served) => reporter.onRequest(served),
+    onSettle: () => {
+      reporter.markDirty();
+      drain.check();
+    },
+  });
+  const reporter = new Reporter({ requests: () => requests.counts(), tasks: () => tasks.counters() }, options);
+  const drain = new Drain({ requests, tasks, reporter, log, exit: (code) => process.exit(code) });
+
+  tasks.onChange(() => reporter.markDirty());
+  requests.start();
+  installLifecycle(drain, options, tasks.active);
+  reporter.start();
+}
+
+function installLifecycle(drain: Drain, options: RuntimeOptions, activeTasks: () => TaskInfo[]): void {
+  // Keep node:cluster from exiting the worker when the channel closes (see the header).
+  cluster.worker!.exitedAfterDisconnect = true;
+  process.once('disconnect', () => drain.primaryLost(options.idleGraceMs, options.gracefulTimeoutMs));
+
+  process.on('message', (value: unknown) => {
+    // Untagged messages (the app's own, pm2's 'shutdown') belong to the app.
+    if (!isTagged(value)) return;
+    const parsed = parsePrimaryMessage(value);
+    // A malformed message from a mismatched primary is dropped: guessing could kill work.
+    if (parsed.ok) handle(parsed.message);
+  });
+
+  function handle(message: PrimaryMessage): void {
+    switch (message[TAG]) {
+      case 'retire':
+        drain.retire(message.idleGraceMs);
+        return;
+      case 'abandon':
+        drain.abandon();
+        return;
+      case 'list-tasks':
+        sendToPrimary({ [TAG]: 'tasks', requestId: message.requestId, tasks: activeTasks() });
+        return;
+    }
+  }
+
+  const onTermination = (signal: 'SIGTERM' | 'SIGINT'): void => {
+    // The primary decides: during its own stop this is a no-op, otherwise it recycles
+    // this worker surge-then-retire. Without a primary, drain on our own.
+    if (connected()) sendToPrimary({ [TAG]: 'signal', signal });
+    else drain.primaryLost(options.idleGraceMs, options.gracefulTimeoutMs);
+  };
+  process.on('SIGTERM', () => onTermination('SIGTERM'));
+  process.on('SIGINT', () => onTermination('SIGINT'));
+  // A listener replaces only the default action; the app's own listeners still run.
+  for (const signal of ['SIGHUP', 'SIGTTIN', 'SIGTTOU'] as const) process.on(signal, () => {});
+}
+
+if (shouldStart()) start();
