@@ -79,6 +79,51 @@ export const ERRORS = {
     fix: 'Install `systemd-notify` (package `systemd`) or `python3` on the host; check NOTIFY_SOCKET points to a live socket.',
     exitCode: EXIT.failure,
   },
+  SW_ALREADY_RUNNING: {
+    summary: 'A cluster is already running on this control socket; a second one was not started.',
+    fix: 'Stop it first (`smartworkers stop`), or give this cluster its own `control.socket`.',
+    exitCode: EXIT.usage,
+  },
+  SW_NOT_RUNNING: {
+    summary: 'No cluster answers on the control socket the command used.',
+    fix: 'Start one with `smartworkers start`, or point the command at it with `--socket <path>` or `--config <file>`.',
+    exitCode: EXIT.failure,
+  },
+  SW_CONTROL_SOCKET: {
+    summary: 'The control socket cannot be created or opened (path too long, not a socket, a directory not ours, no permission).',
+    fix: 'Set `control.socket` to a short path (under 108 bytes) in a directory you own.',
+    exitCode: EXIT.usage,
+  },
+  SW_CONTROL_BAD_REQUEST: {
+    summary: 'A control socket request is not valid JSON, names an unknown command or has bad arguments; it was answered with an error.',
+    fix: 'Send one JSON object per line: `{"v":1,"id":1,"cmd":"status","args":{}}`; the reply names the accepted commands and arguments.',
+    exitCode: EXIT.usage,
+  },
+  SW_CONTROL_REQUEST_TOO_LARGE: {
+    summary: 'A control socket request line exceeds the size limit (64 KiB); it was refused and the connection closed.',
+    fix: 'Send one short JSON object per line, ended by a newline.',
+    exitCode: EXIT.usage,
+  },
+  SW_CONTROL_NO_REPLY: {
+    summary: 'The cluster did not answer a control command in time, or closed the connection before answering.',
+    fix: 'Check the primary is alive and not stuck (`GET /healthz`, its log); retry, or use a longer `--timeout`.',
+    exitCode: EXIT.failure,
+  },
+  SW_CONTROL_ACTION_FAILED: {
+    summary: 'The cluster accepted a control command but could not carry it out.',
+    fix: 'Read the message; it names what the primary refused (e.g. an unknown app or slot) and what it accepts.',
+    exitCode: EXIT.failure,
+  },
+  SW_STATUS_LISTEN: {
+    summary: 'The status server cannot listen on `status.listen` (malformed address, port in use, no permission).',
+    fix: 'Use `host:port` (e.g. `127.0.0.1:9100`, `[::1]:9100`) with a free port.',
+    exitCode: EXIT.usage,
+  },
+  SW_STATUS_TOKEN_REQUIRED: {
+    summary: 'The status server would listen on a non-loopback address without `status.token`.',
+    fix: 'Set `status.token` (clients send `Authorization: Bearer <token>`), or listen on 127.0.0.1 / ::1.',
+    exitCode: EXIT.usage,
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;
