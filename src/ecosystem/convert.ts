@@ -1,0 +1,385 @@
+/**
+ * A pm2 ecosystem object → smartworkers' raw config object (`{ apps: [...] }`, YAML key names), plus
+ * warnings: one per field smartworkers does not support (naming it and the apps that use it), and one
+ * per behaviour that differs enough to surprise (fork mode, an interpreter, a left-out app).
+ *
+ * The result is not validated here: the config loader validates it like a workers.yaml, so a bad
+ * smartworkers key in an ecosystem file gets the same one-line error as in YAML.
+ *
+ * Units: in an ecosystem file a number of time is pm2's — milliseconds — also for the names pm2
+ * and smartworkers share (`min_uptime`, `restart_delay`); durations are emitted as `"<n>ms"`.
+ * smartworkers-only keys (`graceful_timeout`, `max_requests`, …) pass through untouched.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { SmartworkersError } from '../errors';
+import { PM2_FIELD_BY_SPELLING, SMARTWORKERS_APP_KEYS, SMARTWORKERS_TOP_KEYS, type Pm2Field } from './fields';
+
+export interface ConvertOptions {
+  /** `--env <name>`: selects `env_<name>` (and `deploy.<name>.env`). */
+  env?: string;
+  /** The directory relative `cwd` and `script` are resolved against (pm2: where the CLI runs). */
+  cwd: string;
+  /** CPU count for negative `instances` (default: os.availableParallelism()). */
+  cpus?: number;
+}
+
+export type RawApp = Record<string, unknown>;
+
+export interface ConvertResult {
+  raw: { apps: RawApp[] } & Record<string, unknown>;
+  warnings: string[];
+}
+
+type Dict = Record<string, unknown>;
+
+function isDict(value: unknown): value is Dict {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function invalid(message: string): SmartworkersError {
+  return new SmartworkersError('SW_ECOSYSTEM_INVALID', message);
+}
+
+function show(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/**
+ * pm2's split of a string given where a list is expected (args, node_args, ignore_watch): on
+ * whitespace, keeping `"…"` / `'…'` together (quotes removed) and `key="…"` / `key='…'` whole
+ * (quotes kept), like pm2's Config.js.
+ */
+export function splitPm2List(text: string): string[] {
+  const words: string[] = [];
+  const re = /([\w-]+="[^"]*")|([\w-]+='[^']*')|"([^"]*)"|'([^']*)'|(\S+)/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const word = m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[5];
+    if (word !== undefined && word.trim() !== '') words.push(word);
+  }
+  return words;
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A pm2 time (a number of ms, a numeric string, or `"2h"`/`"1m"`/`"3s"`) → `"<ms>ms"`. */
+function pm2Duration(label: string, field: string, value: unknown): string {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return `${Math.round(value)}ms`;
+  if (typeof value === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+    if (m) return `${Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 'ms'])}ms`;
+  }
+  throw invalid(`${label}: expected \`${field}\` to be a number of milliseconds or a duration like "30s", got ${show(value)}`);
+}
+
+const SIZE_UNITS: Record<string, { factor: number; suffix: string }> = {
+  K: { factor: 1024, suffix: 'KB' },
+  M: { factor: 1024 ** 2, suffix: 'MB' },
+  G: { factor: 1024 ** 3, suffix: 'GB' },
+};
+
+/** pm2's `max_memory_restart` (bytes, or `"300M"`, `"1G"`, `"200K"`: powers of 1024) → a size. */
+function pm2Size(label: string, field: string, value: unknown): string | number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  if (typeof value === 'string') {
+    const m = /^\s*(\d+)\s*([KMG])?\s*$/i.exec(value);
+    if (m) {
+      if (!m[2]) return Number(m[1]);
+      return `${m[1]}${SIZE_UNITS[m[2].toUpperCase()].suffix}`;
+    }
+    // Already a smartworkers size ("400MB", "1GB"): the loader validates it.
+    if (/^\s*\d+(?:\.\d+)?\s*[KMGT]i?B\s*$/i.test(value)) return value.trim();
+  }
+  throw invalid(`${label}: expected \`${field}\` to be a number of bytes or a size like "300M", got ${show(value)}`);
+}
+
+function pm2List(label: string, field: string, value: unknown): string[] {
+  if (typeof value === 'string') return splitPm2List(value);
+  if (Array.isArray(value) && value.every((v) => ['string', 'number', 'boolean'].includes(typeof v))) return value.map(String);
+  throw invalid(`${label}: expected \`${field}\` to be a string or a list of strings, got ${show(value)}`);
+}
+
+function pm2Bool(label: string, field: string, value: unknown): boolean {
+  if (typeof value === 'boolean') return value;
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw invalid(`${label}: expected \`${field}\` to be true or false, got ${show(value)}`);
+}
+
+function pm2String(label: string, field: string, value: unknown): string {
+  if (typeof value === 'string' && value.trim() !== '') return value;
+  throw invalid(`${label}: expected \`${field}\` to be a non-empty string, got ${show(value)}`);
+}
+
+function pm2Count(label: string, field: string, value: unknown): number {
+  const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 0) return n;
+  throw invalid(`${label}: expected \`${field}\` to be a whole number >= 0, got ${show(value)}`);
+}
+
+/** pm2's `instances` → `workers`: 0 / 'max' → 'auto'; -N → CPUs − N (at least 1). */
+function pm2Instances(label: string, value: unknown, cpus: number): number | 'auto' {
+  let n: number;
+  if (value === 'max') return 'auto';
+  if (typeof value === 'number') n = value;
+  else if (typeof value === 'string' && /^\s*-?\d+\s*$/.test(value)) n = Number(value);
+  else throw invalid(`${label}: expected \`instances\` to be a whole number, 0, -1 or "max", got ${show(value)}`);
+  if (!Number.isInteger(n)) throw invalid(`${label}: expected \`instances\` to be a whole number, 0, -1 or "max", got ${show(value)}`);
+  if (n === 0) return 'auto';
+  if (n < 0) return Math.max(1, cpus + n);
+  return n;
+}
+
+/** pm2 env values: objects JSON-encoded, everything else a string. */
+function envStrings(label: string, field: string, value: unknown): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (!isDict(value)) throw invalid(`${label}: expected \`${field}\` to be an object of environment variables, got ${show(value)}`);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v === undefined || v === null) continue;
+    out[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  }
+  return out;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+/** The closest known name within a small typo distance, for "did you mean". */
+function nearest(key: string, names: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Math.max(1, Math.min(3, Math.floor(key.length / 4)));
+  for (const name of names) {
+    const d = editDistance(key, name);
+    if (d <= bestDistance && (best === null || d < bestDistance)) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function defaultCpus(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+/** Collects "field X is not supported" by field, so each gets exactly one warning naming its apps. */
+class Warnings {
+  private readonly unsupported = new Map<string, { apps: string[]; note: string }>();
+  private readonly lines: string[] = [];
+
+  unsupportedField(field: string, app: string, note: string): void {
+    const entry = this.unsupported.get(field) ?? { apps: [], note };
+    if (!entry.apps.includes(app)) entry.apps.push(app);
+    this.unsupported.set(field, entry);
+  }
+
+  add(line: string): void {
+    this.lines.push(line);
+  }
+
+  list(): string[] {
+    const fields = [...this.unsupported].map(([field, { apps, note }]) => {
+      const where = apps.length === 1 ? `app ${apps[0]}` : `apps ${apps.join(', ')}`;
+      return `\`${field}\` (${where}) is ignored: ${note}`;
+    });
+    return [...fields, ...this.lines];
+  }
+}
+
+/** The list of app objects in whichever shape pm2 accepts: `{apps: [...]}`, `{apps: {...}}`, `[...]`, or one app. */
+function appList(ecosystem: unknown): { apps: unknown[]; top: Dict } {
+  if (Array.isArray(ecosystem)) return { apps: ecosystem, top: {} };
+  if (!isDict(ecosystem)) throw invalid(`Expected the ecosystem file to export an object with \`apps\`, got ${show(ecosystem)}`);
+  if ('apps' in ecosystem) {
+    const { apps, ...top } = ecosystem;
+    if (Array.isArray(apps)) return { apps, top };
+    if (isDict(apps)) return { apps: [apps], top };
+    throw invalid(`Expected \`apps\` to be a list of apps, got ${show(apps)}`);
+  }
+  if ('script' in ecosystem) return { apps: [ecosystem], top: {} };
+  throw invalid(`Expected the ecosystem file to have \`apps\` (a list of apps, each with a \`script\`), got keys ${show(Object.keys(ecosystem))}`);
+}
+
+export function convertEcosystem(ecosystem: unknown, options: ConvertOptions): ConvertResult {
+  const cpus = options.cpus ?? defaultCpus();
+  const envName = options.env;
+  const warnings = new Warnings();
+  const { apps, top } = appList(ecosystem);
+  if (apps.length === 0) throw invalid('Expected `apps` to list at least one app, got an empty list');
+
+  const raw: ConvertResult['raw'] = { apps: [] };
+  let deployEnv: Record<string, string> = {};
+  for (const [key, value] of Object.entries(top)) {
+    if (key === 'deploy') {
+      warnings.add('`deploy` is ignored: smartworkers does not deploy code; use your CI/CD. Its `env` for `--env` is still applied.');
+      if (envName && isDict(value) && isDict(value[envName])) deployEnv = envStrings(`deploy.${envName}`, 'env', value[envName].env);
+    } else if (SMARTWORKERS_TOP_KEYS.includes(key)) {
+      raw[key] = value;
+    } else {
+      warnings.add(`\`${key}\` (top level) is ignored: it is neither a pm2 nor a smartworkers setting.`);
+    }
+  }
+
+  const names = new Set<string>();
+  const missingEnv: string[] = [];
+  apps.forEach((entry, index) => {
+    if (!isDict(entry)) throw invalid(`Expected app #${index + 1} to be an object, got ${show(entry)}`);
+    const app = convertApp(entry, index, { cwd: options.cwd, cpus, envName, deployEnv, warnings, missingEnv });
+    if (!app) return;
+    const name = app.name as string;
+    if (names.has(name)) throw invalid(`Expected app names to be unique, got "${name}" twice (smartworkers addresses apps by name)`);
+    names.add(name);
+    raw.apps.push(app);
+  });
+  if (envName && missingEnv.length > 0) {
+    warnings.add(`--env ${envName}: ${missingEnv.join(', ')} ${missingEnv.length === 1 ? 'has' : 'have'} no \`env_${envName}\`; using \`env\` only (as pm2 does).`);
+  }
+  if (raw.apps.length === 0) throw invalid('Expected at least one app to start, but every app has `autostart: false`');
+  return { raw, warnings: warnings.list() };
+}
+
+interface AppContext {
+  cwd: string;
+  cpus: number;
+  envName?: string;
+  deployEnv: Record<string, string>;
+  warnings: Warnings;
+  missingEnv: string[];
+}
+
+function convertApp(entry: Dict, index: number, ctx: AppContext): RawApp | null {
+  // Sort the entry's keys into pm2 fields (canonical name → value; the canonical spelling wins over
+  // an alias, as in pm2), smartworkers keys, env_<name> sections and unknown keys.
+  const pm2 = new Map<string, { field: Pm2Field; spelling: string; value: unknown }>();
+  const own: Dict = {};
+  const unknown: string[] = [];
+  for (const [spelling, value] of Object.entries(entry)) {
+    if (value === undefined) continue;
+    if (/^env_\S+$/.test(spelling)) continue;
+    const field = PM2_FIELD_BY_SPELLING.get(spelling);
+    if (field) {
+      const existing = pm2.get(field.name);
+      if (!existing || spelling === field.name) pm2.set(field.name, { field, spelling, value });
+    } else if (SMARTWORKERS_APP_KEYS.includes(spelling)) {
+      own[spelling] = value;
+    } else {
+      unknown.push(spelling);
+    }
+  }
+  const get = (name: string): unknown => pm2.get(name)?.value;
+
+  const scriptValue = get('script') ?? own.app;
+  const nameValue = get('name');
+  const provisional = typeof nameValue === 'string' && nameValue ? nameValue : `#${index + 1}`;
+  if (typeof scriptValue !== 'string' || scriptValue.trim() === '') {
+    throw invalid(`app ${provisional}: expected \`script\` to be the path of the app's entry file, got ${show(scriptValue)}`);
+  }
+  const name =
+    nameValue === undefined ? path.basename(scriptValue, path.extname(scriptValue)) : pm2String(`app #${index + 1}`, 'name', nameValue);
+  const label = `app ${name}`;
+  const { warnings } = ctx;
+
+  if (get('autostart') !== undefined && !pm2Bool(label, 'autostart', get('autostart'))) {
+    warnings.add(`\`autostart\` (app ${name}) is false: the app is left out; smartworkers starts every app it is given.`);
+    return null;
+  }
+
+  const out: RawApp = { name };
+  const cwdValue = get('cwd');
+  const cwd = cwdValue === undefined ? ctx.cwd : path.resolve(ctx.cwd, pm2String(label, 'cwd', cwdValue));
+  out.app = path.resolve(cwd, scriptValue);
+  out.cwd = cwd;
+  if (!/\.(c|m)?js$/i.test(scriptValue)) {
+    warnings.add(`\`script\` (app ${name}) is ${show(scriptValue)}, not a .js/.cjs/.mjs file: smartworkers runs a JavaScript entry file as workers; point \`script\` at the file your command runs.`);
+  }
+
+  if (get('args') !== undefined) out.args = pm2List(label, 'args', get('args'));
+  if (get('node_args') !== undefined) out.node_args = pm2List(label, 'node_args', get('node_args'));
+  out.workers = get('instances') === undefined ? 1 : pm2Instances(label, get('instances'), ctx.cpus);
+
+  // env, as pm2 merges it: deploy.<env>.env < env < env_<env>; then `port` as PORT.
+  const env: Record<string, string> = { ...ctx.deployEnv, ...envStrings(label, 'env', get('env')) };
+  if (ctx.envName) {
+    const section = `env_${ctx.envName}`;
+    if (section in entry) Object.assign(env, envStrings(label, section, entry[section]));
+    else ctx.missingEnv.push(name);
+  }
+  if (get('port') !== undefined) env.PORT = String(pm2Count(label, 'port', get('port')));
+  if (Object.keys(env).length > 0) out.env = env;
+
+  const execMode = get('exec_mode');
+  if (execMode !== undefined) {
+    const mode = typeof execMode === 'string' ? execMode.replace(/_mode$/, '') : execMode;
+    if (mode !== 'cluster' && mode !== 'fork') throw invalid(`${label}: expected \`exec_mode\` to be "cluster" or "fork", got ${show(execMode)}`);
+    if (mode === 'fork') {
+      warnings.add(`\`exec_mode\` (app ${name}) is fork: it runs as node:cluster workers like cluster mode; a server it opens is shared by its workers instead of each binding its own port.`);
+    }
+  }
+  const interpreter = get('exec_interpreter');
+  if (interpreter !== undefined && !(typeof interpreter === 'string' && path.basename(interpreter) === 'node')) {
+    warnings.add(`\`${pm2.get('exec_interpreter')!.spelling}\` (app ${name}) is ${show(interpreter)}: ignored; workers run on the Node.js that runs smartworkers (${process.version}).`);
+  }
+
+  if (get('max_memory_restart') !== undefined) out.max_memory = pm2Size(label, 'max_memory_restart', get('max_memory_restart'));
+  if (get('kill_timeout') !== undefined) out.graceful_timeout = pm2Duration(label, 'kill_timeout', get('kill_timeout'));
+  if (get('wait_ready') !== undefined) out.wait_ready = pm2Bool(label, 'wait_ready', get('wait_ready'));
+  if (get('listen_timeout') !== undefined) out.boot_timeout = pm2Duration(label, 'listen_timeout', get('listen_timeout'));
+  if (get('min_uptime') !== undefined) out.min_uptime = pm2Duration(label, 'min_uptime', get('min_uptime'));
+  if (get('max_restarts') !== undefined) out.max_restarts = pm2Count(label, 'max_restarts', get('max_restarts'));
+
+  const backoff = get('exp_backoff_restart_delay');
+  const fixed = get('restart_delay');
+  if (backoff !== undefined) {
+    out.restart_delay = pm2Duration(label, 'exp_backoff_restart_delay', backoff);
+    out.max_restart_delay = '15s';
+    if (fixed !== undefined) warnings.add(`\`restart_delay\` (app ${name}) is ignored: \`exp_backoff_restart_delay\` is set and wins, as in pm2.`);
+  } else if (fixed !== undefined) {
+    out.restart_delay = pm2Duration(label, 'restart_delay', fixed);
+    out.max_restart_delay = out.restart_delay;
+  }
+
+  if (get('instance_var') !== undefined) out.instance_var = pm2String(label, 'instance_var', get('instance_var'));
+  if (get('increment_var') !== undefined) out.increment_var = pm2String(label, 'increment_var', get('increment_var'));
+  if (get('autorestart') !== undefined) out.autorestart = pm2Bool(label, 'autorestart', get('autorestart'));
+  if (get('cron_restart') !== undefined) out.cron_restart = pm2String(label, 'cron_restart', get('cron_restart'));
+  if (get('shutdown_with_message') !== undefined) out.shutdown_with_message = pm2Bool(label, 'shutdown_with_message', get('shutdown_with_message'));
+  const watch = get('watch');
+  if (watch !== undefined) {
+    if (typeof watch === 'boolean') out.watch = watch;
+    else if (typeof watch === 'string') out.watch = [watch];
+    else out.watch = pm2List(label, 'watch', watch);
+  }
+  if (get('ignore_watch') !== undefined) out.ignore_watch = pm2List(label, 'ignore_watch', get('ignore_watch'));
+
+  // Fields with no smartworkers key: one warning per field (the table says why and what to do).
+  for (const { field, spelling } of pm2.values()) {
+    if (field.key !== null || field.name === 'autostart' || field.name === 'exec_mode' || field.name === 'exec_interpreter') continue;
+    warnings.unsupportedField(spelling, name, field.note);
+  }
+  for (const key of unknown) {
+    const near = nearest(key, [...PM2_FIELD_BY_SPELLING.keys(), ...SMARTWORKERS_APP_KEYS]);
+    warnings.unsupportedField(key, name, `it is neither a pm2 nor a smartworkers field${near ? ` (did you mean \`${near}\`?)` : ''}.`);
+  }
+
+  // smartworkers' own keys pass through and win over the pm2 field they replace.
+  for (const [key, value] of Object.entries(own)) {
+    if (key === 'app') {
+      if (get('script') !== undefined) warnings.add(`\`app\` (app ${name}) is ignored: \`script\` is set and wins.`);
+      continue;
+    }
+    if (key in out && key !== 'name') {
+      const source = [...pm2.values()].find((p) => p.field.key === key);
+      if (source) warnings.add(`\`${source.spelling}\` (app ${name}) is overridden by \`${key}\`, set in the same app.`);
+    }
+    out[key] = value;
+  }
+  return out;
+}

@@ -1,0 +1,133 @@
+/**
+ * Every pm2 app field smartworkers knows, with what it becomes and how the behaviour differs.
+ * One table drives the converter (which fields are read, which are warned about) and the README's
+ * migration table (`renderMigrationTable`, kept in step by a test).
+ */
+
+export interface Pm2Field {
+  /** The field's name in pm2's schema (snake_case; pm2 also accepts its camelCase spelling). */
+  name: string;
+  /** Other names pm2 accepts for it. */
+  aliases?: readonly string[];
+  /** The smartworkers key it becomes; null = not supported (a warning names it). */
+  key: string | null;
+  /** True when the key needs a core feature still to be added (proposed key). */
+  proposed?: boolean;
+  /** What differs, or for an unsupported field why and what to do instead. */
+  note: string;
+}
+
+export const PM2_FIELDS: readonly Pm2Field[] = [
+  { name: 'name', key: 'name', note: 'Same. Defaults to the script file name without extension, as in pm2; names must be unique (pm2 allows duplicates).' },
+  { name: 'script', aliases: ['exec'], key: 'app', note: 'A JavaScript entry file (CommonJS or ESM). pm2 can also run a binary from the PATH (`script: "npm"`): point `script` at the file `npm start` would run instead.' },
+  { name: 'args', key: 'args', note: 'Same; a string is split on spaces the way pm2 splits it (quoted parts kept together).' },
+  { name: 'cwd', key: 'cwd', note: 'Same: relative to the directory smartworkers is started from, as in pm2. The script is resolved against it.' },
+  { name: 'instances', key: 'workers', note: '`0`, `"max"` → `auto` (one per available CPU); `-1` → CPUs − 1 (at least 1), computed when the file is read; absent → 1, as in pm2.' },
+  { name: 'exec_mode', key: null, note: 'Not needed: every app runs as node:cluster workers. `cluster` behaves as in pm2; `fork` apps also become cluster workers, so N instances share the port instead of failing with EADDRINUSE (a warning says so).' },
+  { name: 'env', key: 'env', note: 'Same. Objects are JSON-encoded, other values turned into strings, as pm2 does.' },
+  { name: 'env_<name>', key: 'env', note: 'Selected by `--env <name>` and merged over `env` (and over `deploy.<name>.env`), exactly as pm2 merges them.' },
+  { name: 'port', key: 'env', note: 'Sets `PORT` in the env, as in pm2.' },
+  { name: 'node_args', aliases: ['interpreter_args'], key: 'node_args', note: 'Same; a string is split as pm2 splits it.' },
+  { name: 'max_memory_restart', key: 'max_memory', note: 'pm2 restarts the process (samples every 30 s). smartworkers samples RSS every `memory_check_interval` (1 s by default) and recycles surge-then-retire: the replacement serves first, the old worker finishes its requests and background tasks. `max_memory_hard` adds a ceiling that replaces at once.' },
+  { name: 'kill_timeout', key: 'graceful_timeout', note: 'pm2 waits this long after SIGINT, then SIGKILLs. smartworkers stops accepting at once, finishes in-flight requests and tracked background tasks within it, then SIGKILLs. pm2 default 1.6 s; smartworkers default is longer — check it fits your tasks.' },
+  { name: 'wait_ready', key: 'wait_ready', note: "Same: the worker is ready on `process.send('ready')`." },
+  { name: 'listen_timeout', key: 'boot_timeout', note: 'pm2 carries on as if the app were ready when it passes; smartworkers counts it a failed boot, keeps the old worker serving and retries with backoff.' },
+  { name: 'min_uptime', key: 'min_uptime', note: 'pm2: a process that exits sooner counts as an unstable restart (see `max_restarts`). smartworkers: also the uptime after which the crash backoff resets.' },
+  { name: 'max_restarts', key: 'max_restarts', proposed: true, note: 'Consecutive unstable restarts (uptime < `min_uptime`) after which the app is stopped instead of restarted. Without it smartworkers retries forever with capped backoff, except at start: if no first worker boots, it exits non-zero.' },
+  { name: 'restart_delay', key: 'restart_delay', note: 'pm2 waits a fixed delay before restarting a crashed app; converted to `restart_delay` = `max_restart_delay` = the value, so the delay stays fixed.' },
+  { name: 'exp_backoff_restart_delay', key: 'restart_delay', note: 'pm2 multiplies the delay by 1.5 up to 15 s; converted to `restart_delay` = the value and `max_restart_delay: 15s`: smartworkers doubles the delay, up to that cap, and resets it after `min_uptime`. Wins over `restart_delay`, as in pm2.' },
+  { name: 'instance_var', key: 'instance_var', proposed: true, note: 'Same: renames `NODE_APP_INSTANCE`, the stable slot 0..N-1 (a replacement inherits its slot).' },
+  { name: 'increment_var', key: 'increment_var', proposed: true, note: 'Same: the named env var (e.g. `PORT`) is increased by the slot number in each worker.' },
+  { name: 'autorestart', key: 'autorestart', proposed: true, note: '`false`: a worker that exits is not replaced. Recycling (max_requests, memory, reload) still replaces workers.' },
+  { name: 'cron_restart', aliases: ['cron'], key: 'cron_restart', proposed: true, note: "A rolling reload on the schedule (surge-then-retire), not pm2's stop-then-start: no request or task is dropped." },
+  { name: 'watch', key: 'watch', proposed: true, note: 'A debounced rolling reload when a watched file changes; a syntax error leaves the running workers serving.' },
+  { name: 'ignore_watch', key: 'ignore_watch', proposed: true, note: 'Same: paths or patterns not watched.' },
+  { name: 'shutdown_with_message', key: 'shutdown_with_message', proposed: true, note: "Same: workers receive `process.send('shutdown')` before being stopped." },
+  { name: 'autostart', key: null, note: '`false`: the app is left out (smartworkers has no list of stopped apps); a warning names it.' },
+  { name: 'exec_interpreter', aliases: ['interpreter'], key: null, note: 'Workers run on the Node.js that runs smartworkers; `node` is accepted silently, any other interpreter gets a warning.' },
+  { name: 'watch_delay', key: null, note: 'Not supported: the dev-mode reload has its own debounce.' },
+  { name: 'watch_options', key: null, note: 'Not supported (chokidar options).' },
+  { name: 'out_file', aliases: ['out', 'output', 'out_log'], key: null, note: "Not supported: workers' stdout passes through untouched; let systemd (journald), Docker or your log shipper store it." },
+  { name: 'error_file', aliases: ['error', 'err', 'err_file', 'err_log'], key: null, note: "Not supported: workers' stderr passes through untouched." },
+  { name: 'log_file', aliases: ['log'], key: null, note: 'Not supported: logs go to stdout/stderr.' },
+  { name: 'merge_logs', aliases: ['combine_logs'], key: null, note: 'Not needed: all workers write to the same stdout/stderr.' },
+  { name: 'log_date_format', key: null, note: "Not supported: the primary's JSON logs carry a `time` field; workers' lines are untouched." },
+  { name: 'log_type', key: null, note: "Not supported: the primary logs JSON lines by default (`log_format`)." },
+  { name: 'time', key: null, note: 'Not supported: see `log_date_format`.' },
+  { name: 'disable_logs', key: null, note: 'Not supported: redirect stdout/stderr instead.' },
+  { name: 'pid_file', aliases: ['pid'], key: null, note: 'Not supported: `smartworkers status` (or systemd) gives the pids.' },
+  { name: 'uid', aliases: ['user'], key: null, note: 'Not supported: run smartworkers as that user (systemd `User=`, Docker `USER`).' },
+  { name: 'gid', key: null, note: 'Not supported: run smartworkers with that group (systemd `Group=`).' },
+  { name: 'username', key: null, note: 'Not supported (pm2 bookkeeping).' },
+  { name: 'namespace', key: null, note: 'Not supported: one smartworkers primary per ecosystem file.' },
+  { name: 'name_prefix', key: null, note: 'Not supported.' },
+  { name: 'append_env_to_name', key: null, note: 'Not supported: give the names you want.' },
+  { name: 'filter_env', key: null, note: "Not supported: workers inherit the primary's environment plus `env`." },
+  { name: 'stop_exit_codes', key: null, note: 'Not supported: every unexpected exit is replaced with backoff.' },
+  { name: 'kill_retry_time', key: null, note: 'Not supported.' },
+  { name: 'treekill', key: null, note: "Not supported: a worker's own child processes are the app's to stop." },
+  { name: 'force', key: null, note: 'Not needed: one primary runs each app once.' },
+  { name: 'source_map_support', key: null, note: 'Not supported: add `--enable-source-maps` to `node_args`.' },
+  { name: 'disable_source_map_support', key: null, note: 'Not needed: source maps are off unless `node_args` has `--enable-source-maps`.' },
+  { name: 'windowsHide', key: null, note: 'Not supported (Linux only).' },
+  { name: 'vizion', key: null, note: 'Not supported (pm2 versioning metadata).' },
+  { name: 'post_update', key: null, note: 'Not supported (pm2 versioning).' },
+  { name: 'install_url', key: null, note: 'Not supported (pm2 modules).' },
+  { name: 'execute_command', key: null, note: 'Not supported.' },
+  { name: 'write', key: null, note: 'Not supported.' },
+  { name: 'pmx', key: null, note: 'Not supported (PM2.io monitoring): use `/metrics`.' },
+  { name: 'automation', key: null, note: 'Not supported (PM2.io).' },
+  { name: 'trace', key: null, note: 'Not supported (PM2.io tracing).' },
+  { name: 'disable_trace', key: null, note: 'Not supported (PM2.io tracing).' },
+  { name: 'v8', key: null, note: 'Not supported (PM2.io).' },
+  { name: 'event_loop_inspector', key: null, note: 'Not supported (PM2.io): event-loop delay is in `status` and `/metrics`.' },
+  { name: 'deep_monitoring', key: null, note: 'Not supported (PM2.io).' },
+  { name: 'io', key: null, note: 'Not supported (PM2.io).' },
+];
+
+/** The smartworkers keys an app entry may carry beside pm2's (passed through for the loader to validate). */
+export const SMARTWORKERS_APP_KEYS: readonly string[] = [
+  'app', 'name', 'args', 'node_args', 'env', 'cwd', 'workers',
+  'max_requests', 'max_requests_jitter', 'max_memory', 'max_memory_hard', 'memory_check_interval',
+  'timeout', 'graceful_timeout', 'max_task_wait', 'boot_timeout', 'wait_ready',
+  'restart_delay', 'max_restart_delay', 'min_uptime', 'max_retiring', 'drain_idle_grace',
+];
+
+/** Top-level smartworkers keys an ecosystem file may carry beside `apps` (passed through). */
+export const SMARTWORKERS_TOP_KEYS: readonly string[] = ['log_format', 'log_level', 'status', 'control', 'log_summary_interval', 'min_ready'];
+
+function camelCase(name: string): string {
+  return name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Every spelling pm2 accepts (name, aliases, their camelCase forms) → the canonical field name. */
+export const PM2_FIELD_BY_SPELLING: ReadonlyMap<string, Pm2Field> = (() => {
+  const map = new Map<string, Pm2Field>();
+  for (const field of PM2_FIELDS) {
+    if (field.name.includes('<')) continue;
+    for (const spelling of [field.name, ...(field.aliases ?? [])]) {
+      map.set(spelling, field);
+      map.set(camelCase(spelling), field);
+    }
+  }
+  // pm2's own camelCase alias of node_args.
+  map.set('interpreterArgs', map.get('node_args')!);
+  return map;
+})();
+
+/** The keys this converter emits that the core does not have yet: the config owners add them. */
+export const PROPOSED_KEYS: readonly string[] = PM2_FIELDS.filter((f) => f.proposed).map((f) => f.key!);
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|');
+}
+
+/** The README's migration table (markdown). */
+export function renderMigrationTable(): string {
+  const rows = PM2_FIELDS.map((f) => {
+    const names = [f.name, ...(f.aliases ?? [])].map((n) => `\`${n}\``).join(', ');
+    const key = f.key === null ? '—' : `\`${f.key}\`${f.proposed ? ' (new)' : ''}`;
+    return `| ${names} | ${key} | ${cell(f.note)} |`;
+  });
+  return ['| pm2 field | smartworkers key | difference |', '| --- | --- | --- |', ...rows].join('\n');
+}

@@ -1,0 +1,7 @@
+/** pm2 ecosystem files: read them and convert them to smartworkers' raw config object. */
+export { convertEcosystem, splitPm2List } from './convert';
+export type { ConvertOptions, ConvertResult, RawApp } from './convert';
+export { ecosystemFormat, loadEcosystem, looksLikeEcosystemFile, readEcosystemFile } from './read';
+export type { EcosystemFormat, LoadEcosystemOptions } from './read';
+export { PM2_FIELDS, PROPOSED_KEYS, renderMigrationTable, SMARTWORKERS_APP_KEYS } from './fields';
+export type { Pm2Field } from './fields';

@@ -1,0 +1,102 @@
+/**
+ * Reading a pm2 ecosystem file: `.js` / `.cjs` with require (falling back to import() for an ES
+ * module), `.mjs` with import(), `.json` with JSON.parse, `.yaml` / `.yml` with the yaml package.
+ * Every read is fresh (SIGHUP re-reads the file), and any failure is one SW_ECOSYSTEM_FILE line.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { SmartworkersError } from '../errors';
+import { convertEcosystem, type ConvertResult } from './convert';
+
+export type EcosystemFormat = 'js' | 'mjs' | 'json' | 'yaml';
+
+/** The format of a file by its extension, or null when it is not one an ecosystem file can have. */
+export function ecosystemFormat(file: string): EcosystemFormat | null {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.js' || ext === '.cjs') return 'js';
+  if (ext === '.mjs') return 'mjs';
+  if (ext === '.json') return 'json';
+  if (ext === '.yaml' || ext === '.yml') return 'yaml';
+  return null;
+}
+
+/**
+ * pm2's own rule (`Common.isConfigFile`) for telling an ecosystem file from an app script on the
+ * command line: `*.config.js|cjs|mjs`, `*.json`, `*.yml`, `*.yaml`. `start app.js` stays an app.
+ */
+export function looksLikeEcosystemFile(file: string): boolean {
+  const base = path.basename(file).toLowerCase();
+  return /\.config\.(c|m)?js$/.test(base) || /\.(json|ya?ml)$/.test(base);
+}
+
+function fileError(file: string, err: unknown): SmartworkersError {
+  const message = err instanceof Error ? err.message : String(err);
+  const firstLine = message.split('\n').find((line) => line.trim() !== '') ?? message;
+  return new SmartworkersError('SW_ECOSYSTEM_FILE', `Cannot load ecosystem file ${file}: ${firstLine.trim()}`);
+}
+
+/** A module's configuration object: its default export when it has one (ESM, or transpiled CJS). */
+function moduleValue(mod: unknown): unknown {
+  if (typeof mod === 'object' && mod !== null && 'default' in mod && !('apps' in mod)) {
+    return (mod as { default: unknown }).default;
+  }
+  return mod;
+}
+
+// Kept as a real dynamic import in the CommonJS build (module: Node16 preserves `import()`).
+async function importFresh(file: string): Promise<unknown> {
+  const url = pathToFileURL(file);
+  url.searchParams.set('smartworkers-read', String(Date.now()));
+  return moduleValue(await import(url.href));
+}
+
+function requireFresh(file: string): unknown {
+  const resolved = require.resolve(file);
+  delete require.cache[resolved];
+  try {
+    return moduleValue(require(resolved));
+  } finally {
+    delete require.cache[resolved];
+  }
+}
+
+/** The raw value the ecosystem file exports or contains. */
+export async function readEcosystemFile(file: string): Promise<unknown> {
+  const absolute = path.resolve(file);
+  const format = ecosystemFormat(absolute);
+  if (format === null) {
+    throw new SmartworkersError('SW_ECOSYSTEM_FILE', `Cannot load ecosystem file ${file}: expected a .js, .cjs, .mjs, .json, .yaml or .yml file`);
+  }
+  try {
+    if (format === 'js') {
+      try {
+        return requireFresh(absolute);
+      } catch (err) {
+        // A .js file in a `"type": "module"` package (Node 20 cannot require it).
+        if ((err as NodeJS.ErrnoException).code === 'ERR_REQUIRE_ESM') return await importFresh(absolute);
+        throw err;
+      }
+    }
+    if (format === 'mjs') return await importFresh(absolute);
+    const text = readFileSync(absolute, 'utf8');
+    return format === 'json' ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw fileError(file, err);
+  }
+}
+
+export interface LoadEcosystemOptions {
+  /** `--env <name>`. */
+  env?: string;
+  /** Base for relative `cwd` / `script` (default: process.cwd(), as pm2 resolves them). */
+  cwd?: string;
+  cpus?: number;
+}
+
+/** Reads and converts an ecosystem file: the raw smartworkers config object and the warnings. */
+export async function loadEcosystem(file: string, options: LoadEcosystemOptions = {}): Promise<ConvertResult> {
+  const ecosystem = await readEcosystemFile(file);
+  return convertEcosystem(ecosystem, { env: options.env, cwd: options.cwd ?? process.cwd(), cpus: options.cpus });
+}

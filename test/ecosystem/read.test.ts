@@ -1,0 +1,110 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ecosystemFormat, loadEcosystem, looksLikeEcosystemFile, readEcosystemFile } from '../../src/ecosystem/read';
+import { SmartworkersError } from '../../src/errors';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'sw-ecosystem-'));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function write(name: string, text: string): string {
+  const file = path.join(dir, name);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, text);
+  return file;
+}
+
+const expected = { apps: [{ name: 'api', script: 'server.js', instances: 2 }] };
+const asJs = `module.exports = ${JSON.stringify(expected)};\n`;
+
+async function readError(file: string): Promise<SmartworkersError> {
+  const error = await readEcosystemFile(file).then(
+    () => null,
+    (err: unknown) => err,
+  );
+  expect(error).toBeInstanceOf(SmartworkersError);
+  expect((error as SmartworkersError).code).toBe('SW_ECOSYSTEM_FILE');
+  expect((error as SmartworkersError).message).not.toContain('\n');
+  return error as SmartworkersError;
+}
+
+describe('readEcosystemFile', () => {
+  it.each([
+    ['ecosystem.config.js', asJs],
+    ['ecosystem.config.cjs', asJs],
+    ['ecosystem.config.mjs', `export default ${JSON.stringify(expected)};\n`],
+    ['ecosystem.json', JSON.stringify(expected)],
+    ['ecosystem.yaml', 'apps:\n  - name: api\n    script: server.js\n    instances: 2\n'],
+    ['ecosystem.yml', 'apps:\n  - name: api\n    script: server.js\n    instances: 2\n'],
+  ])('reads %s', async (name, text) => {
+    expect(await readEcosystemFile(write(name, text))).toEqual(expected);
+  });
+
+  it('imports a .js file that is an ES module (a "type": "module" package)', async () => {
+    write('esm/package.json', '{"type": "module"}');
+    const file = write('esm/ecosystem.config.js', `export default ${JSON.stringify(expected)};\n`);
+    expect(await readEcosystemFile(file)).toEqual(expected);
+  });
+
+  it('reads the file afresh every time (SIGHUP re-reads it)', async () => {
+    for (const ext of ['js', 'mjs']) {
+      const file = write(`fresh.config.${ext}`, ext === 'js' ? 'module.exports = { apps: [{ script: "one.js" }] };' : 'export default { apps: [{ script: "one.js" }] };');
+      expect(await readEcosystemFile(file)).toEqual({ apps: [{ script: 'one.js' }] });
+      write(`fresh.config.${ext}`, ext === 'js' ? 'module.exports = { apps: [{ script: "two.js" }] };' : 'export default { apps: [{ script: "two.js" }] };');
+      expect(await readEcosystemFile(file)).toEqual({ apps: [{ script: 'two.js' }] });
+    }
+  });
+
+  it('evaluates the file like pm2 does: in Node, with process.env and __dirname', async () => {
+    const file = write('dyn/ecosystem.config.js', 'module.exports = { apps: [{ script: "a.js", cwd: __dirname, env: { HOME_SET: String(Boolean(process.env.PATH)) } }] };');
+    expect(await readEcosystemFile(file)).toEqual({ apps: [{ script: 'a.js', cwd: path.join(dir, 'dyn'), env: { HOME_SET: 'true' } }] });
+  });
+
+  it.each([
+    ['broken.config.js', 'module.exports = { apps: [ };', /^Cannot load ecosystem file .*broken\.config\.js: .*Unexpected token/],
+    ['throws.config.js', 'throw new Error("no secrets\\nsecond line");', /^Cannot load ecosystem file .*throws\.config\.js: no secrets$/],
+    ['broken.json', '{"apps": [}', /^Cannot load ecosystem file .*broken\.json: .*JSON/],
+    ['broken.yaml', 'apps: [\n', /^Cannot load ecosystem file .*broken\.yaml: /],
+    ['ecosystem.toml', 'apps = 1', /expected a \.js, \.cjs, \.mjs, \.json, \.yaml or \.yml file$/],
+  ])('reports %s in one line', async (name, text, message) => {
+    expect((await readError(write(name, text))).message).toMatch(message);
+  });
+
+  it('reports a missing file', async () => {
+    expect((await readError(path.join(dir, 'missing.config.js'))).message).toMatch(/Cannot load ecosystem file .*missing\.config\.js: Cannot find module/);
+    expect((await readError(path.join(dir, 'missing.json'))).message).toMatch(/ENOENT/);
+  });
+});
+
+describe('loadEcosystem', () => {
+  it('reads and converts, resolving paths against the given directory', async () => {
+    const file = write('load/ecosystem.config.js', 'module.exports = { apps: [{ name: "api", script: "server.js", env_production: { NODE_ENV: "production" }, out_file: "x" }] };');
+    const result = await loadEcosystem(file, { env: 'production', cwd: '/srv/app', cpus: 2 });
+    expect(result.raw).toEqual({ apps: [{ name: 'api', app: '/srv/app/server.js', cwd: '/srv/app', workers: 1, env: { NODE_ENV: 'production' } }] });
+    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings[0]).toMatch(/^`out_file` \(app api\) is ignored/);
+  });
+});
+
+describe('telling an ecosystem file from an app script', () => {
+  it.each([
+    ['ecosystem.config.js', true, 'js'],
+    ['/a/b/pm2.config.cjs', true, 'js'],
+    ['ecosystem.config.mjs', true, 'mjs'],
+    ['ecosystem.json', true, 'json'],
+    ['process.yml', true, 'yaml'],
+    ['apps.yaml', true, 'yaml'],
+    ['app.js', false, 'js'],
+    ['server.mjs', false, 'mjs'],
+    ['main.ts', false, null],
+  ])('%s: ecosystem %s, format %s', (file, ecosystem, format) => {
+    expect(looksLikeEcosystemFile(file)).toBe(ecosystem);
+    expect(ecosystemFormat(file)).toBe(format);
+  });
+});
