@@ -54,7 +54,7 @@ export class Drain {
     const running = this.deps.tasks.stats().active;
     if (inflight > 0 || running > 0) {
       this.deps.log(
-        `primary process gone; finishing ${inflight} request(s) and ${running} task(s) ` +
+        `disconnected from the primary; finishing ${inflight} request(s) and ${running} task(s) ` +
           `(up to ${gracefulTimeoutMs} ms), then exiting`,
       );
     }

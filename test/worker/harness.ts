@@ -125,7 +125,7 @@ export class FixtureCluster {
   }
 
   /** Sends a message to the worker and waits for the app's reply to it. */
-  async command(message: Record<string, unknown>, replyEvent: string): Promise<AppReply> {
+  async command(message: unknown, replyEvent: string): Promise<AppReply> {
     const from = this.events.length;
     this.send(message);
     return this.waitForReply(replyEvent, () => true, from);
