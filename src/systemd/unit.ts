@@ -139,7 +139,7 @@ export function renderSystemdUnit(options: SystemdUnitOptions): string {
     '# SIGTERM to the primary only: it drains its workers (requests, then background tasks).',
     'KillMode=mixed',
     'KillSignal=SIGTERM',
-    `# Above graceful_timeout (${Math.ceil(options.gracefulTimeoutMs / 1000)}s) + ${STOP_MARGIN_SECONDS}s: systemd's SIGKILL never cuts a drain short.`,
+    `# graceful_timeout (${Math.ceil(options.gracefulTimeoutMs / 1000)}s) + ${STOP_MARGIN_SECONDS}s: systemd's SIGKILL never cuts the primary's drain short.`,
     `TimeoutStopSec=${stopTimeoutSeconds(options.gracefulTimeoutMs)}`,
   );
   if (options.bootTimeoutMs !== undefined) lines.push(`TimeoutStartSec=${startTimeoutSeconds(options.bootTimeoutMs)}`);

@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { exampleFile, readYaml } from './helpers';
+import { runApp, type RunningApp } from './processes';
+
+const dir = exampleFile('express');
+const running: RunningApp[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((app) => app.stop()));
+});
+
+async function post(port: number, path: string, body: unknown): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  return { status: res.status, json: await res.json() };
+}
+
+describe('examples/express', () => {
+  it('answers 202 at once and runs the email, SMS and batch as tracked background tasks', async () => {
+    // Long enough for the work to be seen running; the test waits on the app's own log lines.
+    const app = runApp(`${dir}/app.js`, { PORT: '0', EMAIL_MS: '400', SMS_MS: '300', BATCH_ROW_MS: '20' }, dir);
+    running.push(app);
+    const port = Number(/listening on port (\d+)/.exec(await app.line(/^listening on port \d+$/))![1]);
+
+    expect(await post(port, '/signup', { email: 'ada@example.com' })).toEqual({ status: 202, json: { queued: 'email' } });
+    expect(await post(port, '/orders/42/ship', { phone: '+15550100' })).toEqual({ status: 202, json: { queued: 'sms' } });
+    expect(await post(port, '/reports', { rows: 10 })).toEqual({ status: 202, json: { queued: 'batch', rows: 10 } });
+
+    const listed = (await (await fetch(`http://127.0.0.1:${port}/tasks`)).json()) as { active: Array<{ type: string; description: string }> };
+    expect(listed.active.map((t) => [t.type, t.description]).sort()).toEqual([
+      ['batch', 'report of 10 rows'],
+      ['email', 'welcome ada@example.com'],
+      ['sms', '+15550100: order 42 shipped'],
+    ]);
+
+    await app.line(/^email sent to ada@example\.com$/);
+    await app.line(/^sms sent to \+15550100: order 42 shipped$/);
+    await app.line(/^batch done: 10 rows$/);
+    const after = (await (await fetch(`http://127.0.0.1:${port}/tasks`)).json()) as { active: unknown[]; stats: { completed: number; byType: Record<string, { completed: number }> } };
+    expect(after.active).toEqual([]);
+    expect(after.stats.completed).toBe(3);
+    expect(Object.keys(after.stats.byType).sort()).toEqual(['batch', 'email', 'sms']);
+  });
+
+  it('rejects bad input without starting work', async () => {
+    const app = runApp(`${dir}/app.js`, { PORT: '0' }, dir);
+    running.push(app);
+    const port = Number(/listening on port (\d+)/.exec(await app.line(/^listening on port \d+$/))![1]);
+    expect(await post(port, '/signup', {})).toEqual({ status: 400, json: { error: 'email required' } });
+    expect((await fetch(`http://127.0.0.1:${port}/nope`)).status).toBe(404);
+    const listed = (await (await fetch(`http://127.0.0.1:${port}/tasks`)).json()) as { stats: { started: number } };
+    expect(listed.stats.started).toBe(0);
+  });
+
+  it('has a config that lets a recycled worker wait for its tasks', () => {
+    const config = readYaml('express', 'workers.yaml');
+    expect(config.app).toBe('app.js');
+    expect(config.max_requests).toBeGreaterThan(0);
+    expect(config.max_task_wait).toBe('60s');
+  });
+});
