@@ -1,0 +1,224 @@
+/**
+ * The HTTP status server (off by default; `status.listen: 127.0.0.1:9100`):
+ *
+ * - `GET /status`  — the status document, as `smartworkers status --json`;
+ * - `GET /healthz` — liveness: 200 while the primary's event loop turns on time, else 503;
+ * - `GET /readyz`  — readiness: 200 while at least `minReady` workers are ready and the
+ *   cluster is not stopping, else 503;
+ * - `GET /metrics` — Prometheus text exposition.
+ *
+ * A non-loopback address needs a token, checked as `Authorization: Bearer <token>` on every
+ * endpoint. Every answer is built on request from state the primary already holds.
+ */
+import http from 'node:http';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+import { SmartworkersError } from '../errors';
+import type { ClusterControl } from '../control/types';
+import type { OperateLogger } from '../control/server';
+import { createStatusMetrics, type StatusMetrics } from './metrics';
+import { startLoopMonitor, type LoopMonitor } from './loop-monitor';
+
+export interface StatusServerOptions {
+  /** `host:port`, e.g. `127.0.0.1:9100`, `[::1]:9100`, `0.0.0.0:9100` (port 0 = any free port). */
+  listen: string;
+  /** Required on a non-loopback address; when set, required on every endpoint. */
+  token?: string;
+  control: ClusterControl;
+  /** `/readyz` is 200 while at least this many workers are ready. */
+  minReady: number;
+  /** Defaults to metrics built from `control` with the server's loop monitor. */
+  metrics?: StatusMetrics;
+  logger?: OperateLogger;
+  /** `/healthz` turns 503 when the primary's loop lags more than this, ms. Default 2000. */
+  maxLoopLagMs?: number;
+}
+
+export interface StatusServer {
+  readonly host: string;
+  /** The bound port (useful with port 0). */
+  readonly port: number;
+  /** e.g. `http://127.0.0.1:9100` */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** Parses `host:port` (IPv6 in brackets). Throws `SW_STATUS_LISTEN` naming the accepted forms. */
+export function parseListenAddress(listen: string): ListenAddress {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(listen.trim());
+  const port = match ? Number(match[3]) : NaN;
+  const host = match ? (match[1] ?? match[2]) : '';
+  if (!match || port > 65535 || (match[1] !== undefined && isIP(host) !== 6)) {
+    throw new SmartworkersError(
+      'SW_STATUS_LISTEN',
+      `Expected \`status.listen\` to be host:port (e.g. 127.0.0.1:9100, [::1]:9100, 0.0.0.0:9100), got ${JSON.stringify(listen)}`,
+    );
+  }
+  return { host, port };
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || /^::ffff:127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+export async function startStatusServer(options: StatusServerOptions): Promise<StatusServer> {
+  const address = parseListenAddress(options.listen);
+  const token = options.token === undefined || options.token === '' ? undefined : options.token;
+  if (!token && !isLoopbackHost(address.host)) {
+    throw new SmartworkersError(
+      'SW_STATUS_TOKEN_REQUIRED',
+      `status.listen ${options.listen} is reachable from other machines; set status.token to serve it, or listen on 127.0.0.1`,
+    );
+  }
+  const loop = startLoopMonitor();
+  const metrics = options.metrics ?? createStatusMetrics(options.control, { primaryLoopLagMs: () => loop.lagMs() });
+  const handler = createHandler({ ...options, token, metrics, loop, maxLoopLagMs: options.maxLoopLagMs ?? 2000 });
+
+  const server = http.createServer(handler);
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 10_000;
+  server.keepAliveTimeout = 5_000;
+  server.maxConnections = 64;
+  server.on('clientError', (_error, socket) => socket.destroy());
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: address.host, port: address.port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    loop.stop();
+    throw new SmartworkersError('SW_STATUS_LISTEN', `cannot listen on ${options.listen} for the status server: ${(error as Error).message}`);
+  }
+  server.on('error', (error) => options.logger?.warn({ err: error }, 'status server error'));
+  const bound = server.address();
+  const port = typeof bound === 'object' && bound ? bound.port : address.port;
+  const urlHost = isIP(address.host) === 6 ? `[${address.host}]` : address.host;
+  options.logger?.debug({ listen: `${urlHost}:${port}` }, 'status server listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    host: address.host,
+    port,
+    url: `http://${urlHost}:${port}`,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        loop.stop();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+interface HandlerContext {
+  token: string | undefined;
+  control: ClusterControl;
+  minReady: number;
+  metrics: StatusMetrics;
+  loop: LoopMonitor;
+  maxLoopLagMs: number;
+  logger?: OperateLogger;
+}
+
+const ROUTES = ['/status', '/healthz', '/readyz', '/metrics'] as const;
+type Route = (typeof ROUTES)[number];
+
+function createHandler(ctx: HandlerContext): http.RequestListener {
+  const expectedDigest = ctx.token === undefined ? undefined : digest(ctx.token);
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (expectedDigest && !hasToken(req.headers.authorization, expectedDigest)) {
+      return send(req, res, 401, 'text/plain; charset=utf-8', 'unauthorized: send Authorization: Bearer <status.token>\n', {
+        'WWW-Authenticate': 'Bearer realm="smartworkers"',
+      });
+    }
+    if (!(ROUTES as readonly string[]).includes(path)) {
+      return send(req, res, 404, 'text/plain; charset=utf-8', `not found; endpoints: ${ROUTES.join(', ')}\n`);
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return send(req, res, 405, 'text/plain; charset=utf-8', 'method not allowed; use GET\n', { Allow: 'GET, HEAD' });
+    }
+    route(path as Route, ctx).then(
+      (answer) => send(req, res, answer.status, answer.type, answer.body),
+      (error: unknown) => {
+        ctx.logger?.warn({ err: error, path }, 'status endpoint failed');
+        send(req, res, 500, 'text/plain; charset=utf-8', `internal error: ${(error as Error)?.message ?? String(error)}\n`);
+      },
+    );
+  };
+}
+
+interface Answer {
+  status: number;
+  type: string;
+  body: string;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+async function route(path: Route, ctx: HandlerContext): Promise<Answer> {
+  switch (path) {
+    case '/status':
+      return { status: 200, type: JSON_TYPE, body: `${JSON.stringify(ctx.control.snapshot())}\n` };
+    case '/healthz': {
+      const lagMs = Math.round(ctx.loop.lagMs());
+      const healthy = lagMs <= ctx.maxLoopLagMs;
+      return {
+        status: healthy ? 200 : 503,
+        type: JSON_TYPE,
+        body: `${JSON.stringify({ status: healthy ? 'ok' : 'lagging', loopLagMs: lagMs, maxLoopLagMs: ctx.maxLoopLagMs })}\n`,
+      };
+    }
+    case '/readyz': {
+      const ready = ctx.control.isReady(ctx.minReady);
+      return {
+        status: ready ? 200 : 503,
+        type: JSON_TYPE,
+        body: `${JSON.stringify({ status: ready ? 'ready' : 'not ready', minReady: ctx.minReady })}\n`,
+      };
+    }
+    case '/metrics':
+      return { status: 200, type: ctx.metrics.contentType, body: await ctx.metrics.render() };
+  }
+}
+
+function send(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  status: number,
+  type: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(status, {
+    'Content-Type': type,
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+    ...headers,
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/** Constant-time: both sides are hashed to the same length before comparing. */
+function hasToken(header: string | undefined, expectedDigest: Buffer): boolean {
+  const match = header ? /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header) : null;
+  const presented = digest(match ? match[1] : '');
+  return timingSafeEqual(presented, expectedDigest) && match !== null;
+}
