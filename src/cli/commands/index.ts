@@ -1,0 +1,99 @@
+/**
+ * The commands that operate a running cluster through its control socket:
+ * `status`, `tasks`, `reload`, `recycle`, `scale`, `stop`.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import { runRecycle, runReload, runScale, runStop } from './actions';
+import { processIO, type CommandIO } from './io';
+import { SOCKET_ENV } from './socket';
+import { runStatus, watchStatus } from './status';
+import { runTasks } from './tasks';
+
+export interface OperateCommandsOptions {
+  /** Where output goes and what cwd/env are (tests pass their own). Default: the process's. */
+  io?: CommandIO;
+  /** Receives each command's exit code. Default: sets `process.exitCode`. */
+  setExitCode?: (code: number) => void;
+}
+
+/**
+ * Adds the operate commands to the CLI. Their actions are async and handle their own errors
+ * (one line on stderr, a non-zero exit code), so `program.parse()` is enough.
+ */
+export function registerOperateCommands(program: Command, options: OperateCommandsOptions = {}): void {
+  const io = (): CommandIO => options.io ?? processIO();
+  const setExitCode =
+    options.setExitCode ??
+    ((code: number) => {
+      process.exitCode = code;
+    });
+  const run = async (body: Promise<number>): Promise<void> => setExitCode(await body);
+
+  const withConnection = (command: Command): Command =>
+    command
+      .option('--socket <path>', `control socket of the cluster (default: $${SOCKET_ENV}, the config's control.socket, or the default location)`)
+      .option('-c, --config <file>', "the cluster's config file, to find its control socket")
+      .option('--timeout <seconds>', 'give up waiting for the reply after this many seconds (0 = never)', parseSeconds)
+      .option('--json', 'print JSON for scripts');
+
+  withConnection(program.command('status').description('Show the primary, every worker and the cluster totals.'))
+    .option('-w, --watch', 'redraw every second until Ctrl-C')
+    .action((opts: Record<string, unknown>) => {
+      if (!opts.watch) return run(runStatus(opts, io()));
+      const controller = new AbortController();
+      const stop = (): void => controller.abort();
+      process.once('SIGINT', stop);
+      return run(watchStatus(opts, io(), { signal: controller.signal }).finally(() => process.off('SIGINT', stop)));
+    });
+
+  withConnection(program.command('tasks').description('List every active background task in every worker.')).action(
+    (opts: Record<string, unknown>) => run(runTasks(opts, io())),
+  );
+
+  withConnection(
+    program
+      .command('reload')
+      .description('Rolling reload, as SIGHUP: start each replacement, then retire the old worker.')
+      .argument('[app]', 'only this app (default: every app)'),
+  )
+    .option('--no-wait', 'return once the reload has begun')
+    .action((app: string | undefined, opts: Record<string, unknown>) => run(runReload(app, opts, io())));
+
+  withConnection(
+    program
+      .command('recycle')
+      .description('Replace workers: a slot, all of them, or one app\'s (app:slot, app:all).')
+      .argument('<target>', 'slot number, all, app:slot or app:all'),
+  )
+    .option('--force', 'do not wait for background tasks (they are reported lost), as the hard memory ceiling')
+    .option('--no-wait', 'return once the recycle has begun')
+    .action((target: string, opts: Record<string, unknown>) => run(runRecycle(target, opts, io())));
+
+  withConnection(
+    program
+      .command('scale')
+      .description('Set the number of workers: N, +K or -K (scale <N> [--app name], or scale <app> <N>).')
+      .argument('<count-or-app>', 'N, +K or -K; or the app name, followed by the count')
+      .argument('[count]', 'N, +K or -K when the first argument is the app'),
+  )
+    .option('--app <name>', 'the app to scale (needed when there are several)')
+    .option('--no-wait', 'return once scaling has begun')
+    .action((first: string, second: string | undefined, opts: Record<string, unknown>) => run(runScale(first, second, opts, io())));
+
+  withConnection(program.command('stop').description('Stop the cluster gracefully: drain requests, wait for tasks, exit.'))
+    .option('--force', 'as a second SIGTERM: stop now, reporting running tasks as lost')
+    .option('--no-wait', 'return once the stop has begun instead of when the cluster has exited')
+    .action((opts: Record<string, unknown>) => run(runStop(opts, io())));
+}
+
+function parseSeconds(value: string): number {
+  const seconds = Number(value);
+  if (value.trim() === '' || !Number.isFinite(seconds) || seconds < 0) {
+    throw new InvalidArgumentError(`Expected a number of seconds ≥ 0, got ${JSON.stringify(value)}.`);
+  }
+  return seconds;
+}
+
+export { runRecycle, runReload, runScale, runStop } from './actions';
+export { runStatus, watchStatus, renderStatus } from './status';
+export { runTasks, renderTasks } from './tasks';

@@ -1,0 +1,144 @@
+/** `smartworkers status [--watch] [--json]` */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sendCommand } from '../../control/client';
+import { EXIT, SmartworkersError } from '../../errors';
+import { RECYCLE_REASONS, type StatusSnapshot, type WorkerStatus } from '../../status/snapshot';
+import { formatBytes, formatCounts, formatDelay, formatDuration, formatPercent, renderTable } from './format';
+import { runReportingErrors, timeoutMs, type CommandIO, type ConnectionOptions } from './io';
+import { resolveSocketPath } from './socket';
+
+export interface StatusOptions extends ConnectionOptions {
+  json?: boolean;
+  watch?: boolean;
+}
+
+const STATUS_TIMEOUT_MS = 5000;
+
+/** Prints the status once. Exit code 0, or the error's code when no cluster answers. */
+export function runStatus(options: StatusOptions, io: CommandIO): Promise<number> {
+  return runReportingErrors(io, async () => {
+    const socketPath = resolveSocketPath(options, io.cwd, io.env, io.readConfiguredSocket);
+    const snapshot = await sendCommand(socketPath, 'status', {}, timeoutMs(options, STATUS_TIMEOUT_MS));
+    io.stdout.write(options.json ? `${JSON.stringify(snapshot, null, 2)}\n` : `${renderStatus(snapshot)}\n`);
+    return EXIT.ok;
+  });
+}
+
+// ANSI: move home, clear to end of line, clear to end of screen, hide / show the cursor.
+const HOME = '\x1b[H';
+const CLEAR_LINE = '\x1b[K';
+const CLEAR_BELOW = '\x1b[J';
+const CLEAR_SCREEN = '\x1b[2J';
+const HIDE_CURSOR = '\x1b[?25l';
+const SHOW_CURSOR = '\x1b[?25h';
+
+export interface WatchOptions {
+  intervalMs?: number;
+  /** Stops the view (Ctrl-C in the CLI). */
+  signal: AbortSignal;
+}
+
+/**
+ * Redraws the status in place every second until `signal` aborts. With `--json`, prints one
+ * snapshot per line instead. A cluster that goes away is shown as such; the view keeps trying.
+ */
+export function watchStatus(options: StatusOptions, io: CommandIO, watch: WatchOptions): Promise<number> {
+  return runReportingErrors(io, async () => {
+    const socketPath = resolveSocketPath(options, io.cwd, io.env, io.readConfiguredSocket);
+    const intervalMs = watch.intervalMs ?? 1000;
+    const drawing = !options.json;
+    if (drawing) io.stdout.write(`${HIDE_CURSOR}${CLEAR_SCREEN}`);
+    try {
+      while (!watch.signal.aborted) {
+        let body: string;
+        try {
+          const snapshot = await sendCommand(socketPath, 'status', {}, timeoutMs(options, STATUS_TIMEOUT_MS));
+          body = options.json ? JSON.stringify(snapshot) : renderStatus(snapshot);
+        } catch (error) {
+          if (!(error instanceof SmartworkersError)) throw error;
+          if (options.json) {
+            io.stderr.write(`${error.toLine()}\n`);
+            body = '';
+          } else {
+            body = `${error.toLine()}\nretrying every ${formatDuration(intervalMs)}…`;
+          }
+        }
+        if (drawing) {
+          const header = `smartworkers status · ${new Date().toLocaleTimeString()} · every ${formatDuration(intervalMs)} · Ctrl-C to quit`;
+          const frame = [header, '', ...body.split('\n')].map((line) => `${line}${CLEAR_LINE}`).join('\n');
+          io.stdout.write(`${HOME}${frame}\n${CLEAR_BELOW}`);
+        } else if (body) {
+          io.stdout.write(`${body}\n`);
+        }
+        try {
+          await sleep(intervalMs, undefined, { signal: watch.signal });
+        } catch {
+          break; // aborted
+        }
+      }
+    } finally {
+      if (drawing) io.stdout.write(SHOW_CURSOR);
+    }
+    return EXIT.ok;
+  });
+}
+
+/** The readable status: primary line, one row per worker, apps and cluster totals. */
+export function renderStatus(s: StatusSnapshot): string {
+  const p = s.primary;
+  const lines = [
+    `primary ${p.pid} · ${p.phase} · up ${formatDuration(p.uptimeMs)} · node ${p.node} · rss ${formatBytes(p.rssBytes)}`,
+    `config ${p.configSource}`,
+    '',
+  ];
+  const workers = s.workers.filter((w) => w.state !== 'exited');
+  if (workers.length === 0) {
+    lines.push('no workers');
+  } else {
+    const headers = ['APP', 'SLOT', 'ID', 'PID', 'GEN', 'STATE', 'UPTIME', 'SERVED', 'IN-FLIGHT', 'TASKS', 'RSS', 'CPU', 'LOOP', 'HEARTBEAT', 'RESTARTS'];
+    const right = new Set([1, 2, 3, 4, 6, 7, 8, 10, 11, 12, 13, 14]);
+    lines.push(renderTable(headers, workers.sort(byAppSlotId).map(workerRow), right));
+  }
+  lines.push('');
+  for (const app of s.apps) {
+    lines.push(`app ${app.name}: ${app.readyWorkers}/${app.desiredWorkers} ready · ${app.script}`);
+  }
+  const t = s.totals;
+  const active = formatCounts(t.activeTasksByType);
+  lines.push(
+    `tasks: ${t.tasksStarted} started · ${t.tasksCompleted} completed · ${t.tasksFailed} failed · ${t.tasksCancelled} cancelled · ${t.tasksLost} lost · active: ${active || 'none'}`,
+  );
+  const recycles = RECYCLE_REASONS.filter((reason) => (t.recyclesByReason[reason] ?? 0) > 0)
+    .map((reason) => `${reason} ${t.recyclesByReason[reason]}`)
+    .join(' · ');
+  lines.push(
+    `recycles: ${recycles || 'none'} · ${t.recyclesDelayedByTasks} waited on tasks (${formatDuration(t.taskWaitTotalMs)} in total)`,
+  );
+  lines.push(`requests served: ${t.requestsServed}`);
+  return lines.join('\n');
+}
+
+function workerRow(w: WorkerStatus): string[] {
+  const tasks = formatCounts(w.activeTasksByType);
+  return [
+    w.app,
+    String(w.slot),
+    String(w.id),
+    w.pid === null ? '-' : String(w.pid),
+    String(w.generation),
+    w.retireReason ? `${w.state} (${w.retireReason})` : w.state,
+    formatDuration(w.uptimeMs),
+    w.requestLimit > 0 ? `${w.served}/${w.requestLimit}` : String(w.served),
+    String(w.inflight),
+    tasks ? `${w.activeTasks} (${tasks})` : String(w.activeTasks),
+    formatBytes(w.rssBytes),
+    formatPercent(w.cpuPercent),
+    formatDelay(w.loopDelayMs),
+    formatDuration(w.heartbeatAgeMs),
+    String(w.restarts),
+  ];
+}
+
+function byAppSlotId(a: WorkerStatus, b: WorkerStatus): number {
+  return a.app.localeCompare(b.app) || a.slot - b.slot || a.id - b.id;
+}
