@@ -63,6 +63,7 @@ export function initialState(settings: Settings, now: number): ClusterState {
       taskWaitTotalMs: 0,
     },
     reloadPending: false,
+    reloadScope: null,
     tasksLostBeforeStop: 0,
   };
 }
@@ -148,6 +149,7 @@ class Step {
         return this.onSettings(event.settings);
       case 'settings-error':
         this.s.reloadPending = false;
+        this.s.reloadScope = null;
         this.log('error', 'reload aborted: the config file is invalid; workers keep running with the old config', {
           error: event.error,
         });
@@ -391,6 +393,8 @@ class Step {
           this.log('info', 'reload already in progress: the config will be re-read once more');
         }
         this.s.reloadPending = true;
+        // Several reloads before the file is read: the widest scope wins.
+        this.s.reloadScope = c.app === undefined || (this.s.reloadScope !== null && this.s.reloadScope !== c.app) ? null : c.app;
         this.emit({ type: 'reload-settings' });
         return;
       case 'recycle':
@@ -443,7 +447,9 @@ class Step {
     }
     let count = 0;
     // Every worker that may run the old code or settings, including replacements still booting.
-    for (const w of liveWorkers(this.s)) {
+    const scope = this.s.reloadScope;
+    this.s.reloadScope = null;
+    for (const w of liveWorkers(this.s, scope ?? undefined)) {
       if (w.state !== 'ready' && w.state !== 'starting') continue;
       if (w.replacementId !== null && this.s.workers[w.replacementId]?.state === 'starting') continue; // its replacement is marked instead
       this.requestRecycle(w, 'reload', w.recycle?.force ?? false, true);

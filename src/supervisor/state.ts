@@ -111,6 +111,8 @@ export interface ClusterState {
   totals: Totals;
   /** A reload waits for the config file to be re-read. */
   reloadPending: boolean;
+  /** The app a pending reload is for; null = every app. */
+  reloadScope: string | null;
   /** tasksLost when the stop began: the exit code reports losses during the stop. */
   tasksLostBeforeStop: number;
 }
