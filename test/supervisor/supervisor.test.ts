@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Clock, ForkSpec, HostEvent, ProcessHost } from '../../src/supervisor/host';
 import { Supervisor, TICK_MS } from '../../src/supervisor/supervisor';
+import { createClusterControl } from '../../src/supervisor/control';
 import type { PrimaryMessage } from '../../src/protocol';
 import { settingsWith } from './helpers';
 
@@ -162,5 +163,44 @@ describe('supervisor executor', () => {
     supervisor.signal('SIGHUP');
     expect(errors.some((m) => m.startsWith('reload aborted'))).toBe(true);
     expect(host.forks).toHaveLength(1);
+  });
+});
+
+describe('cluster control', () => {
+  it('reload resolves only once every worker has been replaced', async () => {
+    const { host, supervisor } = setup({ workers: 2 });
+    supervisor.start();
+    host.emit({ type: 'listening', id: 1 });
+    host.emit({ type: 'listening', id: 2 });
+    const control = createClusterControl(supervisor, { configSource: 'test' });
+    let settled = false;
+    const result = control.reload(undefined, true).then((r) => {
+      settled = true;
+      return r;
+    });
+    await Promise.resolve();
+    expect(host.forks).toHaveLength(3);
+    host.emit({ type: 'listening', id: 3 });
+    await Promise.resolve();
+    expect(settled).toBe(false);
+    host.emit({ type: 'listening', id: 4 });
+    expect(await result).toMatchObject({ ok: true });
+    expect(control.snapshot().totals.recyclesByReason.reload).toBe(2);
+  });
+
+  it('refuses unknown apps and scale below one, and reports readiness', async () => {
+    const { host, supervisor } = setup({ workers: 1 });
+    supervisor.start();
+    const control = createClusterControl(supervisor, { configSource: 'test' });
+    expect(control.isReady(1)).toBe(false);
+    host.emit({ type: 'listening', id: 1 });
+    expect(control.isReady(1)).toBe(true);
+    expect(await control.reload('nope', true)).toMatchObject({ ok: false, message: "no app named 'nope'; apps: api" });
+    expect(await control.scale({ absolute: 0 }, true)).toMatchObject({ ok: false });
+    const scaled = control.scale({ delta: 1 }, true);
+    host.emit({ type: 'listening', id: 2 });
+    expect(await scaled).toMatchObject({ ok: true });
+    await control.stop(false);
+    expect(control.isReady(1)).toBe(false);
   });
 });
