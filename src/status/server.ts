@@ -32,6 +32,8 @@ export interface StatusServerOptions {
   logger?: OperateLogger;
   /** `/healthz` turns 503 when the primary's loop lags more than this, ms. Default 2000. */
   maxLoopLagMs?: number;
+  /** How often the loop monitor's timer runs, ms. Default 500. */
+  loopCheckIntervalMs?: number;
 }
 
 export interface StatusServer {
@@ -77,7 +79,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
       `status.listen ${options.listen} is reachable from other machines; set status.token to serve it, or listen on 127.0.0.1`,
     );
   }
-  const loop = startLoopMonitor();
+  const loop = startLoopMonitor(options.loopCheckIntervalMs);
   const metrics = options.metrics ?? createStatusMetrics(options.control, { primaryLoopLagMs: () => loop.lagMs() });
   const handler = createHandler({ ...options, token, metrics, loop, maxLoopLagMs: options.maxLoopLagMs ?? 2000 });
 

@@ -53,7 +53,7 @@ export function formatSummaryLine(prev: StatusSnapshot | null, now: StatusSnapsh
   parts.push(`${f.inflight} in flight`);
   parts.push(`${f.activeTasks} ${f.activeTasks === 1 ? 'task' : 'tasks'}${f.activeTasks > 0 ? ` (${breakdown(f.activeTasksByType)})` : ''}`);
   parts.push(`recycles +${f.recycles}${f.recycles > 0 ? ` (${breakdown(f.recyclesByReason)})` : ''}`);
-  if (f.tasksLost > 0) parts.push(`${f.tasksLost} tasks lost`);
+  if (f.tasksLost > 0) parts.push(`${f.tasksLost} ${f.tasksLost === 1 ? 'task' : 'tasks'} lost`);
   return parts.join(' · ');
 }
 
