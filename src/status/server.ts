@@ -7,8 +7,10 @@
  *   cluster is not stopping, else 503;
  * - `GET /metrics` — Prometheus text exposition.
  *
- * A non-loopback address needs a token, checked as `Authorization: Bearer <token>` on every
- * endpoint. Every answer is built on request from state the primary already holds.
+ * A non-loopback address needs a token, checked as `Authorization: Bearer <token>` on `/status`
+ * and `/metrics`. The probes stay open: they answer one bit, and Kubernetes probes and load
+ * balancer health checks cannot send a secret header (a probe's `httpHeaders` cannot read a
+ * Secret). Every answer is built on request from state the primary already holds.
  */
 import http from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -22,7 +24,7 @@ import { startLoopMonitor, type LoopMonitor } from './loop-monitor';
 export interface StatusServerOptions {
   /** `host:port`, e.g. `127.0.0.1:9100`, `[::1]:9100`, `0.0.0.0:9100` (port 0 = any free port). */
   listen: string;
-  /** Required on a non-loopback address; when set, required on every endpoint. */
+  /** Required on a non-loopback address; when set, required on `/status` and `/metrics`. */
   token?: string;
   control: ClusterControl;
   /** `/readyz` is 200 while at least this many workers are ready. */
@@ -136,12 +138,14 @@ interface HandlerContext {
 
 const ROUTES = ['/status', '/healthz', '/readyz', '/metrics'] as const;
 type Route = (typeof ROUTES)[number];
+/** Answered without the token: probes carry no secret. */
+const OPEN_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
 
 function createHandler(ctx: HandlerContext): http.RequestListener {
   const expectedDigest = ctx.token === undefined ? undefined : digest(ctx.token);
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (expectedDigest && !hasToken(req.headers.authorization, expectedDigest)) {
+    if (expectedDigest && !OPEN_ROUTES.has(path) && !hasToken(req.headers.authorization, expectedDigest)) {
       return send(req, res, 401, 'text/plain; charset=utf-8', 'unauthorized: send Authorization: Bearer <status.token>\n', {
         'WWW-Authenticate': 'Bearer realm="smartworkers"',
       });

@@ -144,12 +144,13 @@ describe('status server token rule', () => {
     });
   });
 
-  it('with a token, requires Authorization: Bearer <token> on every endpoint', async () => {
+  it('with a token, requires Authorization: Bearer <token> on /status, /metrics and unknown paths', async () => {
     const { server } = await start({ listen: '0.0.0.0:0', token: 's3cret-token' });
-    for (const path of ['/status', '/healthz', '/readyz', '/metrics', '/nope']) {
+    for (const path of ['/status', '/metrics', '/nope']) {
       const none = await fetch(url(server, path));
       expect(none.status, path).toBe(401);
       expect(none.headers.get('www-authenticate')).toBe('Bearer realm="smartworkers"');
+      expect(await none.text()).not.toContain('4100');
       const wrong = await fetch(url(server, path), { headers: { Authorization: 'Bearer s3cret-tokeN' } });
       expect(wrong.status, path).toBe(401);
       const shorter = await fetch(url(server, path), { headers: { Authorization: 'Bearer s3cret' } });
@@ -157,17 +158,25 @@ describe('status server token rule', () => {
       const basic = await fetch(url(server, path), { headers: { Authorization: 'Basic s3cret-token' } });
       expect(basic.status, path).toBe(401);
     }
-    for (const path of ['/status', '/healthz', '/readyz', '/metrics']) {
+    for (const path of ['/status', '/metrics']) {
       const ok = await fetch(url(server, path), { headers: { Authorization: 'Bearer s3cret-token' } });
       expect(ok.status, path).toBe(200);
     }
     expect((await fetch(url(server, '/nope'), { headers: { Authorization: 'bearer s3cret-token' } })).status).toBe(404);
   });
 
+  it('leaves the probes open: Kubernetes and load balancers cannot send a secret header', async () => {
+    const { server, control } = await start({ listen: '0.0.0.0:0', token: 's3cret-token' });
+    expect((await fetch(url(server, '/healthz'))).status).toBe(200);
+    expect((await fetch(url(server, '/readyz'))).status).toBe(200);
+    control.ready = false;
+    expect((await fetch(url(server, '/readyz'))).status).toBe(503);
+  });
+
   it('also requires the token on loopback when one is set', async () => {
     const { server } = await start({ token: 'abc' });
-    expect((await fetch(`${server.url}/readyz`)).status).toBe(401);
-    expect((await fetch(`${server.url}/readyz`, { headers: { Authorization: 'Bearer abc' } })).status).toBe(200);
+    expect((await fetch(`${server.url}/status`)).status).toBe(401);
+    expect((await fetch(`${server.url}/status`, { headers: { Authorization: 'Bearer abc' } })).status).toBe(200);
   });
 });
 
