@@ -60,6 +60,19 @@ export interface Settings {
   apps: readonly AppSettings[];
   logFormat: LogFormat;
   logLevel: LogLevel;
+  /** Absolute path of the control socket; unset = the control module picks the default location. */
+  controlSocket?: string;
+  /**
+   * `host:port` of the HTTP status server (validated; IPv6 hosts in brackets); unset = off.
+   * Split it with `parseListenAddress` from `config/parse`.
+   */
+  statusListen?: string;
+  /** Bearer token the status server requires (a secret: never log it). */
+  statusToken?: string;
+  /** `/readyz` answers 200 while at least this many workers are ready. */
+  minReady: number;
+  /** Interval of the one-line summary in the log, ms; 0 = off. */
+  summaryInterval: number;
   /** Absolute path of the config file, when one was used (re-read on SIGHUP). */
   configFile?: string;
 }

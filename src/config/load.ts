@@ -1,0 +1,488 @@
+/**
+ * Loads the settings the primary runs with from the config file, env vars and flags
+ * (precedence: flag > env > file > default), validates every value given anywhere, and
+ * returns one deeply frozen `Settings`. Every problem is a SmartworkersError with a
+ * one-line message naming the key, where the value came from, the value and what is accepted.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { basename, dirname, extname, resolve } from 'node:path';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import { SmartworkersError } from '../errors';
+import { formatDuration, formatSize } from './parse';
+import {
+  APP_SETTINGS,
+  AUTO,
+  GLOBAL_SETTINGS,
+  SETTINGS,
+  SETTINGS_BY_KEY,
+  describeAccepted,
+  parseSettingValue,
+  type Setting,
+} from './settings';
+import { nearest } from './suggest';
+import type { AppSettings, Settings } from './types';
+
+export interface LoadInput {
+  /** The script argument of the CLI; overrides `app` of a single-app config. */
+  script?: string;
+  /** Path of the YAML config file, relative to `cwd` or absolute. */
+  configFile?: string;
+  /** Option values as commander gives them (camelCase); keys that are not settings are ignored. */
+  flags: Record<string, unknown>;
+  /** Only `SMARTWORKERS_<KEY>` of known keys are read; other `SMARTWORKERS_*` vars are left alone. */
+  env: NodeJS.ProcessEnv;
+  /** Relative paths from the CLI and env resolve against it; the default `cwd` of the workers. */
+  cwd: string;
+  /** Whether stdout is a terminal: `log_format: auto` means pretty then. */
+  isTTY?: boolean;
+}
+
+/** Reads `input.configFile` (when given) and loads the settings; see the module comment. */
+export function loadSettings(input: LoadInput): Settings {
+  if (input.configFile === undefined) return build(undefined, undefined, input);
+  const configPath = resolve(input.cwd, input.configFile);
+  const { raw, locate } = readYamlFile(configPath, input.configFile);
+  return build(raw, { name: input.configFile, baseDir: dirname(configPath), configPath, locate }, input);
+}
+
+/**
+ * Loads settings from an object already parsed from some other format (a pm2 ecosystem
+ * file converted to smartworkers keys), exactly as if it were the YAML file's content.
+ * `sourceName` names it in messages; when `input.configFile` is given, relative paths in
+ * the object resolve against its directory and it is recorded as `Settings.configFile`.
+ */
+export function loadSettingsFromObject(raw: unknown, sourceName: string, input: LoadInput): Settings {
+  const configPath = input.configFile === undefined ? undefined : resolve(input.cwd, input.configFile);
+  const baseDir = configPath === undefined ? input.cwd : dirname(configPath);
+  return build(raw, { name: sourceName, baseDir, configPath, locate: () => sourceName }, input);
+}
+
+type KeyPath = readonly (string | number)[];
+
+interface FileSource {
+  /** As the user named it, for messages: `workers.yaml`. */
+  name: string;
+  /** Relative paths in the file resolve against it. */
+  baseDir: string;
+  configPath: string | undefined;
+  /** `workers.yaml:12`: where the key at `path` is, as precisely as known. */
+  locate(path: KeyPath): string;
+}
+
+/** A value given for a setting somewhere, parsed, with what messages need to name it. */
+interface Given {
+  value: unknown;
+  raw: unknown;
+  /** The key as the user wrote it: `max_requests`, `status.listen`, `apps[1].workers`. */
+  key: string;
+  /** `--max-requests`, `SMARTWORKERS_MAX_REQUESTS`, `workers.yaml:3`, `the command line`. */
+  from: string;
+}
+
+/** The values one source gives, by setting key. Layers are searched in order of precedence. */
+type Layer = ReadonlyMap<string, Given>;
+
+interface FileLayers {
+  appDefaults: Layer;
+  globals: Layer;
+  /** The entries of `apps:`, when the file has that list. */
+  apps?: readonly Layer[];
+}
+
+const NO_FILE: FileLayers = { appDefaults: new Map(), globals: new Map() };
+
+/** The top-level YAML keys that hold a group of dotted settings: `status` for `status.listen`. */
+const GROUPS: ReadonlyMap<string, readonly Setting[]> = groupNestedSettings();
+
+function build(raw: unknown, source: FileSource | undefined, input: LoadInput): Settings {
+  const file = source === undefined ? NO_FILE : readFileLayers(raw, source);
+  const env = readEnvLayer(input.env, input.cwd);
+  const flags = readFlagLayer(input.flags, input.cwd);
+  const scriptLayer: Layer =
+    input.script === undefined
+      ? new Map()
+      : new Map([['app', given(SETTINGS_BY_KEY.get('app')!, input.script, 'app', 'the command line', input.cwd, true)]]);
+
+  let apps: AppSettings[];
+  if (file.apps === undefined) {
+    apps = [resolveApp([scriptLayer, flags, env, file.appDefaults], input, undefined)];
+  } else {
+    refuseIdentityOutsideEntries([scriptLayer, flags, env], source!.name);
+    apps = file.apps.map((entry, index) => resolveApp([flags, env, entry, file.appDefaults], input, index));
+    checkUniqueNames(apps, file.apps);
+  }
+
+  const settings: Record<string, unknown> = { apps };
+  for (const setting of GLOBAL_SETTINGS) {
+    const value = pick([flags, env, file.globals], setting)?.value ?? defaultValue(setting);
+    if (value !== undefined) settings[setting.field] = value;
+  }
+  if (settings.logFormat === AUTO) settings.logFormat = input.isTTY ? 'pretty' : 'json';
+  if (source?.configPath !== undefined) settings.configFile = source.configPath;
+  // Complete by construction: settings.ts fails to compile when a field of Settings has no row.
+  return deepFreeze(settings as unknown as Settings);
+}
+
+function resolveApp(layers: readonly Layer[], input: LoadInput, entryIndex: number | undefined): AppSettings {
+  const where = entryIndex === undefined ? '' : `apps[${entryIndex}].`;
+  const values: Record<string, unknown> = {};
+  for (const setting of APP_SETTINGS) {
+    const value = pick(layers, setting)?.value ?? defaultValue(setting);
+    if (value !== undefined) values[setting.field] = value;
+  }
+  const givenFor = (key: string) => pick(layers, SETTINGS_BY_KEY.get(key)!);
+
+  const script = givenFor('app');
+  if (script === undefined) {
+    if (entryIndex === undefined) {
+      throw new SmartworkersError(
+        'SW_USAGE',
+        'config: no app to run: give the script (`smartworkers start app.js`) or set `app` in the config file',
+      );
+    }
+    throw new SmartworkersError('SW_CONFIG_INVALID', `config: \`${where}app\` is missing; every entry of \`apps\` needs the script it runs`);
+  }
+  checkScriptExists(script);
+
+  if (givenFor('name') === undefined) {
+    const derived = basename(script.value as string, extname(script.value as string));
+    const name = parseSettingValue(SETTINGS_BY_KEY.get('name')!, derived, input.cwd);
+    if (name === undefined) {
+      throw new SmartworkersError(
+        'SW_CONFIG_INVALID',
+        `config: expected \`name\` (derived from the script's file name) to be ${describeAccepted(SETTINGS_BY_KEY.get('name')!, false)}, got ${JSON.stringify(derived)}; set \`name\``,
+      );
+    }
+    values.name = name;
+  }
+
+  const cwd = givenFor('cwd');
+  if (cwd === undefined) values.cwd = input.cwd;
+  else checkDirectoryExists(cwd);
+
+  if (values.workers === AUTO) values.workers = availableParallelism();
+  if (values.maxRetiring === AUTO) values.maxRetiring = values.workers;
+
+  const app = values as unknown as AppSettings;
+  checkAbove(givenFor('max_memory_hard'), 'max_memory', app.maxMemoryHard, app.maxMemory, formatSize, where);
+  checkAtLeast(givenFor('max_restart_delay'), 'restart_delay', app.maxRestartDelay, app.restartDelay, formatDuration, where);
+  return app;
+}
+
+/** The hard ceiling must be above the soft one, or the soft one never acts. */
+function checkAbove(
+  hard: Given | undefined, softKey: string, hardValue: number, softValue: number, format: (n: number) => string, where: string,
+): void {
+  if (hardValue === 0 || softValue === 0 || hardValue > softValue) return;
+  throw invalid(hard?.key ?? `${where}max_memory_hard`, hard?.from ?? 'the default', `above \`${softKey}\` (${format(softValue)}) or 0`, hard?.raw ?? format(hardValue));
+}
+
+function checkAtLeast(
+  cap: Given | undefined, baseKey: string, capValue: number, baseValue: number, format: (n: number) => string, where: string,
+): void {
+  if (capValue >= baseValue) return;
+  throw invalid(cap?.key ?? `${where}max_restart_delay`, cap?.from ?? 'the default', `at least \`${baseKey}\` (${format(baseValue)})`, cap?.raw ?? format(capValue));
+}
+
+function checkScriptExists(script: Given): void {
+  const path = script.value as string;
+  const kind = statKind(path);
+  if (kind === 'file') return;
+  const what = kind === 'directory' ? 'a directory, not a script' : 'a script that does not exist';
+  throw new SmartworkersError(
+    'SW_SCRIPT_NOT_FOUND',
+    `config: \`${script.key}\` (from ${script.from}) names ${what}: ${JSON.stringify(script.raw)} (${path})`,
+  );
+}
+
+function checkDirectoryExists(cwd: Given): void {
+  if (statKind(cwd.value as string) === 'directory') return;
+  throw invalid(cwd.key, cwd.from, `an existing directory (it resolves to ${cwd.value as string})`, cwd.raw);
+}
+
+function statKind(path: string): 'file' | 'directory' | 'missing' {
+  try {
+    const stats = statSync(path);
+    if (stats.isDirectory()) return 'directory';
+    return stats.isFile() ? 'file' : 'missing';
+  } catch {
+    return 'missing';
+  }
+}
+
+/** With `apps:`, the script and the name belong to each entry: one value for all of them is a mistake. */
+function refuseIdentityOutsideEntries(layers: readonly Layer[], fileName: string): void {
+  for (const key of ['app', 'name']) {
+    const outside = pick(layers, SETTINGS_BY_KEY.get(key)!);
+    if (outside === undefined) continue;
+    throw new SmartworkersError(
+      'SW_USAGE',
+      `config: \`${key}\` is given by ${outside.from}, but ${fileName} lists several apps under \`apps\`; set \`${key}\` in each entry instead`,
+    );
+  }
+}
+
+function checkUniqueNames(apps: readonly AppSettings[], entries: readonly Layer[]): void {
+  const firstIndexByName = new Map<string, number>();
+  apps.forEach((app, index) => {
+    const earlier = firstIndexByName.get(app.name);
+    if (earlier === undefined) {
+      firstIndexByName.set(app.name, index);
+      return;
+    }
+    const name = entries[index].get('name')!;
+    throw new SmartworkersError(
+      'SW_CONFIG_INVALID',
+      `config: expected \`${name.key}\` (from ${name.from}) to be unique, got ${JSON.stringify(app.name)}, already the name of apps[${earlier}]`,
+    );
+  });
+}
+
+function pick(layers: readonly Layer[], setting: Setting): Given | undefined {
+  for (const layer of layers) {
+    const value = layer.get(setting.key);
+    if (value !== undefined) return value;
+  }
+  return undefined;
+}
+
+function defaultValue(setting: Setting): unknown {
+  if (setting.default === undefined) return undefined;
+  const value = parseSettingValue(setting, setting.default, '/');
+  if (value === undefined) throw new Error(`settings table: the default of \`${setting.key}\` is not accepted by its own kind`);
+  return value;
+}
+
+/** Parses a value for `setting`; throws the one-line SW_CONFIG_INVALID when it is not accepted. */
+function given(setting: Setting, raw: unknown, key: string, from: string, baseDir: string, textual: boolean): Given {
+  const value = parseSettingValue(setting, raw, baseDir);
+  if (value === undefined) throw invalid(key, from, describeAccepted(setting, textual), raw, setting.secret);
+  return { value, raw, key, from };
+}
+
+function invalid(key: string, from: string, accepted: string, raw: unknown, secret = false): SmartworkersError {
+  return new SmartworkersError('SW_CONFIG_INVALID', `config: expected \`${key}\` (from ${from}) to be ${accepted}, got ${describeValue(raw, secret)}`);
+}
+
+function describeValue(raw: unknown, secret = false): string {
+  if (secret) return 'a value not shown (it is a secret)';
+  if (raw === null || raw === undefined) return 'an empty value';
+  if (typeof raw === 'function') return 'a function';
+  const text = typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : JSON.stringify(raw);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function readEnvLayer(env: NodeJS.ProcessEnv, cwd: string): Layer {
+  const layer = new Map<string, Given>();
+  for (const setting of SETTINGS) {
+    const raw = env[setting.envVar];
+    // An empty variable counts as unset, as shells and compose files produce them for "nothing".
+    if (raw === undefined || raw === '') continue;
+    layer.set(setting.key, given(setting, raw, setting.key, setting.envVar, cwd, true));
+  }
+  return layer;
+}
+
+function readFlagLayer(flags: Record<string, unknown>, cwd: string): Layer {
+  const layer = new Map<string, Given>();
+  for (const setting of SETTINGS) {
+    const raw = flags[setting.optionKey];
+    if (raw === undefined) continue;
+    const textual = typeof raw === 'string' || Array.isArray(raw);
+    layer.set(setting.key, given(setting, raw, setting.key, setting.flag, cwd, textual));
+  }
+  return layer;
+}
+
+function readFileLayers(raw: unknown, source: FileSource): FileLayers {
+  const top = raw ?? {};
+  if (!isPlainObject(top)) {
+    throw new SmartworkersError('SW_CONFIG_INVALID', `config: expected ${source.name} to hold a map of settings, got ${describeValue(top)}`);
+  }
+  const appDefaults = new Map<string, Given>();
+  const globals = new Map<string, Given>();
+  let apps: Layer[] | undefined;
+
+  const fileValue = (setting: Setting, value: unknown, path: KeyPath): Given =>
+    given(setting, value, displayKey(path), source.locate(path), source.baseDir, false);
+
+  for (const [key, value] of Object.entries(top)) {
+    // `x-` keys are free for YAML anchors shared by several apps (as in compose files).
+    if (key.startsWith('x-')) continue;
+    if (key === 'apps') {
+      apps = readAppEntries(value, source, fileValue);
+      continue;
+    }
+    const setting = SETTINGS_BY_KEY.get(key);
+    if (setting !== undefined) {
+      (setting.scope === 'app' ? appDefaults : globals).set(key, fileValue(setting, value, [key]));
+      continue;
+    }
+    const group = GROUPS.get(key);
+    if (group !== undefined) {
+      readGroup(key, value, group, source, fileValue, globals);
+      continue;
+    }
+    throw unknownKey(key, source.locate([key]), topLevelKeys());
+  }
+  return { appDefaults, globals, apps };
+}
+
+function readGroup(
+  groupKey: string,
+  value: unknown,
+  members: readonly Setting[],
+  source: FileSource,
+  fileValue: (setting: Setting, value: unknown, path: KeyPath) => Given,
+  globals: Map<string, Given>,
+): void {
+  if (value === null) return; // `status:` with every key commented out
+  const memberNames = members.map((setting) => setting.key.slice(groupKey.length + 1));
+  if (!isPlainObject(value)) {
+    throw invalid(groupKey, source.locate([groupKey]), `a map with the keys ${memberNames.map((name) => `\`${name}\``).join(', ')}`, value);
+  }
+  for (const [subKey, subValue] of Object.entries(value)) {
+    const setting = SETTINGS_BY_KEY.get(`${groupKey}.${subKey}`);
+    if (setting === undefined) {
+      throw unknownKey(`${groupKey}.${subKey}`, source.locate([groupKey, subKey]), members.map((member) => member.key));
+    }
+    globals.set(setting.key, fileValue(setting, subValue, [groupKey, subKey]));
+  }
+}
+
+function readAppEntries(
+  value: unknown,
+  source: FileSource,
+  fileValue: (setting: Setting, value: unknown, path: KeyPath) => Given,
+): Layer[] {
+  if (!Array.isArray(value) || value.length === 0 || !value.every(isPlainObject)) {
+    throw invalid('apps', source.locate(['apps']), 'a non-empty list of maps, one per app', value);
+  }
+  return value.map((entry, index) => {
+    const layer = new Map<string, Given>();
+    for (const [key, entryValue] of Object.entries(entry)) {
+      const path = ['apps', index, key];
+      const setting = SETTINGS_BY_KEY.get(key);
+      if (setting?.scope === 'app') {
+        layer.set(key, fileValue(setting, entryValue, path));
+      } else if (setting !== undefined || GROUPS.has(key)) {
+        throw new SmartworkersError(
+          'SW_CONFIG_UNKNOWN_KEY',
+          `config: \`${displayKey(path)}\` in ${source.locate(path)} applies to the whole manager, not to one app; move it to the top level`,
+        );
+      } else {
+        throw unknownKey(displayKey(path), source.locate(path), APP_SETTINGS.map((appSetting) => appSetting.key), key);
+      }
+    }
+    if (!layer.has('name')) {
+      throw new SmartworkersError(
+        'SW_CONFIG_INVALID',
+        `config: \`apps[${index}].name\` is missing in ${source.locate(['apps', index])}; every entry of \`apps\` needs a unique name`,
+      );
+    }
+    return layer;
+  });
+}
+
+function unknownKey(key: string, where: string, candidates: readonly string[], word = key): SmartworkersError {
+  const suggestion = nearest(word, candidates);
+  const hint = suggestion === undefined ? 'the accepted keys are in the configuration reference' : `did you mean \`${suggestion}\`?`;
+  return new SmartworkersError('SW_CONFIG_UNKNOWN_KEY', `config: unknown key \`${key}\` in ${where}; ${hint}`);
+}
+
+function topLevelKeys(): string[] {
+  return ['apps', ...SETTINGS.map((setting) => setting.key)];
+}
+
+/** `['apps', 1, 'workers']` → `apps[1].workers`. */
+function displayKey(path: KeyPath): string {
+  return path.map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? part : `.${part}`)).join('');
+}
+
+function groupNestedSettings(): Map<string, Setting[]> {
+  const groups = new Map<string, Setting[]>();
+  for (const setting of SETTINGS) {
+    const dot = setting.key.indexOf('.');
+    if (dot === -1) continue;
+    const group = setting.key.slice(0, dot);
+    groups.set(group, [...(groups.get(group) ?? []), setting]);
+  }
+  return groups;
+}
+
+function readYamlFile(path: string, name: string): { raw: unknown; locate: (keyPath: KeyPath) => string } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new SmartworkersError('SW_CONFIG_FILE', `config: cannot read ${name}: ${describeReadError(error)} (${path})`);
+  }
+  const lineCounter = new LineCounter();
+  // merge: `<<: *defaults` lets several apps share settings.
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
+  const syntaxError = document.errors[0];
+  if (syntaxError !== undefined) {
+    const { line, col } = lineCounter.linePos(syntaxError.pos[0]);
+    throw new SmartworkersError('SW_CONFIG_FILE', `config: invalid YAML in ${name}:${line}:${col}: ${firstLine(syntaxError.message)}`);
+  }
+  let raw: unknown;
+  try {
+    raw = document.toJS();
+  } catch (error) {
+    throw new SmartworkersError('SW_CONFIG_FILE', `config: invalid YAML in ${name}: ${firstLine(String((error as Error).message))}`);
+  }
+  const locate = (keyPath: KeyPath): string => {
+    const line = lineOf(document.contents, keyPath, lineCounter);
+    return line === undefined ? name : `${name}:${line}`;
+  };
+  return { raw, locate };
+}
+
+/** The line of the deepest node of `keyPath` found in the YAML tree (1-based). */
+function lineOf(root: unknown, keyPath: KeyPath, lineCounter: LineCounter): number | undefined {
+  let node = root;
+  let line: number | undefined;
+  for (const part of keyPath) {
+    let located: { range?: [number, number, number] | null } | undefined;
+    if (isMap(node)) {
+      const pair = node.items.find((item) => (isScalar(item.key) ? String(item.key.value) : String(item.key)) === String(part));
+      if (pair === undefined) break;
+      located = pair.key as { range?: [number, number, number] | null };
+      node = pair.value;
+    } else if (isSeq(node) && typeof part === 'number') {
+      located = node.items[part] as { range?: [number, number, number] | null } | undefined;
+      node = located;
+    } else {
+      break;
+    }
+    if (located?.range) line = lineCounter.linePos(located.range[0]).line;
+  }
+  return line;
+}
+
+function describeReadError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES') return 'permission denied';
+  if (code === 'EISDIR') return 'it is a directory';
+  return firstLine(String((error as Error).message));
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0].trim();
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
+}

@@ -1,0 +1,314 @@
+/**
+ * The settings table: one row per setting, as in gunicorn's config.py. Everything else —
+ * YAML keys, CLI flags, env vars, defaults, validation, the README reference and the
+ * example config/workers.yaml — is derived from it, so a new key cannot miss any of them.
+ */
+import { resolve } from 'node:path';
+import type { AppSettings, Settings } from './types';
+import {
+  formatDuration,
+  parseBoolean,
+  parseCount,
+  parseDuration,
+  parseListenAddress,
+  parseSize,
+  parseStringList,
+  parseStringMap,
+} from './parse';
+
+export type SettingKind =
+  | 'duration' // ms
+  | 'size' // bytes
+  | 'count' // a whole number, at least `min`
+  | 'boolean'
+  | 'string' // non-empty, optionally matching `pattern`
+  | 'path' // resolved against the config file's directory (file values) or the working directory
+  | 'address' // host:port
+  | 'string-list'
+  | 'string-map'
+  | 'enum' // one of `choices`
+  | 'workers'; // a whole number >= 1, or `auto` (what auto means: `auto`)
+
+/** `app`: per worker group (an entry of `apps:`, or the single app); `global`: the primary. */
+export type SettingScope = 'app' | 'global';
+
+interface SettingRow<Field extends string> {
+  /** snake_case; a dot nests it in YAML (`status.listen` is `status: { listen: … }`). */
+  key: string;
+  /** The field of AppSettings (scope app) or Settings (scope global). */
+  field: Field;
+  kind: SettingKind;
+  description: string;
+  /** In the form a YAML file would hold it; absent = unset, or computed (see defaultText). */
+  default?: string | number | boolean | readonly string[] | Readonly<Record<string, string>>;
+  /** Shown in the docs instead of the default when there is no literal default. */
+  defaultText?: string;
+  /** count: the smallest value; duration: the smallest value in ms. */
+  min?: number;
+  /** enum: the accepted values. */
+  choices?: readonly string[];
+  /** workers: what `auto` resolves to. */
+  auto?: 'available CPUs' | "the app's workers";
+  /** string: the accepted form, and what it is called in messages. */
+  pattern?: { regex: RegExp; accepts: string };
+  /** Never echoed in messages or printed configs. */
+  secret?: boolean;
+  /** Overrides the derived flag, when that one is taken; the reason is given at the row. */
+  flag?: string;
+  /** An example value for the docs, for settings without a literal default. */
+  example?: string;
+}
+
+export type AppSettingRow = SettingRow<keyof AppSettings>;
+export type GlobalSettingRow = SettingRow<Exclude<keyof Settings, 'apps' | 'configFile'>>;
+
+const NAME_PATTERN = { regex: /^[A-Za-z0-9][A-Za-z0-9._-]*$/, accepts: 'a name of letters, digits, `.`, `_` and `-`' };
+
+const APP_ROWS = [
+  {
+    key: 'app', field: 'script', kind: 'path', defaultText: 'none (required)', example: './app.js',
+    description: "The app's entry script (CommonJS or ESM). The script argument of `smartworkers start` overrides it.",
+  },
+  {
+    key: 'name', field: 'name', kind: 'string', pattern: NAME_PATTERN, defaultText: "the script's base name", example: 'api',
+    description: 'Name of the app in logs, status and CLI commands. Required and unique for each entry of `apps:`.',
+  },
+  { key: 'args', field: 'args', kind: 'string-list', default: [], description: 'Arguments passed to the script.' },
+  {
+    key: 'node_args', field: 'nodeArgs', kind: 'string-list', default: [],
+    description: 'Node.js flags for the workers, e.g. `--max-old-space-size=512`.',
+  },
+  {
+    // `--env <name>` selects a pm2 ecosystem environment (`pm2 start ecosystem.config.js --env production`),
+    // so the flag for this map is `--worker-env KEY=VALUE`, repeatable.
+    key: 'env', field: 'env', kind: 'string-map', default: {}, flag: '--worker-env',
+    description: 'Extra environment variables for the workers (flag: `KEY=VALUE`, repeatable; env var: a JSON object).',
+  },
+  {
+    key: 'cwd', field: 'cwd', kind: 'path', defaultText: 'the current directory', example: '/srv/app',
+    description: 'Working directory of the workers.',
+  },
+  {
+    key: 'workers', field: 'workers', kind: 'workers', default: 'auto', auto: 'available CPUs',
+    description: 'Number of workers; `auto` = the available CPUs (`os.availableParallelism()`).',
+  },
+  {
+    key: 'max_requests', field: 'maxRequests', kind: 'count', default: 0, min: 0,
+    description: 'Requests after which a worker is recycled (surge-then-retire); 0 = never.',
+  },
+  {
+    key: 'max_requests_jitter', field: 'maxRequestsJitter', kind: 'count', default: 0, min: 0,
+    description: "Each worker's limit is max_requests plus a random whole number in [0, jitter], so workers do not recycle all at once.",
+  },
+  {
+    key: 'max_memory', field: 'maxMemory', kind: 'size', default: 0,
+    description: 'Soft RSS ceiling: a worker above it is recycled once its background tasks end; 0 = off.',
+  },
+  {
+    key: 'max_memory_hard', field: 'maxMemoryHard', kind: 'size', default: 0,
+    description: 'Hard RSS ceiling: a worker above it is replaced at once, tasks in flight are lost (and logged); 0 = off. Must be above max_memory.',
+  },
+  {
+    key: 'memory_check_interval', field: 'memoryCheckInterval', kind: 'duration', default: '1s', min: 100,
+    description: "How often each worker's RSS is sampled.",
+  },
+  {
+    key: 'timeout', field: 'timeout', kind: 'duration', default: '30s', min: 1,
+    description: 'A worker whose event loop sends no heartbeat for this long is killed (SIGKILL) and replaced.',
+  },
+  {
+    key: 'graceful_timeout', field: 'gracefulTimeout', kind: 'duration', default: '30s', min: 0,
+    description: 'On stop, how long workers may take to finish their requests and tasks before SIGKILL.',
+  },
+  {
+    key: 'max_task_wait', field: 'maxTaskWait', kind: 'duration', default: '5m', min: 0,
+    description: 'How long a retired worker waits for its background tasks; tasks still running then are logged as lost.',
+  },
+  {
+    key: 'boot_timeout', field: 'bootTimeout', kind: 'duration', default: '30s', min: 1,
+    description: 'A worker not ready within this is a failed boot.',
+  },
+  {
+    key: 'wait_ready', field: 'waitReady', kind: 'boolean', default: false,
+    description: "A worker is ready when the app calls `process.send('ready')` instead of when its first server listens.",
+  },
+  {
+    key: 'restart_delay', field: 'restartDelay', kind: 'duration', default: '100ms', min: 0,
+    description: 'Delay before replacing a crashed worker; doubles with each consecutive crash of the slot.',
+  },
+  {
+    key: 'max_restart_delay', field: 'maxRestartDelay', kind: 'duration', default: '15s', min: 0,
+    description: 'Cap of the crash backoff. At least restart_delay.',
+  },
+  {
+    key: 'min_uptime', field: 'minUptime', kind: 'duration', default: '10s', min: 0,
+    description: "A worker up this long counts as stable: its slot's crash backoff resets.",
+  },
+  {
+    key: 'max_retiring', field: 'maxRetiring', kind: 'workers', default: 'auto', auto: "the app's workers",
+    description: "Surge cap: how many retired workers of the app may drain or wait on tasks at once; past it the next recycle is postponed. `auto` = the app's workers.",
+  },
+  {
+    key: 'drain_idle_grace', field: 'drainIdleGrace', kind: 'duration', default: '1s', min: 0,
+    description: 'A retiring worker closes a keep-alive connection once it has been idle this long.',
+  },
+] as const satisfies readonly AppSettingRow[];
+
+const GLOBAL_ROWS = [
+  {
+    key: 'log_format', field: 'logFormat', kind: 'enum', default: 'auto', choices: ['json', 'pretty', 'auto'],
+    description: "Format of the primary's own log lines; `auto` = `pretty` when stdout is a terminal, else `json`.",
+  },
+  {
+    key: 'log_level', field: 'logLevel', kind: 'enum', default: 'info',
+    choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'],
+    description: "Lowest level of the primary's own log lines.",
+  },
+  {
+    key: 'control.socket', field: 'controlSocket', kind: 'path', defaultText: 'under `$XDG_RUNTIME_DIR`, else next to the config',
+    example: '/run/smartworkers/api.sock',
+    description: 'Unix socket the CLI commands (`status`, `reload`, …) talk to the primary through.',
+  },
+  {
+    key: 'status.listen', field: 'statusListen', kind: 'address', defaultText: 'off', example: '127.0.0.1:9100',
+    description: '`host:port` of the HTTP status server (`/status`, `/metrics`, `/healthz`, `/readyz`).',
+  },
+  {
+    key: 'status.token', field: 'statusToken', kind: 'string', secret: true, defaultText: 'none', example: 'change-me',
+    description: 'Bearer token the status server requires; mandatory when it listens on a non-loopback address. Prefer the env var: flags show in `ps`.',
+  },
+  {
+    key: 'min_ready', field: 'minReady', kind: 'count', default: 1, min: 1,
+    description: '`/readyz` answers 200 while at least this many workers are ready (and the cluster is not stopping).',
+  },
+  {
+    key: 'summary_interval', field: 'summaryInterval', kind: 'duration', default: '30s', min: 0,
+    description: 'Interval of the one-line summary in the log (workers ready, in-flight requests, tasks, recycles); 0 = off.',
+  },
+] as const satisfies readonly GlobalSettingRow[];
+
+// A field of AppSettings or Settings without a row is a compile error here, naming the field.
+type MissingAppFields = Exclude<keyof AppSettings, (typeof APP_ROWS)[number]['field']>;
+type MissingGlobalFields = Exclude<keyof Settings, 'apps' | 'configFile' | (typeof GLOBAL_ROWS)[number]['field']>;
+const everyFieldHasARow: [MissingAppFields | MissingGlobalFields] extends [never] ? true : MissingAppFields | MissingGlobalFields = true;
+void everyFieldHasARow;
+
+/** A row with the names derived from its key. */
+export interface Setting extends SettingRow<string> {
+  scope: SettingScope;
+  /** `--max-requests` */
+  flag: string;
+  /** `SMARTWORKERS_MAX_REQUESTS` */
+  envVar: string;
+  /** The key commander stores the flag's value under: `maxRequests`. */
+  optionKey: string;
+}
+
+function derive(row: SettingRow<string>, scope: SettingScope): Setting {
+  const flag = row.flag ?? `--${row.key.replace(/[._]/g, '-')}`;
+  return {
+    ...row,
+    scope,
+    flag,
+    envVar: `SMARTWORKERS_${row.key.replace(/\./g, '_').toUpperCase()}`,
+    optionKey: flag.slice(2).replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase()),
+  };
+}
+
+export const APP_SETTINGS: readonly Setting[] = APP_ROWS.map((row) => derive(row, 'app'));
+export const GLOBAL_SETTINGS: readonly Setting[] = GLOBAL_ROWS.map((row) => derive(row, 'global'));
+/** Every setting, in the order of the docs: per-app first, then the primary's. */
+export const SETTINGS: readonly Setting[] = [...APP_SETTINGS, ...GLOBAL_SETTINGS];
+
+export const SETTINGS_BY_KEY: ReadonlyMap<string, Setting> = new Map(SETTINGS.map((setting) => [setting.key, setting]));
+
+/**
+ * What a setting accepts, as the end of "expected `key` to be …". `textual`: the value came
+ * from an env var or a flag, where lists and maps are written differently than in YAML.
+ */
+export function describeAccepted(setting: Setting, textual: boolean): string {
+  switch (setting.kind) {
+    case 'duration': {
+      const forms = 'like `30s`, `10m`, `250ms` or a number of seconds';
+      const min = setting.min ?? 0;
+      if (min === 0) return `a duration ${forms}`;
+      if (min === 1) return `a duration above 0, ${forms}`;
+      return `a duration of at least ${formatDuration(min)}, ${forms}`;
+    }
+    case 'size':
+      return 'a size like `400MB`, `1.5GB`, `512KB` or a number of bytes';
+    case 'count':
+      return `a whole number >= ${setting.min ?? 0}`;
+    case 'boolean':
+      return textual ? 'true or false (or yes/no, 1/0)' : 'true or false';
+    case 'string':
+      return setting.pattern?.accepts ?? 'a non-empty string';
+    case 'path':
+      return 'a path';
+    case 'address':
+      return '`host:port` like `127.0.0.1:9100` or `[::1]:9100`';
+    case 'string-list':
+      return textual ? 'a JSON array of strings or space-separated words' : 'a list of strings';
+    case 'string-map':
+      return textual ? 'a JSON object of strings or `KEY=VALUE`' : 'a map of names to strings';
+    case 'enum':
+      return `one of ${(setting.choices ?? []).map((choice) => `\`${choice}\``).join(', ')}`;
+    case 'workers':
+      return `a whole number >= 1 or \`auto\` (${setting.auto})`;
+  }
+}
+
+/** `auto` of a `workers` setting, until it is resolved (it may depend on other settings). */
+export const AUTO = 'auto';
+
+/**
+ * The typed value of `raw` for `setting`, or undefined when it is not accepted.
+ * Paths resolve against `baseDir`; `auto` stays `AUTO` for `workers` settings.
+ */
+export function parseSettingValue(setting: Setting, raw: unknown, baseDir: string): unknown {
+  switch (setting.kind) {
+    case 'duration': {
+      const ms = parseDuration(raw);
+      return ms !== undefined && ms >= (setting.min ?? 0) ? ms : undefined;
+    }
+    case 'size':
+      return parseSize(raw);
+    case 'count': {
+      const count = parseCount(raw);
+      return count !== undefined && count >= (setting.min ?? 0) ? count : undefined;
+    }
+    case 'boolean':
+      return parseBoolean(raw);
+    case 'string': {
+      if (typeof raw !== 'string' && typeof raw !== 'number') return undefined;
+      const text = String(raw).trim();
+      if (text === '' || (setting.pattern && !setting.pattern.regex.test(text))) return undefined;
+      return text;
+    }
+    case 'path':
+      return typeof raw === 'string' && raw.trim() !== '' ? resolve(baseDir, raw.trim()) : undefined;
+    case 'address':
+      return parseListenAddress(raw) ? String(raw).trim() : undefined;
+    case 'string-list':
+      return parseStringList(raw);
+    case 'string-map':
+      return parseStringMap(raw);
+    case 'enum':
+      return typeof raw === 'string' && setting.choices?.includes(raw.trim()) ? raw.trim() : undefined;
+    case 'workers': {
+      if (typeof raw === 'string' && raw.trim().toLowerCase() === AUTO) return AUTO;
+      const count = parseCount(raw);
+      return count !== undefined && count >= 1 ? count : undefined;
+    }
+  }
+}
+
+
+/** The default as the docs and `--help` show it: `30s`, `[]`, `auto`, or the row's defaultText. */
+export function describeDefault(setting: Setting): string {
+  const value = setting.default;
+  if (value === undefined) return setting.defaultText ?? 'unset';
+  if (Array.isArray(value)) return value.length === 0 ? '[]' : JSON.stringify(value);
+  if (typeof value === 'object') return Object.keys(value).length === 0 ? '{}' : JSON.stringify(value);
+  return String(value);
+}
