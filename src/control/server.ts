@@ -29,7 +29,7 @@ export interface ControlServerOptions {
   socketPath: string;
   control: ClusterControl;
   logger?: OperateLogger;
-  /** Concurrent connections beyond this are refused by the kernel queue. Default 32. */
+  /** Connections beyond this many at once are closed on arrival. Default 32. */
   maxConnections?: number;
   /** A connection with no request in flight is closed after this long, ms. Default 60 s. */
   idleTimeoutMs?: number;
