@@ -13,7 +13,7 @@ export function addSettingFlags(command: Command): Command {
       command.addOption(new Option(setting.flag, help));
       command.addOption(new Option(`--no-${setting.flag.slice(2)}`, `turn ${setting.flag} off`));
     } else if (setting.kind === 'string-map') {
-      command.addOption(new Option(`${setting.flag} <KEY=VALUE>`, `${help}; repeatable`).argParser(collect));
+      command.addOption(new Option(`${setting.flag} <KEY=VALUE>`, help).argParser(collect));
     } else {
       command.addOption(new Option(`${setting.flag} <${placeholder(setting)}>`, help));
     }

@@ -95,7 +95,8 @@ const NO_FILE: FileLayers = { appDefaults: new Map(), globals: new Map() };
 /** The top-level YAML keys that hold a group of dotted settings: `status` for `status.listen`. */
 const GROUPS: ReadonlyMap<string, readonly Setting[]> = groupNestedSettings();
 
-function build(raw: unknown, source: FileSource | undefined, input: LoadInput): Settings {
+function build(raw: unknown, source: FileSource | undefined, callerInput: LoadInput): Settings {
+  const input = { ...callerInput, cwd: resolve(callerInput.cwd) };
   const file = source === undefined ? NO_FILE : readFileLayers(raw, source);
   const env = readEnvLayer(input.env, input.cwd);
   const flags = readFlagLayer(input.flags, input.cwd);
@@ -165,24 +166,19 @@ function resolveApp(layers: readonly Layer[], input: LoadInput, entryIndex: numb
   if (values.maxRetiring === AUTO) values.maxRetiring = values.workers;
 
   const app = values as unknown as AppSettings;
-  checkAbove(givenFor('max_memory_hard'), 'max_memory', app.maxMemoryHard, app.maxMemory, formatSize, where);
-  checkAtLeast(givenFor('max_restart_delay'), 'restart_delay', app.maxRestartDelay, app.restartDelay, formatDuration, where);
+  // The soft ceiling never acts when the hard one is at or below it.
+  if (app.maxMemory > 0 && app.maxMemoryHard > 0 && app.maxMemoryHard <= app.maxMemory) {
+    throw outOfOrder(givenFor('max_memory_hard'), `${where}max_memory_hard`, `above \`max_memory\` (${formatSize(app.maxMemory)}) or 0`, formatSize(app.maxMemoryHard));
+  }
+  if (app.maxRestartDelay < app.restartDelay) {
+    throw outOfOrder(givenFor('max_restart_delay'), `${where}max_restart_delay`, `at least \`restart_delay\` (${formatDuration(app.restartDelay)})`, formatDuration(app.maxRestartDelay));
+  }
   return app;
 }
 
-/** The hard ceiling must be above the soft one, or the soft one never acts. */
-function checkAbove(
-  hard: Given | undefined, softKey: string, hardValue: number, softValue: number, format: (n: number) => string, where: string,
-): void {
-  if (hardValue === 0 || softValue === 0 || hardValue > softValue) return;
-  throw invalid(hard?.key ?? `${where}max_memory_hard`, hard?.from ?? 'the default', `above \`${softKey}\` (${format(softValue)}) or 0`, hard?.raw ?? format(hardValue));
-}
-
-function checkAtLeast(
-  cap: Given | undefined, baseKey: string, capValue: number, baseValue: number, format: (n: number) => string, where: string,
-): void {
-  if (capValue >= baseValue) return;
-  throw invalid(cap?.key ?? `${where}max_restart_delay`, cap?.from ?? 'the default', `at least \`${baseKey}\` (${format(baseValue)})`, cap?.raw ?? format(capValue));
+/** A value that contradicts another setting; it may be a default (then there is no Given). */
+function outOfOrder(value: Given | undefined, key: string, accepted: string, formatted: string): SmartworkersError {
+  return invalid(value?.key ?? key, value?.from ?? 'the default', accepted, value?.raw ?? formatted);
 }
 
 function checkScriptExists(script: Given): void {
