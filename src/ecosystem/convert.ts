@@ -13,6 +13,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { SmartworkersError } from '../errors';
+import { nearest } from '../config/suggest';
 import { PM2_FIELD_BY_SPELLING, SMARTWORKERS_APP_KEYS, SMARTWORKERS_TOP_KEYS, type Pm2Field } from './fields';
 
 export interface ConvertOptions {
@@ -140,30 +141,6 @@ function envStrings(label: string, field: string, value: unknown): Record<string
     out[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);
   }
   return out;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length];
-}
-
-/** The closest known name within a small typo distance, for "did you mean". */
-function nearest(key: string, names: readonly string[]): string | null {
-  let best: string | null = null;
-  let bestDistance = Math.max(1, Math.min(3, Math.floor(key.length / 4)));
-  for (const name of names) {
-    const d = editDistance(key, name);
-    if (d <= bestDistance && (best === null || d < bestDistance)) {
-      best = name;
-      bestDistance = d;
-    }
-  }
-  return best;
 }
 
 function defaultCpus(): number {

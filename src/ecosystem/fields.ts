@@ -3,6 +3,7 @@
  * One table drives the converter (which fields are read, which are warned about) and the README's
  * migration table (`renderMigrationTable`, kept in step by a test).
  */
+import { APP_SETTINGS, GLOBAL_SETTINGS } from '../config/settings';
 
 export interface Pm2Field {
   /** The field's name in pm2's schema (snake_case; pm2 also accepts its camelCase spelling). */
@@ -85,16 +86,11 @@ export const PM2_FIELDS: readonly Pm2Field[] = [
   { name: 'io', key: null, note: 'Not supported (PM2.io).' },
 ];
 
-/** The smartworkers keys an app entry may carry beside pm2's (passed through for the loader to validate). */
-export const SMARTWORKERS_APP_KEYS: readonly string[] = [
-  'app', 'name', 'args', 'node_args', 'env', 'cwd', 'workers',
-  'max_requests', 'max_requests_jitter', 'max_memory', 'max_memory_hard', 'memory_check_interval',
-  'timeout', 'graceful_timeout', 'max_task_wait', 'boot_timeout', 'wait_ready',
-  'restart_delay', 'max_restart_delay', 'min_uptime', 'max_retiring', 'drain_idle_grace',
-];
+/** The smartworkers keys an app entry may carry beside pm2's (from the settings table; the loader validates them). */
+export const SMARTWORKERS_APP_KEYS: readonly string[] = APP_SETTINGS.map((setting) => setting.key);
 
-/** Top-level smartworkers keys an ecosystem file may carry beside `apps` (passed through). */
-export const SMARTWORKERS_TOP_KEYS: readonly string[] = ['log_format', 'log_level', 'status', 'control', 'log_summary_interval', 'min_ready'];
+/** Top-level smartworkers keys an ecosystem file may carry beside `apps` (`status`, `log_format`, …). */
+export const SMARTWORKERS_TOP_KEYS: readonly string[] = [...new Set(GLOBAL_SETTINGS.map((setting) => setting.key.split('.')[0]))];
 
 function camelCase(name: string): string {
   return name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());

@@ -62,26 +62,59 @@ function requireFresh(file: string): unknown {
   }
 }
 
-/** The raw value the ecosystem file exports or contains. */
-export async function readEcosystemFile(file: string): Promise<unknown> {
-  const absolute = path.resolve(file);
+function isModuleNamespace(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && Object.prototype.toString.call(value) === '[object Module]';
+}
+
+function formatOf(file: string, absolute: string): EcosystemFormat {
   const format = ecosystemFormat(absolute);
   if (format === null) {
     throw new SmartworkersError('SW_ECOSYSTEM_FILE', `Cannot load ecosystem file ${file}: expected a .js, .cjs, .mjs, .json, .yaml or .yml file`);
   }
+  return format;
+}
+
+function readDataFile(absolute: string, format: 'json' | 'yaml'): unknown {
+  const text = readFileSync(absolute, 'utf8');
+  return format === 'json' ? JSON.parse(text) : parseYaml(text);
+}
+
+/** The raw value the ecosystem file exports or contains, read afresh. */
+export async function readEcosystemFile(file: string): Promise<unknown> {
+  const absolute = path.resolve(file);
+  const format = formatOf(file, absolute);
   try {
-    if (format === 'js') {
-      try {
-        return requireFresh(absolute);
-      } catch (err) {
-        // A .js file in a `"type": "module"` package (Node 20 cannot require it).
-        if ((err as NodeJS.ErrnoException).code === 'ERR_REQUIRE_ESM') return await importFresh(absolute);
-        throw err;
-      }
-    }
     if (format === 'mjs') return await importFresh(absolute);
-    const text = readFileSync(absolute, 'utf8');
-    return format === 'json' ? JSON.parse(text) : parseYaml(text);
+    if (format !== 'js') return readDataFile(absolute, format);
+    const resolved = require.resolve(absolute);
+    let mod: unknown;
+    try {
+      mod = require(resolved) as unknown;
+    } catch (err) {
+      // An ES module in a `"type": "module"` package, on a Node that cannot require it.
+      if ((err as NodeJS.ErrnoException).code === 'ERR_REQUIRE_ESM') return await importFresh(absolute);
+      throw err;
+    } finally {
+      delete require.cache[resolved];
+    }
+    // An ES module that Node required (Node >= 20.19): import it instead, so that a re-read is fresh.
+    return isModuleNamespace(mod) ? await importFresh(absolute) : moduleValue(mod);
+  } catch (err) {
+    throw fileError(file, err);
+  }
+}
+
+/**
+ * The same, synchronously, for a caller that cannot wait (a SIGHUP re-read). CommonJS, JSON and
+ * YAML are read afresh; an ES module (`.mjs`, or `.js` of a `"type": "module"` package) is
+ * required, which needs Node >= 20.19 and returns the module as first loaded by this process.
+ */
+export function readEcosystemFileSync(file: string): unknown {
+  const absolute = path.resolve(file);
+  const format = formatOf(file, absolute);
+  try {
+    if (format === 'json' || format === 'yaml') return readDataFile(absolute, format);
+    return requireFresh(absolute);
   } catch (err) {
     throw fileError(file, err);
   }
@@ -98,5 +131,11 @@ export interface LoadEcosystemOptions {
 /** Reads and converts an ecosystem file: the raw smartworkers config object and the warnings. */
 export async function loadEcosystem(file: string, options: LoadEcosystemOptions = {}): Promise<ConvertResult> {
   const ecosystem = await readEcosystemFile(file);
+  return convertEcosystem(ecosystem, { env: options.env, cwd: options.cwd ?? process.cwd(), cpus: options.cpus });
+}
+
+/** {@link loadEcosystem}, synchronously (see {@link readEcosystemFileSync}). */
+export function loadEcosystemSync(file: string, options: LoadEcosystemOptions = {}): ConvertResult {
+  const ecosystem = readEcosystemFileSync(file);
   return convertEcosystem(ecosystem, { env: options.env, cwd: options.cwd ?? process.cwd(), cpus: options.cpus });
 }

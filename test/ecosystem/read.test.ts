@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ecosystemFormat, loadEcosystem, looksLikeEcosystemFile, readEcosystemFile } from '../../src/ecosystem/read';
+import { ecosystemFormat, loadEcosystem, looksLikeEcosystemFile, readEcosystemFile, readEcosystemFileSync } from '../../src/ecosystem/read';
 import { SmartworkersError } from '../../src/errors';
 
 let dir: string;
@@ -46,6 +46,23 @@ describe('readEcosystemFile', () => {
     expect(await readEcosystemFile(write(name, text))).toEqual(expected);
   });
 
+  it.each([
+    ['sync.config.js', asJs],
+    ['sync.config.cjs', asJs],
+    ['sync.config.mjs', `export default ${JSON.stringify(expected)};\n`],
+    ['sync.json', JSON.stringify(expected)],
+    ['sync.yaml', 'apps:\n  - name: api\n    script: server.js\n    instances: 2\n'],
+  ])('reads %s synchronously too', (name, text) => {
+    expect(readEcosystemFileSync(write(name, text))).toEqual(expected);
+  });
+
+  it('re-reads a CommonJS file afresh synchronously', () => {
+    const file = write('fresh-sync.config.js', 'module.exports = { apps: [{ script: "one.js" }] };');
+    expect(readEcosystemFileSync(file)).toEqual({ apps: [{ script: 'one.js' }] });
+    write('fresh-sync.config.js', 'module.exports = { apps: [{ script: "two.js" }] };');
+    expect(readEcosystemFileSync(file)).toEqual({ apps: [{ script: 'two.js' }] });
+  });
+
   it('imports a .js file that is an ES module (a "type": "module" package)', async () => {
     write('esm/package.json', '{"type": "module"}');
     const file = write('esm/ecosystem.config.js', `export default ${JSON.stringify(expected)};\n`);
@@ -53,7 +70,15 @@ describe('readEcosystemFile', () => {
   });
 
   it('reads the file afresh every time (SIGHUP re-reads it)', async () => {
-    for (const ext of ['js', 'mjs']) {
+    write('fresh-esm/package.json', '{"type": "module"}');
+    for (const ext of ['js', 'mjs', 'esm-js']) {
+      if (ext === 'esm-js') {
+        const file = write('fresh-esm/x.config.js', 'export default { apps: [{ script: "one.js" }] };');
+        expect(await readEcosystemFile(file)).toEqual({ apps: [{ script: 'one.js' }] });
+        write('fresh-esm/x.config.js', 'export default { apps: [{ script: "two.js" }] };');
+        expect(await readEcosystemFile(file)).toEqual({ apps: [{ script: 'two.js' }] });
+        continue;
+      }
       const file = write(`fresh.config.${ext}`, ext === 'js' ? 'module.exports = { apps: [{ script: "one.js" }] };' : 'export default { apps: [{ script: "one.js" }] };');
       expect(await readEcosystemFile(file)).toEqual({ apps: [{ script: 'one.js' }] });
       write(`fresh.config.${ext}`, ext === 'js' ? 'module.exports = { apps: [{ script: "two.js" }] };' : 'export default { apps: [{ script: "two.js" }] };');

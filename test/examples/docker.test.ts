@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseDockerfile, type Instruction } from './dockerfile';
-import { durationMs, exampleFile, readText, readYaml } from './helpers';
+import { exampleFile, loadExampleConfig, readText, readYaml } from './helpers';
 
 const instructions = parseDockerfile(readText('docker', 'Dockerfile'));
 const only = (name: string): Instruction => {
@@ -10,6 +10,8 @@ const only = (name: string): Instruction => {
   return found[0];
 };
 const config = readYaml('docker', 'workers.yaml');
+const settings = loadExampleConfig('docker', 'workers.yaml');
+const app = settings.apps[0];
 
 /** `docker stop` waits this long by default before SIGKILL. */
 const DOCKER_STOP_DEFAULT_MS = 10_000;
@@ -41,20 +43,21 @@ describe('examples/docker', () => {
   });
 
   it('checks health on the status server it configures', () => {
-    const status = config.status as { listen: string };
     const probe = only('HEALTHCHECK');
     expect(probe.args).toMatch(/^--interval=\d+s --timeout=\d+s --start-period=\d+s --retries=\d+ CMD \[/);
-    expect(probe.exec?.join(' ')).toContain(`http://${status.listen}/healthz`);
-    expect(status.listen).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(probe.exec?.join(' ')).toContain(`http://${settings.statusListen}/healthz`);
+    expect(settings.statusListen).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(settings.statusToken).toBeUndefined();
   });
 
   it("drains within docker stop's default 10 s", () => {
-    expect(durationMs(config.graceful_timeout)).toBeLessThan(DOCKER_STOP_DEFAULT_MS);
-    expect(durationMs(config.max_task_wait)).toBeLessThanOrEqual(durationMs(config.graceful_timeout));
+    expect(app.gracefulTimeout).toBe(8000);
+    expect(app.gracefulTimeout).toBeLessThan(DOCKER_STOP_DEFAULT_MS);
+    expect(app.maxTaskWait).toBeLessThanOrEqual(app.gracefulTimeout);
   });
 
   it('exposes the port the app listens on', () => {
-    expect(only('EXPOSE').args.split(/\s+/)).toContain((config.env as Record<string, string>).PORT);
+    expect(only('EXPOSE').args.split(/\s+/)).toContain(app.env.PORT);
   });
 
   it('keeps node_modules and the git history out of the build context', () => {

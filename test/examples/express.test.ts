@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { exampleFile, readYaml } from './helpers';
+import { exampleFile, loadExampleConfig } from './helpers';
 import { runApp, type RunningApp } from './processes';
 
 const dir = exampleFile('express');
@@ -51,9 +51,10 @@ describe('examples/express', () => {
   });
 
   it('has a config that lets a recycled worker wait for its tasks', () => {
-    const config = readYaml('express', 'workers.yaml');
-    expect(config.app).toBe('app.js');
-    expect(config.max_requests).toBeGreaterThan(0);
-    expect(config.max_task_wait).toBe('60s');
+    const [app] = loadExampleConfig('express', 'workers.yaml').apps;
+    expect(app.script).toBe(`${dir}/app.js`);
+    expect(app.maxRequests).toBeGreaterThan(0);
+    expect(app.maxTaskWait).toBe(60_000);
+    expect(app.gracefulTimeout).toBeGreaterThanOrEqual(app.maxTaskWait);
   });
 });

@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { loadSettings, loadSettingsFromObject } from '../../src/config/load';
+import type { Settings } from '../../src/config/types';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const EXAMPLES = path.join(ROOT, 'examples');
@@ -25,10 +27,13 @@ export function readYamlDocuments(...parts: string[]): Array<Record<string, unkn
   });
 }
 
-/** A config duration (`30s`, `250ms`, `10m`, `1h`, or a bare number of seconds) in ms. */
-export function durationMs(value: unknown): number {
-  if (typeof value === 'number') return value * 1000;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(String(value).trim());
-  if (!m) throw new Error(`not a duration: ${String(value)}`);
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's']!;
+/** An example's workers.yaml through the real config loader (validated; durations in ms). */
+export function loadExampleConfig(...parts: string[]): Settings {
+  const file = exampleFile(...parts);
+  return loadSettings({ configFile: file, flags: {}, env: {}, cwd: path.dirname(file) });
+}
+
+/** A config object (e.g. from a ConfigMap) through the real loader, relative paths against `cwd`. */
+export function loadConfigObject(raw: unknown, sourceName: string, cwd: string, env: NodeJS.ProcessEnv = {}): Settings {
+  return loadSettingsFromObject(raw, sourceName, { flags: {}, env, cwd });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { durationMs, readYamlDocuments } from './helpers';
+import { exampleFile, loadConfigObject, readYamlDocuments } from './helpers';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -10,7 +10,11 @@ const deployment = docs.find((d) => d.kind === 'Deployment')!;
 const pod = deployment.spec.template as Obj;
 const container = pod.spec.containers[0] as Obj;
 const config = parseYaml(configMap.data['workers.yaml'] as string) as Obj;
-const statusPort = Number(/:(\d+)$/.exec(config.status.listen as string)![1]);
+// The image is built from examples/docker: its app.js is the script the ConfigMap names.
+const TOKEN = 'from-the-secret';
+const settings = loadConfigObject(config, 'ConfigMap myapp-smartworkers', exampleFile('docker'), { SMARTWORKERS_STATUS_TOKEN: TOKEN });
+const app = settings.apps[0];
+const statusPort = Number(/:(\d+)$/.exec(settings.statusListen!)![1]);
 const portNamed = (name: string): number => (container.ports as Obj[]).find((p) => p.name === name)!.containerPort as number;
 
 describe('examples/kubernetes', () => {
@@ -28,7 +32,7 @@ describe('examples/kubernetes', () => {
     expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'status' });
     expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'status' });
     expect(container.startupProbe.httpGet).toEqual({ path: '/healthz', port: 'status' });
-    expect(portNamed('http')).toBe(Number(config.env.PORT));
+    expect(portNamed('http')).toBe(Number(app.env.PORT));
   });
 
   it('lets the pod drain: terminationGracePeriodSeconds above preStop + graceful_timeout', () => {
@@ -36,8 +40,9 @@ describe('examples/kubernetes', () => {
     expect(preStop[0]).toBe('sleep');
     const preStopMs = Number(preStop[1]) * 1000;
     const graceMs = Number(pod.spec.terminationGracePeriodSeconds) * 1000;
-    expect(graceMs).toBeGreaterThan(preStopMs + durationMs(config.graceful_timeout));
-    expect(durationMs(config.max_task_wait)).toBeLessThanOrEqual(durationMs(config.graceful_timeout));
+    expect(app.gracefulTimeout).toBe(30_000);
+    expect(graceMs).toBeGreaterThan(preStopMs + app.gracefulTimeout);
+    expect(app.maxTaskWait).toBeLessThanOrEqual(app.gracefulTimeout);
     // A rolling update never lowers capacity: one new pod first, none taken away before it is ready.
     expect(deployment.spec.strategy.rollingUpdate).toEqual({ maxUnavailable: 0, maxSurge: 1 });
   });
@@ -51,8 +56,9 @@ describe('examples/kubernetes', () => {
   });
 
   it('listens for probes beyond loopback, with the status token from a Secret', () => {
-    expect(config.status.listen).toMatch(/^0\.0\.0\.0:/);
+    expect(settings.statusListen).toMatch(/^0\.0\.0\.0:/);
     expect(config.status.token).toBeUndefined();
+    expect(settings.statusToken).toBe(TOKEN);
     const token = (container.env as Obj[]).find((e) => e.name === 'SMARTWORKERS_STATUS_TOKEN')!;
     expect(token.valueFrom.secretKeyRef).toEqual({ name: 'myapp-smartworkers', key: 'status-token' });
   });

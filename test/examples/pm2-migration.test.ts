@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadEcosystem } from '../../src/ecosystem/read';
+import { loadEcosystemSettings } from '../../src/ecosystem/settings';
 import { exampleFile, ROOT } from './helpers';
 import { runApp, type RunningApp } from './processes';
 
@@ -47,6 +48,17 @@ describe('examples/pm2-migration', () => {
     expect(warnings).toHaveLength(2);
     expect(warnings[0]).toMatch(/^`out_file` \(app jobs\) is ignored: Not supported: workers' stdout passes through untouched/);
     expect(warnings[1]).toMatch(/^`exec_mode` \(app jobs\) is fork: it runs as node:cluster workers/);
+  });
+
+  it('passes the config loader as two apps with the timeouts pm2 had', async () => {
+    const { settings } = await loadEcosystemSettings({ file, envName: 'production', flags: {}, env: {}, cwd: ROOT });
+    expect(settings.configFile).toBe(file);
+    expect(settings.apps.map((a) => [a.name, a.workers, a.waitReady, a.gracefulTimeout, a.bootTimeout, a.restartDelay, a.maxRestartDelay])).toEqual([
+      ['api', 2, true, 20_000, 10_000, 100, 15_000],
+      ['jobs', 1, true, 30_000, 30_000, 1000, 1000],
+    ]);
+    expect(settings.apps[0].maxMemory).toBe(300 * 1024 * 1024);
+    expect(settings.apps[1].env).toEqual({ QUEUE: 'production', JOB_INTERVAL_MS: '1000' });
   });
 
   it('uses env alone without --env', async () => {

@@ -3,11 +3,13 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderSystemdUnit } from '../../src/systemd/unit';
 import { parseUnitFile, single, splitExecLine } from '../systemd/unit-file';
-import { durationMs, exampleFile, readText, readYaml } from './helpers';
+import { exampleFile, loadExampleConfig, readText, readYaml } from './helpers';
 
 const unitText = readText('systemd', 'myapp.service');
 const unit = parseUnitFile(unitText);
 const config = readYaml('systemd', 'workers.yaml');
+const settings = loadExampleConfig('systemd', 'workers.yaml');
+const app = settings.apps[0];
 
 describe('examples/systemd', () => {
   it('is exactly what `smartworkers systemd-unit` renders for its workers.yaml', () => {
@@ -16,8 +18,8 @@ describe('examples/systemd', () => {
         configFile: '/srv/myapp/workers.yaml',
         cwd: '/srv/myapp',
         user: 'myapp',
-        gracefulTimeoutMs: durationMs(config.graceful_timeout),
-        bootTimeoutMs: durationMs(config.boot_timeout),
+        gracefulTimeoutMs: app.gracefulTimeout,
+        bootTimeoutMs: app.bootTimeout,
         execPath: '/usr/bin/node',
         binPath: '/srv/myapp/node_modules/smartworkers/bin/smartworkers',
         description: 'myapp (smartworkers)',
@@ -37,11 +39,11 @@ describe('examples/systemd', () => {
   });
 
   it('gives systemd more time to stop than graceful_timeout, and more to start than boot_timeout', () => {
-    const graceful = durationMs(config.graceful_timeout);
     const stopMs = Number(single(unit, 'Service', 'TimeoutStopSec')) * 1000;
-    expect(stopMs).toBeGreaterThan(graceful);
-    expect(durationMs(config.max_task_wait)).toBeLessThanOrEqual(graceful);
-    expect(Number(single(unit, 'Service', 'TimeoutStartSec')) * 1000).toBeGreaterThan(durationMs(config.boot_timeout));
+    expect(app.gracefulTimeout).toBe(30_000);
+    expect(stopMs).toBeGreaterThan(app.gracefulTimeout);
+    expect(app.maxTaskWait).toBeLessThanOrEqual(app.gracefulTimeout);
+    expect(Number(single(unit, 'Service', 'TimeoutStartSec')) * 1000).toBeGreaterThan(app.bootTimeout);
   });
 
   it("starts smartworkers with this workers.yaml, installed in the unit's working directory", () => {
@@ -50,5 +52,6 @@ describe('examples/systemd', () => {
     expect(command.slice(0, 3)).toEqual(['/usr/bin/node', `${cwd}/node_modules/smartworkers/bin/smartworkers`, 'start']);
     expect(command.slice(3)).toEqual(['--config', path.join(cwd, 'workers.yaml')]);
     expect(existsSync(exampleFile('systemd', String(config.app)))).toBe(true);
+    expect(app.script).toBe(exampleFile('systemd', 'app.js'));
   });
 });
