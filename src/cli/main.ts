@@ -7,6 +7,7 @@ import { addSettingFlags, flagsFromOptions } from '../config/cli';
 import { loadSettings } from '../config/load';
 import { formatEffectiveConfig } from '../config/print';
 import { EXIT, SmartworkersError } from '../errors';
+import { registerOperateCommands } from './commands';
 import { startPrimary } from './start';
 
 const VERSION: string = (require('../../package.json') as { version: string }).version;
@@ -24,8 +25,8 @@ export function buildProgram(): Command {
     .argument('[script]', 'the app entry file (CommonJS or ESM); or `app` in the config file')
     .option('-c, --config <file>', 'YAML config file');
   addSettingFlags(start);
-  start.action((script: string | undefined, opts: Record<string, unknown>) => {
-    startPrimary({
+  start.action(async (script: string | undefined, opts: Record<string, unknown>) => {
+    await startPrimary({
       script,
       configFile: opts.config as string | undefined,
       flags: flagsFromOptions(opts),
@@ -46,16 +47,13 @@ export function buildProgram(): Command {
       process.stdout.write(formatEffectiveConfig(settings));
     });
 
+  registerOperateCommands(program);
   return program;
 }
 
 export function main(argv: string[]): void {
   const program = buildProgram();
-  try {
-    program.parse(argv);
-  } catch (err) {
-    exitWithError(err);
-  }
+  program.parseAsync(argv).catch(exitWithError);
 }
 
 function exitWithError(err: unknown): never {

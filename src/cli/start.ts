@@ -5,9 +5,10 @@
 import path from 'node:path';
 import { loadSettings, type LoadInput } from '../config/load';
 import type { Settings } from '../config/types';
-import { EXIT } from '../errors';
+import { startOperateServices, type OperateServices } from '../control/operate';
 import { createLogger, type Logger } from '../log/logger';
 import { createClusterHost } from '../supervisor/clusterHost';
+import { createClusterControl } from '../supervisor/control';
 import { systemClock } from '../supervisor/host';
 import type { PrimarySignal } from '../supervisor/state';
 import { Supervisor } from '../supervisor/supervisor';
@@ -18,13 +19,18 @@ export interface RunningPrimary {
   supervisor: Supervisor;
   settings: Settings;
   logger: Logger;
+  services: OperateServices;
 }
 
-/** Starts the primary. Resolves once the supervisor runs; the process exits when it stops. */
-export function startPrimary(input: LoadInput): RunningPrimary {
+/**
+ * Starts the primary: the control socket first (a second `start` on a live socket is refused
+ * before any worker is forked), then the workers. The process exits when the supervisor stops.
+ */
+export async function startPrimary(input: LoadInput): Promise<RunningPrimary> {
   const settings = loadSettings(input);
   const logger = createLogger({ format: settings.logFormat, level: settings.logLevel });
 
+  let services: OperateServices | undefined;
   const host = createClusterHost({ runtimePath: path.join(__dirname, '..', 'worker', 'runtime.js') });
   const supervisor = new Supervisor({
     settings,
@@ -34,9 +40,27 @@ export function startPrimary(input: LoadInput): RunningPrimary {
     // SIGHUP re-reads the file; the command line and env still win over it.
     reloadSettings: () => loadSettings(input),
     onExit: (code) => {
-      logger.flush();
-      process.exit(code);
+      const exit = () => {
+        logger.flush();
+        process.exit(code);
+      };
+      if (!services) return exit();
+      services.close().then(exit, exit);
     },
+  });
+
+  const control = createClusterControl(supervisor, { configSource: settings.configFile ?? 'command line' });
+  services = await startOperateServices({
+    control,
+    logger,
+    socketPath: settings.controlSocket,
+    configFile: settings.configFile,
+    cwd: input.cwd,
+    env: input.env,
+    statusListen: settings.statusListen,
+    statusToken: settings.statusToken,
+    minReady: settings.minReady,
+    summaryIntervalMs: settings.summaryInterval,
   });
 
   for (const signal of PRIMARY_SIGNALS) process.on(signal, () => supervisor.signal(signal));
@@ -45,7 +69,5 @@ export function startPrimary(input: LoadInput): RunningPrimary {
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection in the primary'));
 
   supervisor.start();
-  return { supervisor, settings, logger };
+  return { supervisor, settings, logger, services };
 }
-
-export { EXIT };

@@ -17,6 +17,7 @@ export type LogLine = Record<string, unknown> & { msg?: string; fixture?: string
 
 export interface Cluster {
   child: ChildProcess;
+  controlSocket: string;
   pid: number;
   lines: LogLine[];
   stderr: () => string;
@@ -41,9 +42,11 @@ export function tempDir(): string {
 }
 
 export function run(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Cluster {
+  // Each cluster gets its own control socket: clusters of one app in one folder would share the default.
+  const controlSocket = path.join(tempDir(), 'control.sock');
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd,
-    env: { ...process.env, ...env },
+    env: { ...process.env, SMARTWORKERS_CONTROL_SOCKET: controlSocket, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group: cleanup and "Ctrl-C" signal the group
   });
@@ -111,6 +114,7 @@ export function run(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Cl
 
   const cluster: Cluster = {
     child,
+    controlSocket,
     pid: child.pid!,
     lines,
     stderr: () => stderr,

@@ -32,7 +32,7 @@ export function appSettings(overrides: Partial<AppSettings> = {}): AppSettings {
 }
 
 export function settingsWith(overrides: Partial<AppSettings> = {}): Settings {
-  return { apps: [appSettings(overrides)], logFormat: 'json', logLevel: 'info' } as Settings;
+  return { apps: [appSettings(overrides)], logFormat: 'json', logLevel: 'info', minReady: 1, summaryInterval: 0 };
 }
 
 /** Drives the pure policy with a fake clock and records every effect. */
