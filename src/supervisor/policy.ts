@@ -36,6 +36,8 @@ import type {
 
 /** After `abandon`, how long a worker gets to report its lost tasks before SIGKILL. */
 export const ABANDON_GRACE_MS = 3_000;
+/** A worker's own SIGTERM/SIGINT waits this long for the primary's (a group signal) before recycling. */
+export const GROUP_SIGNAL_SETTLE_MS = 300;
 /** A forced stop (second SIGTERM, SIGQUIT) gives workers this long before SIGKILL. */
 export const FORCE_STOP_GRACE_MS = 1_000;
 
@@ -224,6 +226,9 @@ class Step {
         if (this.s.phase === 'running' && w.state === 'ready' && !w.recycle) {
           this.log('info', `worker received ${m.signal}: recycling it`, this.who(w));
           this.requestRecycle(w, 'signal', false);
+          // Ctrl-C and systemd signal the whole group: the primary's own signal usually follows
+          // within milliseconds and turns this into a stop, so do not fork a replacement yet.
+          w.recycle!.retryAt = this.now + GROUP_SIGNAL_SETTLE_MS;
         }
         return;
       case 'tasks':
@@ -719,7 +724,9 @@ class Step {
   // ------------------------------------------------------------------ helpers
 
   private who(w: WorkerRecord): Record<string, unknown> {
-    return { app: w.app, worker: w.id, slot: w.slot, generation: w.generation, pid: w.pid };
+    const who: Record<string, unknown> = { app: w.app, worker: w.id, slot: w.slot, generation: w.generation };
+    if (w.pid !== null) who.pid = w.pid;
+    return who;
   }
 
   private log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {

@@ -315,7 +315,20 @@ describe('signals', () => {
     sim.boot();
     sim.take();
     sim.send({ type: 'message', id: 1, message: { $sw: 'signal', signal: 'SIGTERM' } });
+    expect(sim.of('fork')).toHaveLength(0); // the primary's own signal may follow (a group signal)
+    sim.advance(300);
     expect(sim.of('fork')).toHaveLength(1);
     expect(sim.worker(1).state).toBe('ready');
+  });
+
+  it('a group signal (worker and primary both signalled) stops without forking replacements', () => {
+    const sim = new Sim(settingsWith({ workers: 2 }));
+    sim.boot();
+    sim.take();
+    sim.send({ type: 'message', id: 1, message: { $sw: 'signal', signal: 'SIGINT' } });
+    sim.send({ type: 'message', id: 2, message: { $sw: 'signal', signal: 'SIGINT' } });
+    sim.send({ type: 'signal', signal: 'SIGINT' });
+    sim.advance(1_000);
+    expect(sim.of('fork')).toHaveLength(0);
   });
 });
