@@ -1,7 +1,7 @@
 /** pm2 ecosystem files: read them and convert them to smartworkers' raw config object and settings. */
 export { convertEcosystem, splitPm2List } from './convert';
 export type { ConvertOptions, ConvertResult, RawApp } from './convert';
-export { ecosystemFormat, loadEcosystem, loadEcosystemSync, looksLikeEcosystemFile, readEcosystemFile, readEcosystemFileSync } from './read';
+export { ecosystemFormat, isEcosystemConfig, loadEcosystem, loadEcosystemSync, looksLikeEcosystemFile, readEcosystemFile, readEcosystemFileSync } from './read';
 export type { EcosystemFormat, LoadEcosystemOptions } from './read';
 export { loadEcosystemSettings, loadEcosystemSettingsSync } from './settings';
 export type { EcosystemSettings, EcosystemSettingsInput } from './settings';

@@ -31,6 +31,27 @@ export function looksLikeEcosystemFile(file: string): boolean {
   return /\.config\.(c|m)?js$/.test(base) || /\.(json|ya?ml)$/.test(base);
 }
 
+/**
+ * Whether a `--config` file is a pm2 ecosystem file rather than a smartworkers workers.yaml:
+ * `.js`, `.cjs`, `.mjs` and `.json` always are; a YAML file is when it reads like pm2's (a list
+ * of apps, or apps given by `script`), not smartworkers' (apps given by `app`). An unreadable
+ * YAML file is left to the config loader, which reports it.
+ */
+export function isEcosystemConfig(file: string): boolean {
+  const format = ecosystemFormat(file);
+  if (format !== 'yaml') return format !== null;
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch {
+    return false;
+  }
+  if (Array.isArray(raw)) return true;
+  if (typeof raw !== 'object' || raw === null) return false;
+  const entries: unknown[] = Array.isArray((raw as { apps?: unknown }).apps) ? ((raw as { apps: unknown[] }).apps) : [raw];
+  return entries.some((entry) => typeof entry === 'object' && entry !== null && 'script' in entry && !('app' in entry));
+}
+
 function fileError(file: string, err: unknown): SmartworkersError {
   const message = err instanceof Error ? err.message : String(err);
   const firstLine = message.split('\n').find((line) => line.trim() !== '') ?? message;

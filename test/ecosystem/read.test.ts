@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ecosystemFormat, loadEcosystem, looksLikeEcosystemFile, readEcosystemFile, readEcosystemFileSync } from '../../src/ecosystem/read';
+import { ecosystemFormat, isEcosystemConfig, loadEcosystem, looksLikeEcosystemFile, readEcosystemFile, readEcosystemFileSync } from '../../src/ecosystem/read';
 import { SmartworkersError } from '../../src/errors';
 
 let dir: string;
@@ -131,5 +131,19 @@ describe('telling an ecosystem file from an app script', () => {
   ])('%s: ecosystem %s, format %s', (file, ecosystem, format) => {
     expect(looksLikeEcosystemFile(file)).toBe(ecosystem);
     expect(ecosystemFormat(file)).toBe(format);
+  });
+});
+
+describe('isEcosystemConfig', () => {
+  it('takes JS and JSON files for ecosystem files, and YAML ones only when they read like pm2', () => {
+    expect(isEcosystemConfig(write('kind/ecosystem.config.js', asJs))).toBe(true);
+    expect(isEcosystemConfig(write('kind/ecosystem.json', '{}'))).toBe(true);
+    expect(isEcosystemConfig(write('kind/pm2.yml', 'apps:\n  - script: a.js\n'))).toBe(true);
+    expect(isEcosystemConfig(write('kind/list.yaml', '- script: a.js\n'))).toBe(true);
+    expect(isEcosystemConfig(write('kind/one.yaml', 'script: a.js\n'))).toBe(true);
+    expect(isEcosystemConfig(write('kind/workers.yaml', 'app: a.js\nworkers: 2\n'))).toBe(false);
+    expect(isEcosystemConfig(write('kind/multi.yaml', 'apps:\n  - name: a\n    app: a.js\n'))).toBe(false);
+    expect(isEcosystemConfig(write('kind/broken.yaml', 'apps: [\n'))).toBe(false);
+    expect(isEcosystemConfig(path.join(dir, 'kind', 'app.ts'))).toBe(false);
   });
 });
