@@ -6,6 +6,10 @@ import { Command, CommanderError } from 'commander';
 import { addSettingFlags, flagsFromOptions } from '../config/cli';
 import { loadSettings } from '../config/load';
 import { formatEffectiveConfig } from '../config/print';
+import type { Settings } from '../config/types';
+import { isEcosystemConfig, loadEcosystemSettingsSync, looksLikeEcosystemFile } from '../ecosystem';
+import { existsSync } from 'node:fs';
+import { registerSystemdUnitCommand } from './commands/systemd-unit';
 import { EXIT, SmartworkersError } from '../errors';
 import { registerOperateCommands } from './commands';
 import { startPrimary } from './start';
@@ -24,16 +28,10 @@ export function buildProgram(): Command {
     .description('Run the app as N workers in the foreground.')
     .argument('[script]', 'the app entry file (CommonJS or ESM); or `app` in the config file')
     .option('-c, --config <file>', 'YAML config file');
+  start.option('--env <name>', 'with a pm2 ecosystem file: apply its env_<name> block (as pm2 --env)');
   addSettingFlags(start);
   start.action(async (script: string | undefined, opts: Record<string, unknown>) => {
-    await startPrimary({
-      script,
-      configFile: opts.config as string | undefined,
-      flags: flagsFromOptions(opts),
-      env: process.env,
-      cwd: process.cwd(),
-      isTTY: Boolean(process.stdout.isTTY),
-    });
+    await startPrimary({ load: settingsLoader(script, opts), cwd: process.cwd(), env: process.env });
   });
 
   const config = program.command('config').description('Inspect configuration.');
@@ -48,7 +46,31 @@ export function buildProgram(): Command {
     });
 
   registerOperateCommands(program);
+  registerSystemdUnitCommand(program);
   return program;
+}
+
+/**
+ * How `start` reads its settings: a workers.yaml (`--config`) or a pm2 ecosystem file (given
+ * as the script or as `--config`), then env vars and flags on top. Called again on SIGHUP.
+ */
+function settingsLoader(script: string | undefined, opts: Record<string, unknown>): () => Settings {
+  const base = { flags: flagsFromOptions(opts), env: process.env, cwd: process.cwd(), isTTY: Boolean(process.stdout.isTTY) };
+  const configFile = opts.config as string | undefined;
+  const ecosystemFile = [script, configFile].find((f) => f !== undefined && looksLikeEcosystemFile(f) && existsSync(f) && isEcosystemConfig(f));
+  if (ecosystemFile === undefined) {
+    if (opts.env !== undefined) {
+      throw new SmartworkersError('SW_USAGE', '`--env <name>` selects a pm2 ecosystem file\'s env_<name> block; no ecosystem file was given');
+    }
+    return () => loadSettings({ ...base, script, configFile });
+  }
+  let warned = false;
+  return () => {
+    const { settings, warnings } = loadEcosystemSettingsSync({ ...base, file: ecosystemFile, envName: opts.env as string | undefined });
+    if (!warned) for (const warning of warnings) process.stderr.write(`smartworkers: warning: ${warning}\n`);
+    warned = true;
+    return settings;
+  };
 }
 
 export function main(argv: string[]): void {

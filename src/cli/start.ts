@@ -3,7 +3,6 @@
  * until it stops. Everything with side effects is wired here and nowhere else.
  */
 import path from 'node:path';
-import { loadSettings, type LoadInput } from '../config/load';
 import type { Settings } from '../config/types';
 import { startOperateServices, type OperateServices } from '../control/operate';
 import { createLogger, type Logger } from '../log/logger';
@@ -12,6 +11,8 @@ import { createClusterControl } from '../supervisor/control';
 import { systemClock } from '../supervisor/host';
 import type { PrimarySignal } from '../supervisor/state';
 import { Supervisor } from '../supervisor/supervisor';
+import { bridgeToSystemd } from '../systemd/bridge';
+import { createNotifier } from '../systemd/notify';
 
 const PRIMARY_SIGNALS: PrimarySignal[] = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU'];
 
@@ -26,8 +27,15 @@ export interface RunningPrimary {
  * Starts the primary: the control socket first (a second `start` on a live socket is refused
  * before any worker is forked), then the workers. The process exits when the supervisor stops.
  */
-export async function startPrimary(input: LoadInput): Promise<RunningPrimary> {
-  const settings = loadSettings(input);
+export interface StartInput {
+  /** Loads (and on SIGHUP re-loads) the settings; throws a SmartworkersError when invalid. */
+  load: () => Settings;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export async function startPrimary(input: StartInput): Promise<RunningPrimary> {
+  const settings = input.load();
   const logger = createLogger({ format: settings.logFormat, level: settings.logLevel });
 
   let services: OperateServices | undefined;
@@ -38,9 +46,10 @@ export async function startPrimary(input: LoadInput): Promise<RunningPrimary> {
     clock: systemClock,
     logger,
     // SIGHUP re-reads the file; the command line and env still win over it.
-    reloadSettings: () => loadSettings(input),
+    reloadSettings: input.load,
     onExit: (code) => {
       const exit = () => {
+        systemd.stop();
         logger.flush();
         process.exit(code);
       };
@@ -62,6 +71,9 @@ export async function startPrimary(input: LoadInput): Promise<RunningPrimary> {
     minReady: settings.minReady,
     summaryIntervalMs: settings.summaryInterval,
   });
+
+  const notifier = createNotifier(input.env, { onError: (err) => logger.warn({ code: err.code }, err.message) });
+  const systemd = bridgeToSystemd(supervisor, notifier);
 
   for (const signal of PRIMARY_SIGNALS) process.on(signal, () => supervisor.signal(signal));
   // The primary is the accept loop for every connection: an unexpected error is logged, not fatal.

@@ -14,6 +14,9 @@ export function heartbeatIntervalFor(timeoutMs: number): number {
   return Math.max(50, Math.min(1_000, Math.floor(timeoutMs / 4)));
 }
 
+/** The primary's systemd channel: a worker must not be able to report READY=1 for the service. */
+const PRIMARY_ONLY_ENV = new Set(['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID']);
+
 export function workerEnv(spec: ForkSpec, base: NodeJS.ProcessEnv): Record<string, string> {
   const runtime: RuntimeOptions = {
     heartbeatMs: heartbeatIntervalFor(spec.app.timeout),
@@ -23,7 +26,7 @@ export function workerEnv(spec: ForkSpec, base: NodeJS.ProcessEnv): Record<strin
     idleGraceMs: spec.app.drainIdleGrace,
   };
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
+  for (const [k, v] of Object.entries(base)) if (v !== undefined && !PRIMARY_ONLY_ENV.has(k)) env[k] = v;
   Object.assign(env, spec.app.env);
   env[ENV.workerId] = String(spec.slot);
   env[ENV.appInstance] = String(spec.slot);
