@@ -5,7 +5,6 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
 import { defaultSocketPath } from '../../control/socket-path';
 import { SmartworkersError } from '../../errors';
 
@@ -47,6 +46,8 @@ export function readSocketFromConfigFile(configFile: string): string | undefined
   }
   let document: unknown;
   try {
+    // Loaded only with --config: the other commands start faster without it.
+    const { parse } = require('yaml') as typeof import('yaml');
     document = parse(text);
   } catch (error) {
     throw new SmartworkersError('SW_CONFIG_FILE', `config file ${configFile} is not valid YAML: ${(error as Error).message}`);
