@@ -5,6 +5,7 @@
  */
 import { subscribe } from 'node:diagnostics_channel';
 import { Server as NetServer } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import type { Socket } from 'node:net';
 import type { ServerResponse } from 'node:http';
 
@@ -43,10 +44,10 @@ export interface RequestTrackerHooks {
  * Counts requests and connections, knows the listening servers, and performs the
  * request side of a drain (stop accepting, `Connection: close`, close idle connections).
  *
- * Connections are learned from their first request rather than from a `connection`
- * listener: that needs no listener on the app's servers, treats HTTPS (whose request
- * socket is the TLS socket) like HTTP, and leaves upgraded sockets (WebSocket), which
- * never publish a request, to the app.
+ * Connections are learned from the `net.server.socket` channel when accepted (plain TCP
+ * servers) and from their first request (TLS, whose request socket is the TLS socket):
+ * no listener is added to the app's servers. A draining worker closes a connection only
+ * once it has been idle past the grace, whether or not it has carried a request yet.
  */
 export class RequestTracker {
   private served = 0;
@@ -61,6 +62,7 @@ export class RequestTracker {
   /** Subscribes to the channels. Call once, before the app creates its servers. */
   start(): void {
     subscribe('http.server.request.start', (message) => this.onRequestStart(message as RequestStartMessage));
+    subscribe('net.server.socket', (message) => this.onAccept((message as { socket: Socket }).socket));
     subscribe('tracing:net.server.listen:asyncEnd', (message) => {
       const server = (message as { server?: unknown }).server;
       if (server instanceof NetServer) this.addServer(server);
@@ -110,6 +112,21 @@ export class RequestTracker {
     server.once('close', () => this.servers.delete(server));
     // A server that starts listening after the drain began must not take traffic either.
     if (this.draining && server.listening) NetServer.prototype.close.call(server);
+  }
+
+  /**
+   * A connection accepted but whose first request has not arrived yet must hold a draining
+   * worker too: round-robin may hand it over just before the listening handle closes, and
+   * exiting under it would reset the request the client is sending. TLS servers are left
+   * to request-based tracking (their requests arrive on the TLS socket, not this one).
+   */
+  private onAccept(socket: Socket): void {
+    const server = (socket as Socket & { server?: unknown }).server;
+    if (server instanceof TlsServer || this.connections.has(socket)) return;
+    const connection: Connection = { socket, inflight: 0, latest: null, idleTimer: null };
+    this.connections.set(socket, connection);
+    socket.once('close', () => this.onSocketClose(socket));
+    if (this.draining) this.scheduleIdleClose(connection);
   }
 
   private onRequestStart({ response, socket, server }: RequestStartMessage): void {

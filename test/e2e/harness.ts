@@ -233,7 +233,7 @@ export interface ClientLoadResult {
   ok: number;
   /** A request sent on an accepted connection that got no (or a non-2xx) answer. */
   failed: number;
-  /** Connection attempts refused because nothing listens any more (after a stop). */
+  /** Fresh connections refused or reset by a closing listener (after a stop): never reached the app. */
   refused: number;
   failures: string[];
 }
@@ -271,7 +271,11 @@ export function clientLoad(port: number, opts: { connections?: number; path?: ()
         });
       });
       req.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ECONNREFUSED') refused++;
+        // A fresh connection refused, or reset while the kernel still held it in the listen
+        // backlog (the listener closed under it), never reached the app: the cluster stopped
+        // listening. A reset on a reused keep-alive connection is a real failure.
+        const neverAccepted = err.code === 'ECONNREFUSED' || (err.code === 'ECONNRESET' && !req.reusedSocket);
+        if (neverAccepted) refused++;
         else {
           failed++;
           failures.push(`${err.code ?? ''} ${err.message}`);
