@@ -49,7 +49,7 @@ export async function startOperateServices(options: OperateServicesOptions): Pro
   try {
     if (options.statusListen) {
       // Loaded only when used: prom-client costs ~45 ms of start-up to every CLI command otherwise.
-      const { startStatusServer } = require('../status/server') as typeof import('../status/server');
+      const { startStatusServer } = await import('../status/server.js');
       statusServer = await startStatusServer({
         listen: options.statusListen,
         token: options.statusToken,
