@@ -267,6 +267,7 @@ class ChildInstance extends Instance {
     const leftovers = await this.collectLeftovers(this.primaryPid);
     live.delete(this);
     this.stopResult = { code: this.exit?.code ?? null, signal: this.exit?.signal ?? null, ms, forced, leftovers };
+    this.taskCountsAtStop = this.taskCounts();
     this.cleanupDir();
     return this.stopResult;
   }
@@ -306,8 +307,10 @@ export const smartworkers = {
   async start({ app, workers = 2, env, flags = {}, readyTimeoutMs, waitReady }) {
     const a = smartworkersAvailable();
     if (!a.ok) throw new NotAvailable(a.reason);
-    const argv = () => {
-      const out = [SW_BIN, 'start', appPath(app), '--workers', String(workers), '--log-format', 'json'];
+    const argv = (inst) => {
+      // A private control socket: never the default one another cluster (or a test) may hold.
+      inst.controlSocket = path.join(inst.dir, 'ctl.sock');
+      const out = [SW_BIN, 'start', appPath(app), '--workers', String(workers), '--log-format', 'json', '--control-socket', inst.controlSocket];
       for (const [k, v] of Object.entries(flags)) {
         if (v === true) out.push(`--${kebab(k)}`);
         else if (v !== false && v !== undefined && v !== null) out.push(`--${kebab(k)}`, String(v));
@@ -417,6 +420,7 @@ class Pm2Instance extends Instance {
     const leftovers = await this.collectLeftovers(null);
     live.delete(this);
     this.stopResult = { code: r.code, signal: null, ms, forced, leftovers };
+    this.taskCountsAtStop = this.taskCounts();
     this.cleanupDir();
     return this.stopResult;
   }
