@@ -74,6 +74,9 @@ describe('operating a running cluster', () => {
       expect.objectContaining({ app: 'http', type: 'job', estimatedMs: 5000, overdue: false, description: expect.stringMatching(/^job \d+-1$/) }),
     ]);
     const taskWorker = tasks.tasks[0].workerId as number;
+    const withTask = parsePrometheusText(await (await fetch(`${statusUrl}/metrics`)).text());
+    expect(withTask.get('smartworkers_active_tasks')!.samples).toEqual([expect.objectContaining({ labels: { type: 'job' }, value: 1 })]);
+    expect(withTask.get('smartworkers_worker_active_tasks')!.samples.find((s) => s.labels.worker_id === String(taskWorker))!.value).toBe(1);
     expect((await cli('tasks', '--socket', cluster.controlSocket)).stdout).toMatch(/^APP\s+SLOT\s+WORKER\s+PID\s+TASK\s+TYPE/);
 
     // reload: every worker replaced; the one with the task keeps it while it waits
@@ -107,9 +110,8 @@ describe('operating a running cluster', () => {
     expect(refused).toMatchObject({ code: 1, stderr: 'smartworkers: no ready worker in slot 7\n' });
 
     // metrics from the real cluster pass the strict parser
-    const families = parsePrometheusText(await (await fetch(`${statusUrl}/metrics`)).text());
-    expect(families.get('smartworkers_recycles_total')!.samples.find((s) => s.labels.reason === 'reload')!.value).toBe(2);
-    expect(families.get('smartworkers_active_tasks')!.samples).toEqual([expect.objectContaining({ labels: { type: 'job' }, value: 1 })]);
+    const recycles = parsePrometheusText(await (await fetch(`${statusUrl}/metrics`)).text()).get('smartworkers_recycles_total')!;
+    expect(Object.fromEntries(recycles.samples.map((s) => [s.labels.reason, s.value]))).toMatchObject({ reload: 2, manual: 1, scale: 1 });
 
     // stop: waits for the tasks; readiness is withdrawn at once, liveness stays
     expect((await get(port, '/task?ms=1500')).status).toBe(200);
