@@ -7,7 +7,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, resolve } from 'node:path';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import type { LineCounter } from 'yaml';
+
+/** `yaml` is loaded only when a file is read: the primary keeps what it loads for its whole life. */
+const yaml = (): typeof import('yaml') => require('yaml') as typeof import('yaml');
 import { SmartworkersError } from '../errors';
 import { formatDuration, formatSize } from './parse';
 import {
@@ -414,6 +417,7 @@ function readYamlFile(path: string, name: string): { raw: unknown; locate: (keyP
   } catch (error) {
     throw new SmartworkersError('SW_CONFIG_FILE', `config: cannot read ${name}: ${describeReadError(error)} (${path})`);
   }
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   // merge: `<<: *defaults` lets several apps share settings.
   const document = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
@@ -437,6 +441,7 @@ function readYamlFile(path: string, name: string): { raw: unknown; locate: (keyP
 
 /** The line of the deepest node of `keyPath` found in the YAML tree (1-based). */
 function lineOf(root: unknown, keyPath: KeyPath, lineCounter: LineCounter): number | undefined {
+  const { isMap, isScalar, isSeq } = yaml();
   let node = root;
   let line: number | undefined;
   for (const part of keyPath) {

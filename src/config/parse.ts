@@ -4,7 +4,6 @@
  * value, or `undefined` when the value is not of the accepted form. Range checks and the
  * error message are the settings table's job: a parser only knows the form.
  */
-import { z } from 'zod';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -71,9 +70,25 @@ export function parseBoolean(value: unknown): boolean | undefined {
 }
 
 // YAML turns `--port 3000` items and `PORT: 3000` values into numbers; they are meant as text.
-const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String);
-const scalarList = z.array(scalar);
-const scalarMap = z.record(z.string().min(1), scalar);
+// Plain checks rather than a schema library: these three shapes are all the primary needs,
+// and a schema library costs it several MB of resident memory for its whole life.
+const isScalar = (v: unknown): v is string | number | boolean =>
+  typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean';
+
+function scalarList(value: unknown): string[] | undefined {
+  if (!Array.isArray(value) || !value.every(isScalar)) return undefined;
+  return value.map(String);
+}
+
+function scalarMap(value: unknown): Record<string, string> | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const out: Record<string, string> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (key === '' || !isScalar(item)) return undefined;
+    out[key] = String(item);
+  }
+  return out;
+}
 
 /**
  * A list of strings: a YAML list, or a string holding a JSON array (`["--inspect"]`) or
@@ -85,8 +100,7 @@ export function parseStringList(value: unknown): string[] | undefined {
     if (text.startsWith('[')) return parseJson(text, scalarList);
     return text === '' ? [] : text.split(/\s+/);
   }
-  const parsed = scalarList.safeParse(value);
-  return parsed.success ? parsed.data : undefined;
+  return scalarList(value);
 }
 
 /**
@@ -110,8 +124,7 @@ export function parseStringMap(value: unknown): Record<string, string> | undefin
     }
     return merged;
   }
-  const parsed = scalarMap.safeParse(value);
-  return parsed.success ? parsed.data : undefined;
+  return scalarMap(value);
 }
 
 export interface ListenAddress {
@@ -157,13 +170,12 @@ function toWholeNumber(value: number): number | undefined {
   return Number.isSafeInteger(whole) ? whole : undefined;
 }
 
-function parseJson<T>(text: string, schema: z.ZodType<T>): T | undefined {
+function parseJson<T>(text: string, check: (value: unknown) => T | undefined): T | undefined {
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch {
     return undefined;
   }
-  const parsed = schema.safeParse(data);
-  return parsed.success ? parsed.data : undefined;
+  return check(data);
 }

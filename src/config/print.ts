@@ -3,7 +3,9 @@
  * file would hold it (durations as `30s`, sizes as `400MB`), so it can be read at a glance
  * and loaded back.
  */
-import { stringify } from 'yaml';
+/** Loaded on first use: the primary imports this module's neighbours and keeps what it loads. */
+const stringify = (value: unknown, options: import('yaml').ToStringOptions): string =>
+  (require('yaml') as typeof import('yaml')).stringify(value, options);
 import { formatDuration, formatSize } from './parse';
 import { APP_SETTINGS, GLOBAL_SETTINGS, type Setting } from './settings';
 import type { AppSettings, Settings } from './types';

@@ -15,6 +15,7 @@ import {
   parseStringList,
   parseStringMap,
 } from './parse';
+import { CRON_ACCEPTS, parseCron } from './cron';
 
 export type SettingKind =
   | 'duration' // ms
@@ -27,6 +28,8 @@ export type SettingKind =
   | 'string-list'
   | 'string-map'
   | 'enum' // one of `choices`
+  | 'cron' // a cron expression (see cron.ts), kept as written
+  | 'watch' // true/false, or a list of paths to watch (true = the app's cwd, `.`)
   | 'workers'; // a whole number >= 1, or `auto` (what auto means: `auto`)
 
 /** `app`: per worker group (an entry of `apps:`, or the single app); `global`: the primary. */
@@ -63,6 +66,7 @@ export type AppSettingRow = SettingRow<keyof AppSettings>;
 export type GlobalSettingRow = SettingRow<Exclude<keyof Settings, 'apps' | 'configFile'>>;
 
 const NAME_PATTERN = { regex: /^[A-Za-z0-9][A-Za-z0-9._-]*$/, accepts: 'a name of letters, digits, `.`, `_` and `-`' };
+const ENV_NAME_PATTERN = { regex: /^[A-Za-z_][A-Za-z0-9_]*$/, accepts: 'an environment variable name (letters, digits and `_`, not starting with a digit)' };
 
 const APP_ROWS = [
   {
@@ -151,6 +155,43 @@ const APP_ROWS = [
   {
     key: 'drain_idle_grace', field: 'drainIdleGrace', kind: 'duration', default: '1s', min: 0,
     description: 'A retiring worker closes a keep-alive connection once it has been idle this long.',
+  },
+  {
+    key: 'ready_on', field: 'readyOn', kind: 'enum', choices: ['listening', 'message', 'online'],
+    defaultText: '`message` with `wait_ready`, else `listening`', example: 'online',
+    description: "When a worker counts as ready: `listening` (its first server listens), `message` (the app calls `process.send('ready')`, as `wait_ready`) or `online` (its process has started: for queue consumers and schedulers without a server).",
+  },
+  {
+    key: 'max_restarts', field: 'maxRestarts', kind: 'count', default: 0, min: 0,
+    description: "Consecutive unstable exits (a worker that crashed before `min_uptime`) after which its slot is no longer restarted, as pm2's max_restarts; 0 = always restart. When every slot of every app has given up, smartworkers stops with exit code 1.",
+  },
+  {
+    key: 'autorestart', field: 'autorestart', kind: 'boolean', default: true,
+    description: 'Replace a worker that exits on its own (crash or exit). `false`: its slot stays empty until the next reload; recycling still replaces workers. When every slot of every app is empty, smartworkers stops.',
+  },
+  {
+    key: 'instance_var', field: 'instanceVar', kind: 'string', pattern: ENV_NAME_PATTERN, default: 'NODE_APP_INSTANCE',
+    description: "Name of the env var holding the worker's stable slot 0..N-1 (pm2's `NODE_APP_INSTANCE`).",
+  },
+  {
+    key: 'increment_var', field: 'incrementVar', kind: 'string', pattern: ENV_NAME_PATTERN, defaultText: 'none', example: 'PORT',
+    description: 'An env var increased by the slot number in each worker, as pm2 does (`PORT` 3000 → 3000, 3001, …); a value that is not a whole number counts as 0.',
+  },
+  {
+    key: 'cron_restart', field: 'cronRestart', kind: 'cron', defaultText: 'none', example: "'0 3 * * *'",
+    description: 'A rolling reload of the app on this cron schedule (5 fields, or 6 with seconds first; local time): surge-then-retire, like `reload`.',
+  },
+  {
+    key: 'watch', field: 'watch', kind: 'watch', default: false,
+    description: "Rolling reload of the app when a file under these paths changes (debounced); `true` = the app's `cwd`. Relative paths are relative to the app's `cwd`. `smartworkers dev` turns it on.",
+  },
+  {
+    key: 'ignore_watch', field: 'ignoreWatch', kind: 'string-list', default: [],
+    description: 'Names or globs not watched, besides `node_modules` and `.git` (always ignored): a name matches any path segment (`logs`), a pattern with `/` or `*` the path relative to the watched directory (`public/**/*.css`).',
+  },
+  {
+    key: 'shutdown_with_message', field: 'shutdownWithMessage', kind: 'boolean', default: false,
+    description: "Also send the message `'shutdown'` to a worker being retired or stopped, as pm2's shutdown_with_message (the app listens with `process.on('message')`).",
   },
 ] as const satisfies readonly AppSettingRow[];
 
@@ -253,6 +294,10 @@ export function describeAccepted(setting: Setting, textual: boolean): string {
       return textual ? 'a JSON object of strings or `KEY=VALUE`' : 'a map of names to strings';
     case 'enum':
       return `one of ${(setting.choices ?? []).map((choice) => `\`${choice}\``).join(', ')}`;
+    case 'cron':
+      return CRON_ACCEPTS;
+    case 'watch':
+      return textual ? 'true or false, or paths (a JSON array or space-separated words)' : 'true or false, or a list of paths';
     case 'workers':
       return `a whole number >= 1 or \`auto\` (${setting.auto})`;
   }
@@ -295,6 +340,15 @@ export function parseSettingValue(setting: Setting, raw: unknown, baseDir: strin
       return parseStringMap(raw);
     case 'enum':
       return typeof raw === 'string' && setting.choices?.includes(raw.trim()) ? raw.trim() : undefined;
+    case 'cron':
+      return typeof raw === 'string' && parseCron(raw).ok ? raw.trim() : undefined;
+    case 'watch': {
+      // Paths stay as written: they are relative to the app's cwd, resolved once it is known.
+      const flag = parseBoolean(raw);
+      if (flag !== undefined) return flag ? ['.'] : [];
+      const paths = parseStringList(raw);
+      return paths?.every((path) => path.trim() !== '') ? paths : undefined;
+    }
     case 'workers': {
       if (typeof raw === 'string' && raw.trim().toLowerCase() === AUTO) return AUTO;
       const count = parseCount(raw);

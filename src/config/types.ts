@@ -54,7 +54,28 @@ export interface AppSettings {
   maxRetiring: number;
   /** A draining worker closes a keep-alive connection idle for this long, ms. */
   drainIdleGrace: number;
+  /** When a worker is ready (resolved: `message` when `wait_ready` is on and `ready_on` unset). */
+  readyOn: ReadyOn;
+  /** Consecutive unstable exits after which a slot is no longer restarted; 0 = never give up. */
+  maxRestarts: number;
+  /** Replace a worker that exits on its own (pm2's autorestart). */
+  autorestart: boolean;
+  /** Env var holding the worker's slot (pm2's instance_var; default NODE_APP_INSTANCE). */
+  instanceVar: string;
+  /** Env var increased by the slot number in each worker (pm2's increment_var). */
+  incrementVar?: string;
+  /** Cron expression of the scheduled rolling reload (validated). */
+  cronRestart?: string;
+  /** Absolute paths watched for changes (a rolling reload on change); empty = off. */
+  watch: readonly string[];
+  /** Names or globs not watched (besides node_modules and .git). */
+  ignoreWatch: readonly string[];
+  /** Also send the string 'shutdown' to a worker on retire and stop (pm2's shutdown_with_message). */
+  shutdownWithMessage: boolean;
 }
+
+/** `listening`: its first server listens; `message`: process.send('ready'); `online`: its process started. */
+export type ReadyOn = 'listening' | 'message' | 'online';
 
 export interface Settings {
   apps: readonly AppSettings[];

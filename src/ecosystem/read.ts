@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parse as parseYaml } from 'yaml';
+/** Loaded on first use: `smartworkers start` imports this module, and the primary keeps what it loads. */
+const parseYaml = (text: string): unknown => (require('yaml') as typeof import('yaml')).parse(text);
 import { SmartworkersError } from '../errors';
 import { convertEcosystem, type ConvertResult } from './convert';
 

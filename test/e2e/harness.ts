@@ -162,14 +162,22 @@ export interface LoadResult {
   resets: number;
 }
 
-/** Keep-alive load on loopback, bounded in time. Failed = errors + non-2xx + timeouts. */
-export async function load(port: number, opts: { seconds: number; connections?: number; path?: string }): Promise<LoadResult> {
-  const result = await autocannon({
+/**
+ * Keep-alive load on loopback, bounded in time (`seconds`), or stopped early once `until`
+ * resolves. Failed = errors + non-2xx + timeouts.
+ */
+export async function load(
+  port: number,
+  opts: { seconds: number; connections?: number; path?: string; until?: Promise<unknown> },
+): Promise<LoadResult> {
+  const instance = autocannon({
     url: `http://127.0.0.1:${port}${opts.path ?? '/'}`,
     connections: opts.connections ?? 50,
     duration: opts.seconds,
     timeout: 10,
   });
+  opts.until?.then(() => instance.stop(), () => instance.stop());
+  const result = await instance;
   return {
     requests: result.requests.total,
     failed: result.errors + result.non2xx + result.timeouts,

@@ -14,10 +14,11 @@ describe('recycling', () => {
     const cluster = run(['start', HTTP, '--workers', '2', '--max-requests', '500', '--max-requests-jitter', '100', '--log-format', 'json']);
     const port = await cluster.port();
     await cluster.waitForCount(isMsg('worker ready'), 2);
-    const result = await load(port, { seconds: 5, connections: 50 });
+    const tenRecycles = cluster.waitForCount((l) => l.msg === 'worker exited' && l.reason === 'max_requests', 10, 60_000);
+    const result = await load(port, { seconds: 60, connections: 50, until: tenRecycles });
     const retired = cluster.lines.filter((l) => l.msg === 'worker retiring' && l.reason === 'max_requests');
     expect(result.requests).toBeGreaterThan(2_000);
-    expect(retired.length).toBeGreaterThanOrEqual(5);
+    expect(retired.length).toBeGreaterThanOrEqual(10);
     expect(result).toMatchObject({ failed: 0, errors: 0, non2xx: 0, timeouts: 0 });
     cluster.signal('SIGTERM');
     expect((await cluster.exited).code).toBe(0);
