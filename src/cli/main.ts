@@ -12,7 +12,6 @@ import { existsSync } from 'node:fs';
 import { registerSystemdUnitCommand } from './commands/systemd-unit';
 import { EXIT, SmartworkersError } from '../errors';
 import { registerOperateCommands } from './commands';
-import { startPrimary } from './start';
 
 const VERSION: string = (require('../../package.json') as { version: string }).version;
 
@@ -31,6 +30,8 @@ export function buildProgram(): Command {
   start.option('--env <name>', 'with a pm2 ecosystem file: apply its env_<name> block (as pm2 --env)');
   addSettingFlags(start);
   start.action(async (script: string | undefined, opts: Record<string, unknown>) => {
+    // Required here: the operate commands start faster without the supervisor loaded.
+    const { startPrimary } = require('./start') as typeof import('./start');
     await startPrimary({ load: settingsLoader(script, opts), cwd: process.cwd(), env: process.env });
   });
 

@@ -78,7 +78,8 @@ export function buildSnapshot(state: ClusterState, now: number, primary: Primary
       activeTasksByType,
       recyclesByReason: { ...t.recyclesByReason },
       recyclesDelayedByTasks: t.recyclesDelayedByTasks,
-      taskWaitTotalMs: t.taskWaitTotalMs,
+      // Waits still going on count up to now.
+      taskWaitTotalMs: liveWorkers(state).reduce((ms, w) => ms + (w.waitingSince === null ? 0 : now - w.waitingSince), t.taskWaitTotalMs),
       requestsServed: served,
     },
   };

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { alive, cleanup, type LogLine, clientLoad, FIXTURES, groupPids, isMsg, load, readTaskLog, run, tempDir } from './harness';
+import { alive, cleanup, type Cluster, type LogLine, clientLoad, FIXTURES, groupPids, isMsg, load, readTaskLog, run, tempDir } from './harness';
 
 const HTTP = path.join(FIXTURES, 'http.cjs');
 const taskPath = () => `/task?ms=${800 + Math.floor(Math.random() * 700)}`;
@@ -24,14 +24,15 @@ async function until(condition: () => boolean, timeoutMs: number, what: string):
 }
 
 describe('signals', () => {
-  it('SIGTERM under load with tasks in flight: exit 0, no failed request, every task completed', async () => {
+  /** A cluster under load where every request starts a task; `stop` signals it; checks nothing was lost. */
+  async function stopUnderLoad(stop: (cluster: Cluster) => void): Promise<Cluster> {
     const taskLog = path.join(tempDir(), 'tasks.log');
     const cluster = run(['start', HTTP, '--workers', '2', '--log-format', 'json'], { TASK_LOG: taskLog });
     const port = await cluster.port();
     await cluster.waitForCount(isMsg('worker ready'), 2);
     const traffic = clientLoad(port, { connections: 10, path: taskPath });
     await until(() => traffic.ok() >= 200, 20_000, '200 responses');
-    cluster.signal('SIGTERM');
+    stop(cluster);
     const { code } = await cluster.exited;
     const result = await traffic.stop();
     const tasks = readTaskLog(taskLog);
@@ -39,23 +40,16 @@ describe('signals', () => {
     expect(tasks.started.size).toBeGreaterThanOrEqual(200);
     expect(tasks.done.size).toBe(tasks.started.size);
     expect({ code, trouble: trouble(cluster.lines) }).toEqual({ code: 0, trouble: [] });
+    return cluster;
+  }
+
+  it('SIGTERM under load with tasks in flight: exit 0, no failed request, every task completed', async () => {
+    const cluster = await stopUnderLoad((c) => c.signal('SIGTERM'));
     expect(groupPids(cluster.pid)).toEqual([]);
   });
 
   it('SIGINT to the whole process group (Ctrl-C) with tasks in flight: every task completes', async () => {
-    const taskLog = path.join(tempDir(), 'tasks.log');
-    const cluster = run(['start', HTTP, '--workers', '2', '--log-format', 'json'], { TASK_LOG: taskLog });
-    const port = await cluster.port();
-    await cluster.waitForCount(isMsg('worker ready'), 2);
-    const traffic = clientLoad(port, { connections: 10, path: taskPath });
-    await until(() => traffic.ok() >= 100, 20_000, '100 responses');
-    cluster.signalGroup('SIGINT');
-    const { code } = await cluster.exited;
-    const result = await traffic.stop();
-    const tasks = readTaskLog(taskLog);
-    expect(result).toMatchObject({ failed: 0 });
-    expect(tasks.done.size).toBe(tasks.started.size);
-    expect({ code, trouble: trouble(cluster.lines) }).toEqual({ code: 0, trouble: [] });
+    await stopUnderLoad((c) => c.signalGroup('SIGINT'));
   });
 
   it('a second SIGTERM forces the stop and reports the tasks lost', async () => {
