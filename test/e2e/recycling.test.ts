@@ -77,6 +77,23 @@ describe('recycling', () => {
     expect((await get(hardPort, '/')).status).toBe(200);
   });
 
+  it('keeps the old worker serving while its replacement fails to boot, retrying with backoff', async () => {
+    const cluster = run(['start', HTTP, '--workers', '1', '--max-requests', '3', '--restart-delay', '200ms', '--log-format', 'json'], {
+      BREAK_FROM_GENERATION: '1',
+    });
+    const port = await cluster.port();
+    const first = await cluster.waitFor(isMsg('worker ready'));
+    for (let i = 0; i < 3; i++) expect((await get(port, '/')).status).toBe(200);
+    const failures = await cluster.waitForCount(isMsg('replacement failed to boot'), 2, 15_000);
+    expect(failures[1]!.retryInMs).toBeGreaterThan(failures[0]!.retryInMs as number); // backoff grows
+    expect(cluster.stderr()).toContain('broken build (generation 1)');
+    for (let i = 0; i < 5; i++) {
+      const res = await get(port, '/');
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.body).pid).toBe(first.pid); // the old worker still serves
+    }
+  });
+
   it('replaces a hung worker within timeout', async () => {
     const cluster = run(['start', HTTP, '--workers', '2', '--timeout', '2s', '--log-format', 'json']);
     const port = await cluster.port();
