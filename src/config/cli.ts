@@ -12,6 +12,10 @@ export function addSettingFlags(command: Command): Command {
     if (setting.kind === 'boolean') {
       command.addOption(new Option(setting.flag, help));
       command.addOption(new Option(`--no-${setting.flag.slice(2)}`, `turn ${setting.flag} off`));
+    } else if (setting.kind === 'watch') {
+      // `--watch` alone watches the app's cwd; `--watch "src lib"` those paths.
+      command.addOption(new Option(`${setting.flag} [paths]`, help));
+      command.addOption(new Option(`--no-${setting.flag.slice(2)}`, `turn ${setting.flag} off`));
     } else if (setting.kind === 'string-map') {
       command.addOption(new Option(`${setting.flag} <KEY=VALUE>`, help).argParser(collect));
     } else {

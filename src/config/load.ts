@@ -39,6 +39,11 @@ export interface LoadInput {
   cwd: string;
   /** Whether stdout is a terminal: `log_format: auto` means pretty then. */
   isTTY?: boolean;
+  /**
+   * Defaults of a command (`smartworkers dev`: one worker, watch, pretty logs), keyed like `flags`:
+   * below the config file, above the built-in defaults.
+   */
+  defaults?: Record<string, unknown>;
 }
 
 /** Reads `input.configFile` (when given) and loads the settings; see the module comment. */
@@ -103,6 +108,7 @@ function build(raw: unknown, source: FileSource | undefined, callerInput: LoadIn
   const file = source === undefined ? NO_FILE : readFileLayers(raw, source);
   const env = readEnvLayer(input.env, input.cwd);
   const flags = readFlagLayer(input.flags, input.cwd);
+  const commandDefaults = readFlagLayer(input.defaults ?? {}, input.cwd, 'the command');
   const scriptLayer: Layer =
     input.script === undefined
       ? new Map()
@@ -110,16 +116,16 @@ function build(raw: unknown, source: FileSource | undefined, callerInput: LoadIn
 
   let apps: AppSettings[];
   if (file.apps === undefined) {
-    apps = [resolveApp([scriptLayer, flags, env, file.appDefaults], input, undefined)];
+    apps = [resolveApp([scriptLayer, flags, env, file.appDefaults, commandDefaults], input, undefined)];
   } else {
     refuseIdentityOutsideEntries([scriptLayer, flags, env], source!.name);
-    apps = file.apps.map((entry, index) => resolveApp([flags, env, entry, file.appDefaults], input, index));
+    apps = file.apps.map((entry, index) => resolveApp([flags, env, entry, file.appDefaults, commandDefaults], input, index));
     checkUniqueNames(apps, file.apps);
   }
 
   const settings: Record<string, unknown> = { apps };
   for (const setting of GLOBAL_SETTINGS) {
-    const value = pick([flags, env, file.globals], setting)?.value ?? defaultValue(setting);
+    const value = pick([flags, env, file.globals, commandDefaults], setting)?.value ?? defaultValue(setting);
     if (value !== undefined) settings[setting.field] = value;
   }
   if (settings.logFormat === AUTO) settings.logFormat = input.isTTY ? 'pretty' : 'json';
@@ -167,6 +173,20 @@ function resolveApp(layers: readonly Layer[], input: LoadInput, entryIndex: numb
 
   if (values.workers === AUTO) values.workers = availableParallelism();
   if (values.maxRetiring === AUTO) values.maxRetiring = values.workers;
+  // Watched paths are the app's: relative to its working directory, as pm2 reads them.
+  values.watch = (values.watch as string[]).map((path) => resolve(values.cwd as string, path));
+
+  // `wait_ready: true` is `ready_on: message`; both given and disagreeing is a mistake.
+  const readyOn = givenFor('ready_on');
+  if (readyOn === undefined) {
+    values.readyOn = values.waitReady ? 'message' : 'listening';
+  } else if (values.waitReady && readyOn.value !== 'message') {
+    const waitReady = givenFor('wait_ready');
+    throw new SmartworkersError(
+      'SW_CONFIG_INVALID',
+      `config: expected \`${readyOn.key}\` (from ${readyOn.from}) to be \`message\` or unset, since \`wait_ready\` is true (from ${waitReady?.from ?? 'the default'}), got ${describeValue(readyOn.raw)}`,
+    );
+  }
 
   const app = values as unknown as AppSettings;
   // The soft ceiling never acts when the hard one is at or below it.
@@ -283,13 +303,13 @@ function readEnvLayer(env: NodeJS.ProcessEnv, cwd: string): Layer {
   return layer;
 }
 
-function readFlagLayer(flags: Record<string, unknown>, cwd: string): Layer {
+function readFlagLayer(flags: Record<string, unknown>, cwd: string, from?: string): Layer {
   const layer = new Map<string, Given>();
   for (const setting of SETTINGS) {
     const raw = flags[setting.optionKey];
     if (raw === undefined) continue;
     const textual = typeof raw === 'string' || Array.isArray(raw);
-    layer.set(setting.key, given(setting, raw, setting.key, setting.flag, cwd, textual));
+    layer.set(setting.key, given(setting, raw, setting.key, from ?? setting.flag, cwd, textual));
   }
   return layer;
 }

@@ -12,8 +12,6 @@ export interface Pm2Field {
   aliases?: readonly string[];
   /** The smartworkers key it becomes; null = not supported (a warning names it). */
   key: string | null;
-  /** True when the key needs a core feature still to be added (proposed key). */
-  proposed?: boolean;
   /** What differs, or for an unsupported field why and what to do instead. */
   note: string;
 }
@@ -34,16 +32,16 @@ export const PM2_FIELDS: readonly Pm2Field[] = [
   { name: 'wait_ready', key: 'wait_ready', note: "Same: the worker is ready on `process.send('ready')`." },
   { name: 'listen_timeout', key: 'boot_timeout', note: 'pm2 carries on as if the app were ready when it passes; smartworkers counts it a failed boot, keeps the old worker serving and retries with backoff.' },
   { name: 'min_uptime', key: 'min_uptime', note: 'pm2: a process that exits sooner counts as an unstable restart (see `max_restarts`). smartworkers: also the uptime after which the crash backoff resets.' },
-  { name: 'max_restarts', key: 'max_restarts', proposed: true, note: 'Consecutive unstable restarts (uptime < `min_uptime`) after which the app is stopped instead of restarted. Without it smartworkers retries forever with capped backoff, except at start: if no first worker boots, it exits non-zero.' },
+  { name: 'max_restarts', key: 'max_restarts', note: 'Same: consecutive unstable restarts (uptime < `min_uptime`) after which the slot is no longer restarted (logged); once every slot of every app has given up, smartworkers exits 1. A reload starts the slots again. pm2 defaults to 16; without it smartworkers retries forever with capped backoff, except at start: if no first worker boots, it exits 3.' },
   { name: 'restart_delay', key: 'restart_delay', note: 'pm2 waits a fixed delay before restarting a crashed app; converted to `restart_delay` = `max_restart_delay` = the value, so the delay stays fixed.' },
   { name: 'exp_backoff_restart_delay', key: 'restart_delay', note: 'pm2 multiplies the delay by 1.5 up to 15 s; converted to `restart_delay` = the value and `max_restart_delay: 15s`: smartworkers doubles the delay, up to that cap, and resets it after `min_uptime`. Wins over `restart_delay`, as in pm2.' },
-  { name: 'instance_var', key: 'instance_var', proposed: true, note: 'Same: renames `NODE_APP_INSTANCE`, the stable slot 0..N-1 (a replacement inherits its slot).' },
-  { name: 'increment_var', key: 'increment_var', proposed: true, note: 'Same: the named env var (e.g. `PORT`) is increased by the slot number in each worker.' },
-  { name: 'autorestart', key: 'autorestart', proposed: true, note: '`false`: a worker that exits is not replaced. Recycling (max_requests, memory, reload) still replaces workers.' },
-  { name: 'cron_restart', aliases: ['cron'], key: 'cron_restart', proposed: true, note: "A rolling reload on the schedule (surge-then-retire), not pm2's stop-then-start: no request or task is dropped." },
-  { name: 'watch', key: 'watch', proposed: true, note: 'A debounced rolling reload when a watched file changes; a syntax error leaves the running workers serving.' },
-  { name: 'ignore_watch', key: 'ignore_watch', proposed: true, note: 'Same: paths or patterns not watched.' },
-  { name: 'shutdown_with_message', key: 'shutdown_with_message', proposed: true, note: "Same: workers receive `process.send('shutdown')` before being stopped." },
+  { name: 'instance_var', key: 'instance_var', note: 'Same: renames `NODE_APP_INSTANCE`, the stable slot 0..N-1 (a replacement inherits its slot).' },
+  { name: 'increment_var', key: 'increment_var', note: 'Same: the named env var (e.g. `PORT`) is increased by the slot number in each worker.' },
+  { name: 'autorestart', key: 'autorestart', note: '`false`: a worker that exits is not replaced (until the next reload or `cron_restart`). Recycling (max_requests, memory, reload) still replaces workers. When no worker is left, smartworkers exits (0 if each exited with 0).' },
+  { name: 'cron_restart', aliases: ['cron'], key: 'cron_restart', note: "A rolling reload on the schedule (surge-then-retire), not pm2's stop-then-start: no request or task is dropped." },
+  { name: 'watch', key: 'watch', note: "A debounced rolling reload (surge-then-retire) of the app when a file under the watched paths changes (`true`: the app's `cwd`); a syntax error leaves the running workers serving." },
+  { name: 'ignore_watch', key: 'ignore_watch', note: 'Names and globs not watched: a name matches any path segment, a pattern with `/` or `*` the path relative to the watched directory; `node_modules` and `.git` are always ignored. Regular expressions are not supported.' },
+  { name: 'shutdown_with_message', key: 'shutdown_with_message', note: "pm2 sends `'shutdown'` instead of SIGINT. smartworkers sends it beside its own drain (the worker stops accepting, finishes its requests and tasks, then exits): an app that exits on it should finish its work first." },
   { name: 'autostart', key: null, note: '`false`: the app is left out (smartworkers has no list of stopped apps); a warning names it.' },
   { name: 'exec_interpreter', aliases: ['interpreter'], key: null, note: 'Workers run on the Node.js that runs smartworkers; `node` is accepted silently, any other interpreter gets a warning.' },
   { name: 'watch_delay', key: null, note: 'Not supported: the dev-mode reload has its own debounce.' },
@@ -111,9 +109,6 @@ export const PM2_FIELD_BY_SPELLING: ReadonlyMap<string, Pm2Field> = (() => {
   return map;
 })();
 
-/** The keys this converter emits that the core does not have yet: the config owners add them. */
-export const PROPOSED_KEYS: readonly string[] = PM2_FIELDS.filter((f) => f.proposed).map((f) => f.key!);
-
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|');
 }
@@ -122,7 +117,7 @@ function cell(text: string): string {
 export function renderMigrationTable(): string {
   const rows = PM2_FIELDS.map((f) => {
     const names = [f.name, ...(f.aliases ?? [])].map((n) => `\`${n}\``).join(', ');
-    const key = f.key === null ? '—' : `\`${f.key}\`${f.proposed ? ' (new)' : ''}`;
+    const key = f.key === null ? '—' : `\`${f.key}\``;
     return `| ${names} | ${key} | ${cell(f.note)} |`;
   });
   return ['| pm2 field | smartworkers key | difference |', '| --- | --- | --- |', ...rows].join('\n');

@@ -5,5 +5,5 @@ export { ecosystemFormat, isEcosystemConfig, loadEcosystem, loadEcosystemSync, l
 export type { EcosystemFormat, LoadEcosystemOptions } from './read';
 export { loadEcosystemSettings, loadEcosystemSettingsSync } from './settings';
 export type { EcosystemSettings, EcosystemSettingsInput } from './settings';
-export { PM2_FIELDS, PROPOSED_KEYS, renderMigrationTable, SMARTWORKERS_APP_KEYS } from './fields';
+export { PM2_FIELDS, renderMigrationTable, SMARTWORKERS_APP_KEYS } from './fields';
 export type { Pm2Field } from './fields';

@@ -27,9 +27,20 @@ export function workerEnv(spec: ForkSpec, base: NodeJS.ProcessEnv): Record<strin
   };
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(base)) if (v !== undefined && !PRIMARY_ONLY_ENV.has(k)) env[k] = v;
+  // What pm2 puts in every process's env and apps commonly read; the app's own `env` wins.
+  env.name = spec.app.name;
+  env.pm_id = String(spec.pmId);
+  env.instances = String(spec.instances);
+  env.exec_mode = 'cluster_mode';
   Object.assign(env, spec.app.env);
+  if (spec.app.incrementVar !== undefined) {
+    // pm2's increment_var: the base value (from `env` or the primary's env) plus the slot.
+    const start = Number.parseInt(env[spec.app.incrementVar] ?? '', 10);
+    env[spec.app.incrementVar] = String((Number.isNaN(start) ? 0 : start) + spec.slot);
+  }
   env[ENV.workerId] = String(spec.slot);
-  env[ENV.appInstance] = String(spec.slot);
+  // pm2's NODE_APP_INSTANCE, under the name `instance_var` gives it.
+  env[spec.app.instanceVar] = String(spec.slot);
   env[ENV.generation] = String(spec.generation);
   env[ENV.appName] = spec.app.name;
   env[ENV.runtime] = JSON.stringify(runtime);
@@ -63,6 +74,7 @@ export function createClusterHost(options: ClusterHostOptions): ProcessHost {
       const worker = cluster.fork(workerEnv(spec, options.env ?? process.env));
       const id = spec.id;
       workers.set(id, worker);
+      worker.on('online', () => emit({ type: 'online', id }));
       worker.on('listening', () => emit({ type: 'listening', id }));
       worker.on('message', (message: unknown) => {
         if (message === 'ready') {
@@ -90,6 +102,15 @@ export function createClusterHost(options: ClusterHostOptions): ProcessHost {
         worker.send(message);
       } catch {
         // The channel closed between the check and the send; the exit event follows.
+      }
+    },
+    sendToApp(id, message: string) {
+      const worker = workers.get(id);
+      if (!worker || !worker.isConnected()) return;
+      try {
+        worker.send(message);
+      } catch {
+        // As in send.
       }
     },
     kill(id, signal) {

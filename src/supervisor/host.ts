@@ -11,11 +11,17 @@ export interface ForkSpec {
   slot: number;
   generation: number;
   requestLimit: number;
+  /** pm2's `pm_id`: the slot's index across every app (apps in config order). */
+  pmId: number;
+  /** pm2's `instances`: the app's worker count when the worker is forked. */
+  instances: number;
 }
 
 export type HostEvent =
   | { type: 'listening'; id: number }
   | { type: 'app-ready'; id: number }
+  /** node:cluster's `online`: the worker process has started. */
+  | { type: 'online'; id: number }
   | { type: 'message'; id: number; message: WorkerMessage }
   | { type: 'bad-message'; id: number; error: string }
   | { type: 'exit'; id: number; code: number | null; signal: string | null };
@@ -25,6 +31,8 @@ export interface ProcessHost {
   fork(spec: ForkSpec): number;
   /** Best effort: a worker that has gone away is skipped. */
   send(id: number, message: PrimaryMessage): void;
+  /** A plain message for the app (pm2's `'shutdown'`); best effort, like `send`. */
+  sendToApp(id: number, message: string): void;
   kill(id: number, signal: NodeJS.Signals): void;
   onEvent(listener: (event: HostEvent) => void): void;
 }

@@ -13,9 +13,15 @@
  *   gives up on tasks as soon as the worker's requests are done.
  * - A replacement that fails to boot leaves the old worker serving; retried with backoff.
  * - A crash is replaced with exponential backoff, reset after `min_uptime` of stable uptime.
- * - If no worker of an app's first generation can boot, the primary stops with exit code 3.
+ *   With `autorestart: false` it is not replaced; after `max_restarts` consecutive unstable
+ *   exits (before `min_uptime`) the slot gives up. A reload of the app restarts such slots.
+ *   Once no worker is left and none will be restarted, the primary stops.
+ * - If no worker of an app's first generation can boot, the primary stops with exit code 3
+ *   (unless the app is watched: then it waits for a change).
+ * - `cron_restart` dispatches a reload of its app on schedule (the same path as SIGHUP).
  */
-import type { AppSettings, Settings } from '../config/types';
+import { nextCronTime, parseCron } from '../config/cron';
+import type { AppSettings, ReadyOn, Settings } from '../config/types';
 import { EXIT } from '../errors';
 import type { WorkerMessage } from '../protocol';
 import { RECYCLE_REASONS } from '../status/snapshot';
@@ -45,7 +51,7 @@ const LIVE_STATES = new Set(['starting', 'ready', 'retiring', 'waiting-for-tasks
 
 export function initialState(settings: Settings, now: number): ClusterState {
   const apps: Record<string, AppRuntime> = {};
-  for (const app of settings.apps) apps[app.name] = newApp(app);
+  for (const app of settings.apps) apps[app.name] = newApp(app, now);
   const recyclesByReason = Object.fromEntries(RECYCLE_REASONS.map((r) => [r, 0])) as Record<RecycleReason, number>;
   return {
     phase: 'running',
@@ -70,8 +76,22 @@ export function initialState(settings: Settings, now: number): ClusterState {
   };
 }
 
-function newApp(settings: AppSettings): AppRuntime {
-  return { settings, desired: settings.workers, slots: [], everReady: false, bootFailures: 0 };
+function newApp(settings: AppSettings, now: number): AppRuntime {
+  return { settings, desired: settings.workers, slots: [], everReady: false, bootFailures: 0, nextCronAt: nextCronAt(settings, now) };
+}
+
+/** The next time `cron_restart` reloads the app, strictly after `now`; null without a schedule. */
+export function nextCronAt(settings: AppSettings, now: number): number | null {
+  if (settings.cronRestart === undefined) return null;
+  const parsed = parseCron(settings.cronRestart);
+  return parsed.ok ? nextCronTime(parsed.schedule, now) : null;
+}
+
+/** How many ready workers the app should have: its slots, less those that gave up. */
+export function expectedWorkers(app: AppRuntime): number {
+  let count = 0;
+  for (let slot = 0; slot < app.desired; slot++) if (!app.slots[slot]?.stopped) count += 1;
+  return count;
 }
 
 /** Crash backoff: restart_delay doubling per consecutive crash, capped at max_restart_delay. */
@@ -137,6 +157,8 @@ class Step {
         return this.onReadySignal(event.id, 'listening');
       case 'app-ready':
         return this.onReadySignal(event.id, 'message');
+      case 'online':
+        return this.onReadySignal(event.id, 'online');
       case 'message':
         return this.onMessage(event.id, event.message);
       case 'memory':
@@ -159,12 +181,11 @@ class Step {
     }
   }
 
-  private onReadySignal(id: number, via: 'listening' | 'message'): void {
+  private onReadySignal(id: number, via: ReadyOn): void {
     const w = this.s.workers[id];
     if (!w || w.state !== 'starting') return;
     const app = this.s.apps[w.app];
-    const expected = app?.settings.waitReady ? 'message' : 'listening';
-    if (via !== expected) return;
+    if (via !== (app?.settings.readyOn ?? 'listening')) return;
     w.state = 'ready';
     w.readyAt = this.now;
     w.lastHeartbeatAt = this.now;
@@ -311,7 +332,13 @@ class Step {
       }
       if (!app.everReady && w.generation === 0) {
         app.bootFailures += 1;
-        if (app.bootFailures >= app.desired && this.s.phase === 'running') {
+        if (app.bootFailures >= app.desired && this.s.phase === 'running' && app.settings.watch.length > 0) {
+          if (app.bootFailures === app.desired) {
+            this.log('error', `no worker of app '${app.settings.name}' could boot; retrying, and reloading when a watched file changes`, {
+              app: app.settings.name,
+            });
+          }
+        } else if (app.bootFailures >= app.desired && this.s.phase === 'running') {
           this.log('error', `no worker of app '${app.settings.name}' could boot; stopping [SW_BOOT_FAILED]`, {
             app: app.settings.name,
             fix: "read the app's own error above; run it with `node <script>` to reproduce",
@@ -321,12 +348,40 @@ class Step {
           return;
         }
       }
-      this.scheduleSlotRestart(app, w.slot);
+      this.afterUnexpectedExit(app, w, code, signal);
       return;
     }
 
     this.s.totals.recyclesByReason.crash += 1;
-    this.log('error', 'worker crashed', fields);
+    if (code === 0 && signal === null) this.log('warn', 'worker exited on its own', fields);
+    else this.log('error', 'worker crashed', fields);
+    this.afterUnexpectedExit(app, w, code, signal);
+  }
+
+  /** A worker of a slot exited unexpectedly (crash, exit, failed boot): restart it, or give the slot up. */
+  private afterUnexpectedExit(app: AppRuntime, w: WorkerRecord, code: number | null, signal: string | null): void {
+    const record = app.slots[w.slot];
+    if (!record) return;
+    const uptimeMs = this.now - w.forkedAt;
+    record.unstable = uptimeMs < app.settings.minUptime ? record.unstable + 1 : 0;
+    record.lastExitClean = code === 0 && signal === null;
+    if (this.s.phase !== 'running' || w.slot >= app.desired) return this.scheduleSlotRestart(app, w.slot);
+    const who = { app: app.settings.name, slot: w.slot };
+    if (!app.settings.autorestart) {
+      record.stopped = 'autorestart';
+      this.log('warn', `autorestart is off: slot ${w.slot} stays empty until the next reload`, who);
+      return;
+    }
+    const { maxRestarts } = app.settings;
+    if (maxRestarts > 0 && record.unstable >= maxRestarts) {
+      record.stopped = 'max_restarts';
+      this.log('error', `slot ${w.slot} gave up after ${record.unstable} unstable restarts (max_restarts ${maxRestarts}); not restarted until the next reload`, {
+        ...who,
+        unstableRestarts: record.unstable,
+        minUptimeMs: app.settings.minUptime,
+      });
+      return;
+    }
     this.scheduleSlotRestart(app, w.slot);
   }
 
@@ -437,10 +492,12 @@ class Step {
       const existing = this.s.apps[appSettings.name];
       if (existing) {
         const workersChanged = existing.settings.workers !== appSettings.workers;
+        const cronChanged = existing.settings.cronRestart !== appSettings.cronRestart;
         existing.settings = appSettings;
         if (workersChanged) existing.desired = appSettings.workers;
+        if (cronChanged) existing.nextCronAt = nextCronAt(appSettings, this.now);
       } else {
-        this.s.apps[appSettings.name] = newApp(appSettings);
+        this.s.apps[appSettings.name] = newApp(appSettings, this.now);
         this.log('info', `reload: new app '${appSettings.name}'`);
       }
     }
@@ -454,6 +511,16 @@ class Step {
     // Every worker that may run the old code or settings, including replacements still booting.
     const scope = this.s.reloadScope;
     this.s.reloadScope = null;
+    // New code may fix what made slots give up or back off: they start again now.
+    for (const [name, app] of Object.entries(this.s.apps)) {
+      if (scope !== null && name !== scope) continue;
+      for (const record of app.slots) {
+        record.stopped = null;
+        record.unstable = 0;
+        record.crashes = 0;
+        record.nextForkAt = 0;
+      }
+    }
     for (const w of liveWorkers(this.s, scope ?? undefined)) {
       if (w.state !== 'ready' && w.state !== 'starting') continue;
       if (w.replacementId !== null && this.s.workers[w.replacementId]?.state === 'starting') continue; // its replacement is marked instead
@@ -467,12 +534,13 @@ class Step {
 
   private requestRecycle(w: WorkerRecord, reason: RecycleReason, force: boolean, override = false): void {
     if (w.recycle && !override && !(force && !w.recycle.force)) return;
+    // A reload (override) brings new code or settings: a replacement that failed before may boot now.
     w.recycle = {
       reason,
       force,
       since: this.now,
-      failedAttempts: w.recycle?.failedAttempts ?? 0,
-      retryAt: w.recycle?.retryAt ?? 0,
+      failedAttempts: override ? 0 : (w.recycle?.failedAttempts ?? 0),
+      retryAt: override ? 0 : (w.recycle?.retryAt ?? 0),
       postponedLogged: false,
     };
   }
@@ -488,6 +556,7 @@ class Step {
     w.deadline = w.recycle?.force && !stopping ? this.now + (settings?.gracefulTimeout ?? 30_000) : this.now + wait;
     if (!stopping) this.s.totals.recyclesByReason[reason] += 1;
     this.emit({ type: 'send', id: w.id, message: { $sw: 'retire', reason, idleGraceMs: settings?.drainIdleGrace ?? 1_000 } });
+    if (settings?.shutdownWithMessage) this.emit({ type: 'app-message', id: w.id, message: 'shutdown' });
     this.log('info', stopping ? 'worker stopping' : 'worker retiring', { ...this.who(w), reason, served: w.served, tasks: w.activeTasks });
   }
 
@@ -533,7 +602,9 @@ class Step {
   }
 
   private fork(app: AppRuntime, slot: number, replaces: WorkerRecord | null): WorkerRecord {
-    while (app.slots.length <= slot) app.slots.push({ crashes: 0, nextForkAt: 0, restarts: 0, generation: -1 });
+    while (app.slots.length <= slot) {
+      app.slots.push({ crashes: 0, nextForkAt: 0, restarts: 0, generation: -1, unstable: 0, stopped: null, lastExitClean: false });
+    }
     const slotRecord = app.slots[slot]!;
     slotRecord.generation += 1;
     if (slotRecord.generation > 0) slotRecord.restarts += 1;
@@ -588,6 +659,7 @@ class Step {
       return;
     }
     for (const app of Object.values(this.s.apps)) {
+      this.runCron(app);
       this.detectLimits(app);
       this.fillSlots(app);
       this.scaleDown(app);
@@ -597,6 +669,42 @@ class Step {
     for (const [name, app] of Object.entries(this.s.apps)) {
       if (app.desired === 0 && liveWorkers(this.s, name).length === 0) delete this.s.apps[name];
     }
+    this.stopIfNothingLeft();
+  }
+
+  /** `cron_restart`: the app's rolling reload, through the same command as `reload <app>`. */
+  private runCron(app: AppRuntime): void {
+    if (app.nextCronAt === null || this.now < app.nextCronAt) return;
+    app.nextCronAt = nextCronAt(app.settings, this.now);
+    this.log('info', `cron_restart (${app.settings.cronRestart}): rolling reload of ${app.settings.name}`, {
+      app: app.settings.name,
+      next: app.nextCronAt === null ? null : new Date(app.nextCronAt).toISOString(),
+    });
+    this.onCommand({ kind: 'reload', app: app.settings.name });
+  }
+
+  /**
+   * Every slot of every app gave up (`autorestart: false`, `max_restarts`) and no worker is left:
+   * stop — unless an app could come back by itself on a reload (`cron_restart`, `watch`).
+   * Exit 0 only when every worker had exited cleanly of its own accord (a finished job).
+   */
+  private stopIfNothingLeft(): void {
+    const apps = Object.values(this.s.apps);
+    if (this.s.phase !== 'running' || this.s.reloadPending || apps.length === 0) return;
+    if (liveWorkers(this.s).length > 0) return;
+    let clean = true;
+    for (const app of apps) {
+      if (app.settings.cronRestart !== undefined || app.settings.watch.length > 0) return;
+      for (let slot = 0; slot < app.desired; slot++) {
+        const record = app.slots[slot];
+        if (!record?.stopped) return;
+        if (record.stopped !== 'autorestart' || !record.lastExitClean) clean = false;
+      }
+    }
+    this.s.exitCode = clean ? EXIT.ok : EXIT.failure;
+    this.log(clean ? 'info' : 'error', 'no worker is left and none will be restarted: stopping', { code: this.s.exitCode });
+    this.beginStop('graceful');
+    this.finishStopIfDone();
   }
 
   private enforceDeadlines(): void {
@@ -656,7 +764,7 @@ class Step {
       const occupied = workers.some((w) => w.slot === slot && (w.state === 'starting' || w.state === 'ready' || w.state === 'failed-boot'));
       if (occupied) continue;
       const record = app.slots[slot];
-      if (record && record.nextForkAt > this.now) continue;
+      if (record && (record.stopped !== null || record.nextForkAt > this.now)) continue;
       this.fork(app, slot, null);
     }
   }

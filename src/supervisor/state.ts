@@ -73,6 +73,12 @@ export interface SlotRecord {
   restarts: number;
   /** Highest generation forked in this slot. */
   generation: number;
+  /** Consecutive unexpected exits before min_uptime (pm2's unstable restarts); reset by a stable run. */
+  unstable: number;
+  /** Why the slot is no longer restarted (until the next reload of its app); null = it is. */
+  stopped: 'autorestart' | 'max_restarts' | null;
+  /** The last unexpected exit of the slot's worker was `exit(0)` (no signal). */
+  lastExitClean: boolean;
 }
 
 export interface AppRuntime {
@@ -83,6 +89,8 @@ export interface AppRuntime {
   everReady: boolean;
   /** First-generation workers that failed to boot before any was ready. */
   bootFailures: number;
+  /** When `cron_restart` next reloads the app (epoch ms); null = no schedule. */
+  nextCronAt: number | null;
 }
 
 export interface Totals {
@@ -138,6 +146,7 @@ export type SupervisorEvent =
   | { type: 'forked'; id: number; pid: number }
   | { type: 'listening'; id: number }
   | { type: 'app-ready'; id: number }
+  | { type: 'online'; id: number }
   | { type: 'message'; id: number; message: WorkerMessage }
   | { type: 'memory'; samples: MemorySample[] }
   | { type: 'exit'; id: number; code: number | null; signal: string | null }
@@ -151,6 +160,8 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type Effect =
   | { type: 'fork'; id: number; app: string; slot: number; generation: number; requestLimit: number }
   | { type: 'send'; id: number; message: PrimaryMessage }
+  /** A plain message to the app itself (pm2's `'shutdown'`), outside smartworkers' protocol. */
+  | { type: 'app-message'; id: number; message: 'shutdown' }
   | { type: 'kill'; id: number; signal: 'SIGKILL' | 'SIGTERM' }
   | { type: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> }
   | { type: 'reload-settings' }

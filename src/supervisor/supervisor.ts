@@ -150,7 +150,15 @@ export class Supervisor {
         if (!app) return;
         let pid: number;
         try {
-          pid = host.fork({ id: effect.id, app, slot: effect.slot, generation: effect.generation, requestLimit: effect.requestLimit });
+          pid = host.fork({
+            id: effect.id,
+            app,
+            slot: effect.slot,
+            generation: effect.generation,
+            requestLimit: effect.requestLimit,
+            pmId: this.pmIdOffset(effect.app) + effect.slot,
+            instances: this.current.apps[effect.app]?.desired ?? app.workers,
+          });
         } catch (err) {
           logger.error({ err, app: effect.app, slot: effect.slot }, 'fork failed');
           this.dispatch({ type: 'exit', id: effect.id, code: null, signal: null });
@@ -161,6 +169,9 @@ export class Supervisor {
       }
       case 'send':
         host.send(effect.id, effect.message);
+        return;
+      case 'app-message':
+        host.sendToApp(effect.id, effect.message);
         return;
       case 'kill':
         host.kill(effect.id, effect.signal);
@@ -178,6 +189,16 @@ export class Supervisor {
         this.deps.onExit(effect.code);
         return;
     }
+  }
+
+  /** pm2 numbers processes across apps in order: an app's slots start after the earlier apps' workers. */
+  private pmIdOffset(appName: string): number {
+    let offset = 0;
+    for (const app of this.settings.apps) {
+      if (app.name === appName) return offset;
+      offset += app.workers;
+    }
+    return offset;
   }
 
   private reloadSettings(): void {

@@ -3,7 +3,7 @@
  * `READY=1` once every app has its workers ready, `RELOADING=1` while a reload replaces workers
  * and `READY=1` after, `STOPPING=1` when the stop begins. Transitions only: nothing per request.
  */
-import { liveWorkers } from '../supervisor/policy';
+import { expectedWorkers, liveWorkers } from '../supervisor/policy';
 import type { ClusterState } from '../supervisor/state';
 import type { Supervisor } from '../supervisor/supervisor';
 import type { Notifier } from './notify';
@@ -12,14 +12,15 @@ import { startWatchdog } from './watchdog';
 export function statusLine(state: ClusterState): string {
   const workers = liveWorkers(state);
   const ready = workers.filter((w) => w.state === 'ready').length;
-  const desired = Object.values(state.apps).reduce((n, a) => n + a.desired, 0);
+  const desired = Object.values(state.apps).reduce((n, a) => n + expectedWorkers(a), 0);
   const tasks = workers.reduce((n, w) => n + w.activeTasks, 0);
   return `${ready}/${desired} workers ready, ${tasks} active task(s)`;
 }
 
 function allReady(state: ClusterState): boolean {
   return Object.values(state.apps).every(
-    (app) => liveWorkers(state, app.settings.name).filter((w) => w.state === 'ready').length >= app.desired,
+    // Slots that gave up (autorestart: false, max_restarts) are not waited for.
+    (app) => liveWorkers(state, app.settings.name).filter((w) => w.state === 'ready').length >= expectedWorkers(app),
   );
 }
 

@@ -71,6 +71,13 @@ describe('defaults', () => {
           minUptime: 10_000,
           maxRetiring: availableParallelism(),
           drainIdleGrace: 1000,
+          readyOn: 'listening',
+          maxRestarts: 0,
+          autorestart: true,
+          instanceVar: 'NODE_APP_INSTANCE',
+          watch: [],
+          ignoreWatch: [],
+          shutdownWithMessage: false,
         },
       ],
       logFormat: 'json',
@@ -657,5 +664,78 @@ describe('loadSettingsFromObject', () => {
       'SW_CONFIG_INVALID',
       'config: expected `workers` (from ecosystem.config.js) to be a whole number >= 1 or `auto` (available CPUs), got a function',
     );
+  });
+});
+
+describe('pm2 conventions and non-HTTP groups', () => {
+  it('reads max_restarts, autorestart, instance_var, increment_var, cron_restart and shutdown_with_message', () => {
+    file(
+      'workers.yaml',
+      [
+        'app: app.js',
+        'max_restarts: 5',
+        'autorestart: false',
+        'instance_var: INSTANCE_ID',
+        'increment_var: PORT',
+        "cron_restart: '0 3 * * *'",
+        'shutdown_with_message: true',
+      ].join('\n'),
+    );
+    expect(load({ configFile: 'workers.yaml' }).apps[0]).toMatchObject({
+      maxRestarts: 5,
+      autorestart: false,
+      instanceVar: 'INSTANCE_ID',
+      incrementVar: 'PORT',
+      cronRestart: '0 3 * * *',
+      shutdownWithMessage: true,
+    });
+  });
+
+  it('rejects an invalid cron expression and a bad env var name, in one line', () => {
+    file('bad-cron.yaml', "app: app.js\ncron_restart: '61 * * * *'\n");
+    expect(failure(() => load({ configFile: 'bad-cron.yaml' })).message).toMatch(
+      /^config: expected `cron_restart` \(from bad-cron\.yaml:2\) to be a cron expression of 5 fields .*, got "61 \* \* \* \*"$/,
+    );
+    expect(failure(() => load({ script: 'app.js', flags: { instanceVar: '1X' } })).message).toMatch(/`instance_var`.*environment variable name/);
+  });
+
+  it('ready_on: listening by default, message with wait_ready, and online when asked', () => {
+    expect(load({ script: 'app.js' }).apps[0].readyOn).toBe('listening');
+    expect(load({ script: 'app.js', flags: { waitReady: true } }).apps[0].readyOn).toBe('message');
+    expect(load({ script: 'app.js', env: { SMARTWORKERS_READY_ON: 'online' } }).apps[0].readyOn).toBe('online');
+    file('two.yaml', 'apps:\n  - name: api\n    app: app.js\n  - name: jobs\n    app: app.js\n    ready_on: online\n');
+    expect(load({ configFile: 'two.yaml' }).apps.map((a) => a.readyOn)).toEqual(['listening', 'online']);
+  });
+
+  it('refuses wait_ready: true with another ready_on', () => {
+    file('both.yaml', 'app: app.js\nwait_ready: true\nready_on: online\n');
+    expectError(
+      () => load({ configFile: 'both.yaml' }),
+      'SW_CONFIG_INVALID',
+      'config: expected `ready_on` (from both.yaml:3) to be `message` or unset, since `wait_ready` is true (from both.yaml:2), got "online"',
+    );
+    file('agree.yaml', 'app: app.js\nwait_ready: true\nready_on: message\n');
+    expect(load({ configFile: 'agree.yaml' }).apps[0].readyOn).toBe('message');
+  });
+
+  it("watch: true is the app's cwd; paths are relative to it; false and lists from flags and env", () => {
+    mkdirSync(join(dir, 'srv'));
+    file('w.yaml', 'app: app.js\ncwd: srv\nwatch: true\nignore_watch: [logs, "*.tmp"]\n');
+    expect(load({ configFile: 'w.yaml' }).apps[0]).toMatchObject({ watch: [join(dir, 'srv')], ignoreWatch: ['logs', '*.tmp'] });
+    file('l.yaml', 'app: app.js\ncwd: srv\nwatch: [lib, /etc/app]\n');
+    expect(load({ configFile: 'l.yaml' }).apps[0].watch).toEqual([join(dir, 'srv', 'lib'), '/etc/app']);
+    expect(load({ script: 'app.js', flags: { watch: true } }).apps[0].watch).toEqual([dir]);
+    expect(load({ script: 'app.js', flags: { watch: false } }).apps[0].watch).toEqual([]);
+    expect(load({ script: 'app.js', flags: { watch: 'src lib' } }).apps[0].watch).toEqual([join(dir, 'src'), join(dir, 'lib')]);
+    expect(load({ script: 'app.js', env: { SMARTWORKERS_WATCH: 'yes' } }).apps[0].watch).toEqual([dir]);
+    expect(failure(() => load({ script: 'app.js', flags: { watch: 3 } })).message).toMatch(/`watch`.*true or false, or a list of paths/);
+  });
+
+  it("a command's defaults sit below the config file and above the built-in defaults", () => {
+    const defaults = { workers: '1', watch: true, logFormat: 'pretty' };
+    expect(load({ script: 'app.js', defaults })).toMatchObject({ logFormat: 'pretty', apps: [{ workers: 1, watch: [dir] }] });
+    file('four.yaml', 'app: app.js\nworkers: 4\nlog_format: json\n');
+    expect(load({ configFile: 'four.yaml', defaults })).toMatchObject({ logFormat: 'json', apps: [{ workers: 4, watch: [dir] }] });
+    expect(load({ script: 'app.js', defaults, flags: { workers: '2' } }).apps[0].workers).toBe(2);
   });
 });

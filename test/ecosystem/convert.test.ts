@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { convertEcosystem, splitPm2List } from '../../src/ecosystem/convert';
-import { PM2_FIELDS, PM2_FIELD_BY_SPELLING, PROPOSED_KEYS } from '../../src/ecosystem/fields';
+import { PM2_FIELDS, PM2_FIELD_BY_SPELLING, SMARTWORKERS_APP_KEYS } from '../../src/ecosystem/fields';
 import { SmartworkersError } from '../../src/errors';
 
 const cwd = '/srv/project';
@@ -324,10 +324,10 @@ describe('splitPm2List', () => {
 });
 
 describe('the pm2 field table', () => {
-  it('maps every spelling to one field and lists the proposed keys', () => {
+  it('maps every spelling to one field, and every key it converts to is a smartworkers setting', () => {
     expect(PM2_FIELD_BY_SPELLING.get('maxMemoryRestart')?.name).toBe('max_memory_restart');
     expect(PM2_FIELD_BY_SPELLING.get('err_log')?.name).toBe('error_file');
     expect(new Set(PM2_FIELDS.map((f) => f.name)).size).toBe(PM2_FIELDS.length);
-    expect(PROPOSED_KEYS).toEqual(['max_restarts', 'instance_var', 'increment_var', 'autorestart', 'cron_restart', 'watch', 'ignore_watch', 'shutdown_with_message']);
+    for (const field of PM2_FIELDS) if (field.key !== null) expect(SMARTWORKERS_APP_KEYS, field.name).toContain(field.key);
   });
 });

@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROPOSED_KEYS } from '../../src/ecosystem/fields';
 import { loadEcosystemSettings, loadEcosystemSettingsSync } from '../../src/ecosystem/settings';
 import { SmartworkersError } from '../../src/errors';
 
@@ -109,14 +108,38 @@ describe('loadEcosystemSettings', () => {
     expect(error!.message).not.toContain('\n');
   });
 
-  it('emits the proposed keys, which the loader will read once the core has them', async () => {
-    expect(PROPOSED_KEYS.length).toBeGreaterThan(0);
-    const file = write('proposed.config.js', { apps: [{ name: 'api', script: 'a.js', autorestart: false }] });
-    const outcome = await loadEcosystemSettings({ file, flags: {}, env: {}, cwd: dir }).then(
-      () => 'accepted',
-      (err: SmartworkersError) => err.code,
-    );
-    // Either the core has the key by now, or the loader names it as unknown: never anything else.
-    expect(['accepted', 'SW_CONFIG_UNKNOWN_KEY']).toContain(outcome);
+  it('passes the pm2 fields smartworkers used to lack through the loader, without a warning', async () => {
+    const file = write('pm2-only.config.js', {
+      apps: [
+        {
+          name: 'api',
+          script: 'a.js',
+          instances: 2,
+          max_restarts: 10,
+          min_uptime: 2000,
+          autorestart: false,
+          instance_var: 'INSTANCE_ID',
+          increment_var: 'PORT',
+          cron_restart: '0 3 * * *',
+          watch: ['lib'],
+          ignore_watch: ['logs', '*.tmp'],
+          shutdown_with_message: true,
+          env: { PORT: 3000 },
+        },
+      ],
+    });
+    const { settings, warnings } = await loadEcosystemSettings({ file, flags: {}, env: {}, cwd: dir });
+    expect(warnings).toEqual([]);
+    expect(settings.apps[0]).toMatchObject({
+      maxRestarts: 10,
+      minUptime: 2000,
+      autorestart: false,
+      instanceVar: 'INSTANCE_ID',
+      incrementVar: 'PORT',
+      cronRestart: '0 3 * * *',
+      watch: [path.join(dir, 'lib')],
+      ignoreWatch: ['logs', '*.tmp'],
+      shutdownWithMessage: true,
+    });
   });
 });

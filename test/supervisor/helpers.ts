@@ -27,6 +27,13 @@ export function appSettings(overrides: Partial<AppSettings> = {}): AppSettings {
     minUptime: 10_000,
     maxRetiring: 2,
     drainIdleGrace: 1_000,
+    readyOn: overrides.waitReady ? 'message' : 'listening',
+    maxRestarts: 0,
+    autorestart: true,
+    instanceVar: 'NODE_APP_INSTANCE',
+    watch: [],
+    ignoreWatch: [],
+    shutdownWithMessage: false,
     ...overrides,
   };
 }

@@ -332,3 +332,273 @@ describe('signals', () => {
     expect(sim.of('fork')).toHaveLength(0);
   });
 });
+
+describe('ready_on: non-HTTP worker groups', () => {
+  it('is ready on node:cluster online with ready_on: online, and only then', () => {
+    const sim = new Sim(settingsWith({ workers: 1, readyOn: 'online' }));
+    sim.send({ type: 'start' });
+    sim.send({ type: 'listening', id: 1 });
+    sim.send({ type: 'app-ready', id: 1 });
+    expect(sim.worker(1).state).toBe('starting');
+    sim.send({ type: 'online', id: 1 });
+    expect(sim.worker(1).state).toBe('ready');
+  });
+
+  it('ignores online for an HTTP group (ready when listening) and for wait_ready (ready on the message)', () => {
+    const http = new Sim(settingsWith({ workers: 1 }));
+    http.send({ type: 'start' });
+    http.send({ type: 'online', id: 1 });
+    expect(http.worker(1).state).toBe('starting');
+    const waiting = new Sim(settingsWith({ workers: 1, waitReady: true }));
+    waiting.send({ type: 'start' });
+    waiting.send({ type: 'online', id: 1 });
+    expect(waiting.worker(1).state).toBe('starting');
+  });
+
+  it('recycles a consumer surge-then-retire, and holds it for its tasks, as an HTTP worker', () => {
+    const sim = new Sim(settingsWith({ workers: 1, readyOn: 'online', maxMemory: 100, maxTaskWait: 60_000, timeout: 600_000 }));
+    sim.send({ type: 'start' });
+    sim.send({ type: 'online', id: 1 });
+    sim.report(1, { active: { job: 1 } });
+    sim.take();
+    sim.send({ type: 'memory', samples: [{ id: 1, rssBytes: 150, cpuPercent: 1 }] });
+    const [replacement] = sim.of('fork');
+    expect(sim.worker(1).state).toBe('ready'); // keeps consuming until the replacement runs
+    sim.send({ type: 'online', id: replacement!.id });
+    expect(kinds(sim.take())).toContain('send:retire:1');
+    sim.send({ type: 'message', id: 1, message: { $sw: 'drained', activeTasks: 1 } });
+    expect(sim.worker(1).state).toBe('waiting-for-tasks');
+    sim.advance(30_000);
+    expect(kinds(sim.take()).filter((k) => k.startsWith('kill') || k.includes('abandon'))).toEqual([]);
+  });
+
+  it('backs off a crashing consumer like any worker', () => {
+    const sim = new Sim(settingsWith({ workers: 1, readyOn: 'online', restartDelay: 1_000 }));
+    sim.send({ type: 'start' });
+    sim.send({ type: 'online', id: 1 });
+    sim.take();
+    sim.exit(1, 1);
+    sim.advance(900);
+    expect(sim.of('fork')).toHaveLength(0);
+    sim.advance(100);
+    expect(sim.of('fork')).toHaveLength(1);
+  });
+});
+
+describe('autorestart: false', () => {
+  it('does not replace a worker that exits, and still replaces workers it recycles', () => {
+    const sim = new Sim(settingsWith({ workers: 2, autorestart: false, maxRequests: 10, timeout: 600_000 }));
+    sim.boot();
+    sim.take();
+    sim.exit(1, 1);
+    sim.advance(60_000);
+    expect(sim.of('fork')).toHaveLength(0);
+    expect(sim.state.apps.api!.slots[0]!.stopped).toBe('autorestart');
+    expect(sim.state.phase).toBe('running');
+    sim.report(2, { served: 10 });
+    expect(sim.of('fork')).toMatchObject([{ slot: 1, generation: 1 }]);
+  });
+
+  it('stops once every worker has exited: exit 0 when each exited cleanly, 1 otherwise', () => {
+    const clean = new Sim(settingsWith({ workers: 2, autorestart: false }));
+    clean.boot();
+    clean.exit(1, 0);
+    expect(clean.state.phase).toBe('running');
+    clean.exit(2, 0);
+    expect(clean.state.phase).toBe('stopping');
+    expect(clean.of('exit')).toEqual([{ type: 'exit', code: 0 }]);
+
+    const crashed = new Sim(settingsWith({ workers: 2, autorestart: false }));
+    crashed.boot();
+    crashed.exit(1, 0);
+    crashed.exit(2, null, 'SIGSEGV');
+    expect(crashed.of('exit')).toEqual([{ type: 'exit', code: 1 }]);
+  });
+
+  it('keeps running for an app that a schedule can start again (cron_restart)', () => {
+    const sim = new Sim(settingsWith({ workers: 1, autorestart: false, cronRestart: '0 * * * *' }));
+    sim.boot();
+    sim.exit(1, 0);
+    sim.advance(1_000);
+    expect(sim.state.phase).toBe('running');
+  });
+
+  it('a reload starts the empty slots again', () => {
+    const settings = settingsWith({ workers: 2, autorestart: false });
+    const sim = new Sim(settings);
+    sim.boot();
+    sim.exit(1, 0);
+    sim.take();
+    sim.send({ type: 'signal', signal: 'SIGHUP' });
+    sim.send({ type: 'settings', settings });
+    expect(sim.of('fork').map((f) => f.slot).sort()).toEqual([0, 1]); // slot 0 afresh, slot 1 surged
+    expect(sim.state.apps.api!.slots[0]!.stopped).toBeNull();
+  });
+});
+
+describe('max_restarts', () => {
+  function crashLoop(sim: Sim, times: number, uptimeMs: number): void {
+    for (let i = 0; i < times; i++) {
+      const w = sim.workers('starting')[0] ?? sim.workers('ready')[0];
+      if (!w) throw new Error('no worker to crash');
+      if (w.state === 'starting') sim.send({ type: 'listening', id: w.id });
+      sim.advance(uptimeMs);
+      sim.exit(w.id, 1);
+      // Until the slot's next worker is forked (after its backoff), if it ever is.
+      for (let waited = 0; waited < 20_000 && sim.workers('starting').length === 0; waited += 100) sim.advance(100);
+    }
+  }
+
+  it('gives a slot up after max_restarts consecutive unstable exits, logs it, and stops with exit 1 when nothing is left', () => {
+    const sim = new Sim(settingsWith({ workers: 1, maxRestarts: 3, minUptime: 5_000, restartDelay: 100, timeout: 600_000 }));
+    sim.boot();
+    crashLoop(sim, 2, 1_000);
+    expect(sim.workers('starting')).toHaveLength(1);
+    sim.take();
+    crashLoop(sim, 1, 1_000);
+    const effects = sim.take();
+    expect(effects.filter((e) => e.type === 'fork')).toHaveLength(0);
+    const gaveUp = effects.find((e) => e.type === 'log' && e.msg.includes('gave up after 3 unstable restarts'));
+    expect(gaveUp).toMatchObject({ level: 'error', fields: { app: 'api', slot: 0 } });
+    expect(effects.find((e) => e.type === 'exit')).toEqual({ type: 'exit', code: 1 });
+    expect(sim.state.phase).toBe('stopping');
+  });
+
+  it('counts only consecutive unstable exits: a run past min_uptime resets the count', () => {
+    const sim = new Sim(settingsWith({ workers: 1, maxRestarts: 2, minUptime: 5_000, restartDelay: 100, timeout: 600_000 }));
+    sim.boot();
+    crashLoop(sim, 1, 1_000);
+    crashLoop(sim, 1, 6_000); // stable: resets
+    crashLoop(sim, 1, 1_000);
+    expect(sim.state.apps.api!.slots[0]!.stopped).toBeNull();
+    expect(sim.workers('starting')).toHaveLength(1);
+    crashLoop(sim, 1, 1_000);
+    expect(sim.state.apps.api!.slots[0]!.stopped).toBe('max_restarts');
+  });
+
+  it('keeps the other slots and apps running when one slot gives up', () => {
+    const sim = new Sim(settingsWith({ workers: 2, maxRestarts: 1, minUptime: 5_000, timeout: 600_000 }));
+    sim.boot();
+    sim.take();
+    sim.exit(1, 1);
+    sim.advance(20_000);
+    expect(sim.state.phase).toBe('running');
+    expect(sim.of('fork')).toHaveLength(0);
+    expect(sim.worker(2).state).toBe('ready');
+  });
+
+  it('0 never gives up', () => {
+    const sim = new Sim(settingsWith({ workers: 1, maxRestarts: 0, minUptime: 5_000, restartDelay: 100, maxRestartDelay: 100 }));
+    sim.boot();
+    crashLoop(sim, 20, 100);
+    expect(sim.state.apps.api!.slots[0]!.stopped).toBeNull();
+  });
+});
+
+describe('cron_restart', () => {
+  it('reloads the app on schedule through the reload command, surge-then-retire', () => {
+    const settings = settingsWith({ workers: 2, cronRestart: '*/30 * * * * *' });
+    const sim = new Sim(settings);
+    sim.now = new Date(2024, 5, 1, 12, 0, 5).getTime();
+    sim.state = new Sim(settings).state;
+    sim.state.apps.api!.nextCronAt = new Date(2024, 5, 1, 12, 0, 30).getTime();
+    sim.boot();
+    sim.take();
+    sim.advance(24_000);
+    expect(kinds(sim.take())).toEqual([]);
+    sim.advance(1_000);
+    const effects = sim.take();
+    expect(kinds(effects)).toEqual(['reload-settings:']);
+    expect(effects.some((e) => e.type === 'log' && e.msg.startsWith('cron_restart (*/30 * * * * *): rolling reload of api'))).toBe(true);
+    expect(sim.state.apps.api!.nextCronAt).toBe(new Date(2024, 5, 1, 12, 1, 0).getTime());
+    sim.send({ type: 'settings', settings });
+    // The replacement first; nobody retires before it is ready.
+    expect(kinds(sim.take())).toEqual(['fork:3']);
+    sim.readyAll();
+    expect(kinds(sim.take())).toEqual(['send:retire:1', 'fork:4']);
+  });
+
+  it('schedules from the time the app is created, and again when the expression changes on reload', () => {
+    const sim = new Sim(settingsWith({ workers: 1, cronRestart: '0 3 * * *' }));
+    const next = new Date(sim.state.apps.api!.nextCronAt!);
+    expect([next.getHours(), next.getMinutes(), next.getSeconds()]).toEqual([3, 0, 0]);
+    sim.boot();
+    sim.send({ type: 'signal', signal: 'SIGHUP' });
+    sim.send({ type: 'settings', settings: settingsWith({ workers: 1, cronRestart: '30 4 * * *' }) });
+    const changed = new Date(sim.state.apps.api!.nextCronAt!);
+    expect([changed.getHours(), changed.getMinutes()]).toEqual([4, 30]);
+    sim.send({ type: 'signal', signal: 'SIGHUP' });
+    sim.send({ type: 'settings', settings: settingsWith({ workers: 1 }) });
+    expect(sim.state.apps.api!.nextCronAt).toBeNull();
+  });
+
+  it('reloads only its own app', () => {
+    const settings = {
+      ...settingsWith(),
+      apps: [
+        appSettings({ name: 'api', workers: 1, timeout: 600_000 }),
+        appSettings({ name: 'jobs', workers: 1, readyOn: 'online', cronRestart: '* * * * *', timeout: 600_000 }),
+      ],
+    };
+    const sim = new Sim(settings);
+    sim.send({ type: 'start' });
+    sim.send({ type: 'listening', id: 1 });
+    sim.send({ type: 'online', id: 2 });
+    sim.take();
+    sim.advance(61_000);
+    sim.send({ type: 'settings', settings });
+    const forks = sim.of('fork');
+    expect(forks).toMatchObject([{ app: 'jobs', slot: 0 }]);
+  });
+});
+
+describe('shutdown_with_message', () => {
+  it("also sends 'shutdown' to the app on retire and on stop", () => {
+    const sim = new Sim(settingsWith({ workers: 1, maxRequests: 10, shutdownWithMessage: true }));
+    sim.boot();
+    sim.report(1, { served: 10 });
+    sim.readyAll();
+    const retire = sim.take().filter((e) => e.type === 'send' || e.type === 'app-message');
+    expect(retire).toEqual([
+      { type: 'send', id: 1, message: { $sw: 'retire', reason: 'max_requests', idleGraceMs: 1_000 } },
+      { type: 'app-message', id: 1, message: 'shutdown' },
+    ]);
+    sim.send({ type: 'signal', signal: 'SIGTERM' });
+    expect(sim.take().filter((e) => e.type === 'app-message')).toEqual([{ type: 'app-message', id: 2, message: 'shutdown' }]);
+  });
+
+  it('sends nothing to the app without it', () => {
+    const sim = new Sim(settingsWith({ workers: 1 }));
+    sim.boot();
+    sim.send({ type: 'signal', signal: 'SIGTERM' });
+    expect(sim.take().filter((e) => e.type === 'app-message')).toEqual([]);
+  });
+});
+
+describe('reload after a failed replacement (dev mode: fix the file, save)', () => {
+  it('tries the new code at once instead of waiting out the backoff', () => {
+    const settings = settingsWith({ workers: 1, restartDelay: 5_000, maxRestartDelay: 15_000 });
+    const sim = new Sim(settings);
+    sim.boot();
+    sim.take();
+    sim.send({ type: 'signal', signal: 'SIGHUP' });
+    sim.send({ type: 'settings', settings });
+    const [broken] = sim.of('fork');
+    sim.exit(broken!.id, 1); // syntax error
+    expect(sim.worker(1).state).toBe('ready'); // the old worker keeps serving
+    sim.advance(100);
+    expect(sim.of('fork')).toHaveLength(0);
+    sim.send({ type: 'signal', signal: 'SIGHUP' });
+    sim.send({ type: 'settings', settings });
+    expect(sim.of('fork')).toHaveLength(1);
+  });
+
+  it('a watched app whose first workers cannot boot keeps retrying instead of exiting', () => {
+    const sim = new Sim(settingsWith({ workers: 1, watch: ['/srv'] }));
+    sim.send({ type: 'start' });
+    sim.exit(1, 1);
+    expect(sim.state.phase).toBe('running');
+    sim.advance(200);
+    expect(sim.of('fork')).toHaveLength(2);
+  });
+});

@@ -7,7 +7,7 @@ import type { Clock, ForkSpec, HostEvent, ProcessHost } from '../../src/supervis
 import { Supervisor, TICK_MS } from '../../src/supervisor/supervisor';
 import { createClusterControl } from '../../src/supervisor/control';
 import type { PrimaryMessage } from '../../src/protocol';
-import { settingsWith } from './helpers';
+import { appSettings, settingsWith } from './helpers';
 
 class FakeClock implements Clock {
   time = 0;
@@ -46,6 +46,10 @@ class FakeHost implements ProcessHost {
   send(id: number, message: PrimaryMessage) {
     this.sent.push({ id, message });
   }
+  appMessages: Array<{ id: number; message: string }> = [];
+  sendToApp(id: number, message: string) {
+    this.appMessages.push({ id, message });
+  }
   kill(id: number, signal: string) {
     this.kills.push({ id, signal });
   }
@@ -57,7 +61,7 @@ class FakeHost implements ProcessHost {
   }
 }
 
-function setup(overrides = {}) {
+function setup(overrides = {}, settings = settingsWith(overrides)) {
   const clock = new FakeClock();
   const host = new FakeHost();
   const logs: Array<{ level: string; msg: string; obj: object }> = [];
@@ -69,7 +73,7 @@ function setup(overrides = {}) {
   };
   const exits: number[] = [];
   const supervisor = new Supervisor({
-    settings: settingsWith(overrides),
+    settings,
     host,
     clock,
     logger,
@@ -89,6 +93,26 @@ describe('supervisor executor', () => {
       [1, 0, 100, 'api'],
     ]);
     expect(supervisor.state.workers[1]!.pid).toBe(5001);
+  });
+
+  it("numbers workers across apps as pm2's pm_id does, and passes the app's worker count", () => {
+    const settings = { ...settingsWith(), apps: [appSettings({ name: 'api', workers: 2 }), appSettings({ name: 'jobs', workers: 1 })] };
+    const { host, supervisor } = setup({}, settings);
+    supervisor.start();
+    expect(host.forks.map((f) => [f.app.name, f.slot, f.pmId, f.instances])).toEqual([
+      ['api', 0, 0, 2],
+      ['api', 1, 1, 2],
+      ['jobs', 0, 2, 1],
+    ]);
+  });
+
+  it("delivers pm2's 'shutdown' to the app through the host, beside the retire", () => {
+    const { host, supervisor } = setup({ workers: 1, shutdownWithMessage: true });
+    supervisor.start();
+    host.emit({ type: 'listening', id: 1 });
+    supervisor.signal('SIGTERM');
+    expect(host.sent.map((s) => s.message.$sw)).toEqual(['retire']);
+    expect(host.appMessages).toEqual([{ id: 1, message: 'shutdown' }]);
   });
 
   it('feeds host events back into the policy and performs the resulting effects', () => {
