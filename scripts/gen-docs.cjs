@@ -16,6 +16,7 @@ const sections = {
   'config-reference': docs.renderConfigReference(),
   'error-codes': docs.renderErrorCodes(),
   'exit-codes': docs.renderExitCodes(),
+  'pm2-migration': require('../dist/ecosystem/fields.js').renderMigrationTable(),
 };
 
 let readme = fs.readFileSync(readmePath, 'utf8');
@@ -29,4 +30,4 @@ for (const [name, content] of Object.entries(sections)) {
 }
 fs.writeFileSync(readmePath, readme);
 fs.writeFileSync(path.join(root, 'config', 'workers.yaml'), docs.renderExampleYaml());
-console.log('wrote README.md (config reference, error codes, exit codes) and config/workers.yaml');
+console.log('wrote README.md (config reference, error codes, exit codes, pm2 migration table) and config/workers.yaml');

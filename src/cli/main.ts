@@ -35,6 +35,18 @@ export function buildProgram(): Command {
     await startPrimary({ load: settingsLoader(script, opts), cwd: process.cwd(), env: process.env });
   });
 
+  const dev = program
+    .command('dev')
+    .description('Run the app for local development: 1 worker, readable logs, and a rolling reload when a file changes (start --watch).')
+    .argument('[script]', 'the app entry file (CommonJS or ESM); or `app` in the config file')
+    .option('-c, --config <file>', 'YAML config file');
+  dev.option('--env <name>', 'with a pm2 ecosystem file: apply its env_<name> block (as pm2 --env)');
+  addSettingFlags(dev);
+  dev.action(async (script: string | undefined, opts: Record<string, unknown>) => {
+    const { startPrimary } = require('./start') as typeof import('./start');
+    await startPrimary({ load: settingsLoader(script, opts, DEV_DEFAULTS), cwd: process.cwd(), env: process.env });
+  });
+
   const config = program.command('config').description('Inspect configuration.');
   config
     .command('check')
@@ -52,11 +64,17 @@ export function buildProgram(): Command {
 }
 
 /**
+ * What `smartworkers dev` changes from `start`, as defaults: a flag, an env var or the config
+ * file still wins (`dev --workers 2`, `watch: [src]` in the file).
+ */
+const DEV_DEFAULTS: Record<string, unknown> = { workers: '1', watch: true, logFormat: 'pretty' };
+
+/**
  * How `start` reads its settings: a workers.yaml (`--config`) or a pm2 ecosystem file (given
  * as the script or as `--config`), then env vars and flags on top. Called again on SIGHUP.
  */
-function settingsLoader(script: string | undefined, opts: Record<string, unknown>): () => Settings {
-  const base = { flags: flagsFromOptions(opts), env: process.env, cwd: process.cwd(), isTTY: Boolean(process.stdout.isTTY) };
+function settingsLoader(script: string | undefined, opts: Record<string, unknown>, defaults?: Record<string, unknown>): () => Settings {
+  const base = { flags: flagsFromOptions(opts), env: process.env, cwd: process.cwd(), isTTY: Boolean(process.stdout.isTTY), defaults };
   const configFile = opts.config as string | undefined;
   const ecosystemFile = [script, configFile].find((f) => f !== undefined && looksLikeEcosystemFile(f) && existsSync(f) && isEcosystemConfig(f));
   if (ecosystemFile === undefined) {

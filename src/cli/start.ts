@@ -13,6 +13,7 @@ import type { PrimarySignal } from '../supervisor/state';
 import { Supervisor } from '../supervisor/supervisor';
 import { bridgeToSystemd } from '../systemd/bridge';
 import { createNotifier } from '../systemd/notify';
+import { reloadOnChange } from '../dev/reload-on-change';
 
 const PRIMARY_SIGNALS: PrimarySignal[] = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU'];
 
@@ -39,6 +40,7 @@ export async function startPrimary(input: StartInput): Promise<RunningPrimary> {
   const logger = createLogger({ format: settings.logFormat, level: settings.logLevel });
 
   let services: OperateServices | undefined;
+  let stopWatching = (): void => {};
   const host = createClusterHost({ runtimePath: path.join(__dirname, '..', 'worker', 'runtime.js') });
   const supervisor = new Supervisor({
     settings,
@@ -50,6 +52,7 @@ export async function startPrimary(input: StartInput): Promise<RunningPrimary> {
     onExit: (code) => {
       const exit = () => {
         systemd.stop();
+        stopWatching();
         logger.flush();
         process.exit(code);
       };
@@ -81,5 +84,7 @@ export async function startPrimary(input: StartInput): Promise<RunningPrimary> {
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection in the primary'));
 
   supervisor.start();
+  // `watch` / `smartworkers dev`: a rolling reload of an app when its files change.
+  stopWatching = reloadOnChange(supervisor, logger);
   return { supervisor, settings, logger, services };
 }

@@ -187,7 +187,7 @@ const APP_ROWS = [
   },
   {
     key: 'ignore_watch', field: 'ignoreWatch', kind: 'string-list', default: [],
-    description: 'Names or globs not watched, besides `node_modules` and `.git` (always ignored): a name matches any path segment (`logs`), a pattern with `/` or `*` the path relative to the watched directory (`public/**/*.css`).',
+    description: 'Names or globs not watched, besides `node_modules`, `.git` and `*.log` (always ignored): a name matches any path segment (`logs`), a pattern with `/` or `*` the path relative to the watched directory (`public/**/*.css`).',
   },
   {
     key: 'shutdown_with_message', field: 'shutdownWithMessage', kind: 'boolean', default: false,

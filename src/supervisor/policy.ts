@@ -401,6 +401,13 @@ class Step {
     if (!old.recycle) return;
     const app = this.s.apps[old.app];
     if (!app) return;
+    if (app.settings.watch.length > 0 && old.recycle.reason === 'reload') {
+      // Watched (dev mode): the new code is broken; retrying it would print the same error again
+      // and again. The next change of a watched file reloads.
+      old.recycle = null;
+      this.log('warn', 'replacement failed to boot; the old worker keeps serving until the next change', this.who(old));
+      return;
+    }
     old.recycle.failedAttempts += 1;
     const delay = Math.max(backoffDelay(app.settings, old.recycle.failedAttempts), app.settings.restartDelay);
     old.recycle.retryAt = this.now + delay;

@@ -602,3 +602,23 @@ describe('reload after a failed replacement (dev mode: fix the file, save)', () 
     expect(sim.of('fork')).toHaveLength(2);
   });
 });
+
+describe('watched apps', () => {
+  it('do not retry a reload whose replacement failed to boot: the old worker serves until the next change', () => {
+    const settings = settingsWith({ workers: 1, watch: ['/srv'], timeout: 600_000 });
+    const sim = new Sim(settings);
+    sim.boot();
+    sim.take();
+    sim.send({ type: 'command', command: { kind: 'reload', app: 'api' } });
+    sim.send({ type: 'settings', settings });
+    const [broken] = sim.of('fork');
+    sim.exit(broken!.id, 1);
+    expect(sim.take().some((e) => e.type === 'log' && e.msg.includes('keeps serving until the next change'))).toBe(true);
+    expect(sim.worker(1)).toMatchObject({ state: 'ready', recycle: null });
+    sim.advance(60_000, 1_000);
+    expect(sim.of('fork')).toHaveLength(0);
+    sim.send({ type: 'command', command: { kind: 'reload', app: 'api' } });
+    sim.send({ type: 'settings', settings });
+    expect(sim.of('fork')).toHaveLength(1);
+  });
+});
