@@ -191,7 +191,7 @@ const APP_ROWS = [
   },
   {
     key: 'shutdown_with_message', field: 'shutdownWithMessage', kind: 'boolean', default: false,
-    description: "Also send the message `'shutdown'` to a worker being retired or stopped, as pm2's shutdown_with_message (the app listens with `process.on('message')`).",
+    description: "Also send the message `'shutdown'` to a worker being retired or stopped, just before its drain begins, as pm2's shutdown_with_message (the app listens with `process.on('message')`; cleanup it starts with `tasks.run()` is waited for).",
   },
 ] as const satisfies readonly AppSettingRow[];
 

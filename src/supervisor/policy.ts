@@ -562,8 +562,10 @@ class Step {
     const wait = stopping ? (settings?.gracefulTimeout ?? 30_000) : (settings?.maxTaskWait ?? 300_000);
     w.deadline = w.recycle?.force && !stopping ? this.now + (settings?.gracefulTimeout ?? 30_000) : this.now + wait;
     if (!stopping) this.s.totals.recyclesByReason[reason] += 1;
-    this.emit({ type: 'send', id: w.id, message: { $sw: 'retire', reason, idleGraceMs: settings?.drainIdleGrace ?? 1_000 } });
+    // pm2's 'shutdown' goes first: the app's handler runs before the drain begins, so cleanup it
+    // starts with tasks.run() is waited for like any task.
     if (settings?.shutdownWithMessage) this.emit({ type: 'app-message', id: w.id, message: 'shutdown' });
+    this.emit({ type: 'send', id: w.id, message: { $sw: 'retire', reason, idleGraceMs: settings?.drainIdleGrace ?? 1_000 } });
     this.log('info', stopping ? 'worker stopping' : 'worker retiring', { ...this.who(w), reason, served: w.served, tasks: w.activeTasks });
   }
 

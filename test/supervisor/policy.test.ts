@@ -553,15 +553,15 @@ describe('cron_restart', () => {
 });
 
 describe('shutdown_with_message', () => {
-  it("also sends 'shutdown' to the app on retire and on stop", () => {
+  it("also sends 'shutdown' to the app on retire and on stop, just before the retire", () => {
     const sim = new Sim(settingsWith({ workers: 1, maxRequests: 10, shutdownWithMessage: true }));
     sim.boot();
     sim.report(1, { served: 10 });
     sim.readyAll();
     const retire = sim.take().filter((e) => e.type === 'send' || e.type === 'app-message');
     expect(retire).toEqual([
-      { type: 'send', id: 1, message: { $sw: 'retire', reason: 'max_requests', idleGraceMs: 1_000 } },
       { type: 'app-message', id: 1, message: 'shutdown' },
+      { type: 'send', id: 1, message: { $sw: 'retire', reason: 'max_requests', idleGraceMs: 1_000 } },
     ]);
     sim.send({ type: 'signal', signal: 'SIGTERM' });
     expect(sim.take().filter((e) => e.type === 'app-message')).toEqual([{ type: 'app-message', id: 2, message: 'shutdown' }]);
