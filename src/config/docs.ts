@@ -61,6 +61,7 @@ const MULTI_APP_EXAMPLE = [
   '    app: ./jobs.js',
   '    workers: 1',
   '    max_requests: 0',
+  '    ready_on: online     # a queue consumer: no server, ready once running',
 ];
 
 function settingsTable(settings: readonly Setting[]): string {
