@@ -87,13 +87,27 @@ export interface TasksMessage {
   tasks: TaskInfo[];
 }
 
+/**
+ * A worker about to exit asks the primary for a `sync-ack` and exits only once it arrives.
+ * node:cluster's round-robin may have handed the worker a connection just before the worker
+ * closed its listening handle; that `newconn` is on the channel ahead of the ack, so the worker
+ * still reads it and hands it back (`accepted: false`), and the primary gives it to another
+ * worker. Exiting without this barrier strands such a connection in the primary, unanswered.
+ * Answered by the process host at once; the policy never sees it.
+ */
+export interface SyncMessage {
+  [TAG]: 'sync';
+  seq: number;
+}
+
 export type WorkerMessage =
   | HelloMessage
   | ReportMessage
   | DrainedMessage
   | LostMessage
   | SignalMessage
-  | TasksMessage;
+  | TasksMessage
+  | SyncMessage;
 
 // ---------------------------------------------------------------- primary → worker
 
@@ -120,7 +134,13 @@ export interface ListTasksMessage {
   requestId: number;
 }
 
-export type PrimaryMessage = RetireMessage | AbandonMessage | ListTasksMessage;
+/** Answer to `sync`: everything the primary sent before it has already been delivered. */
+export interface SyncAckMessage {
+  [TAG]: 'sync-ack';
+  seq: number;
+}
+
+export type PrimaryMessage = RetireMessage | AbandonMessage | ListTasksMessage | SyncAckMessage;
 
 // ---------------------------------------------------------------- worker environment
 
@@ -191,6 +211,7 @@ const workerValidators: Record<WorkerMessage[typeof TAG], (m: Record<string, unk
   lost: (m) => Array.isArray(m.tasks) && m.tasks.every(isTaskInfo),
   signal: (m) => m.signal === 'SIGTERM' || m.signal === 'SIGINT',
   tasks: (m) => isCount(m.requestId) && Array.isArray(m.tasks) && m.tasks.every(isTaskInfo),
+  sync: (m) => isCount(m.seq),
 };
 
 /**
@@ -212,7 +233,7 @@ export function parseWorkerMessage(value: { [TAG]: unknown }): Parsed<WorkerMess
   return { ok: true, message: value as unknown as WorkerMessage };
 }
 
-const primaryKinds = new Set<string>(['retire', 'abandon', 'list-tasks']);
+const primaryKinds = new Set<string>(['retire', 'abandon', 'list-tasks', 'sync-ack']);
 
 /** Checks a tagged message from the primary (the worker side of the same contract). */
 export function parsePrimaryMessage(value: { [TAG]: unknown }): Parsed<PrimaryMessage> {
@@ -224,7 +245,8 @@ export function parsePrimaryMessage(value: { [TAG]: unknown }): Parsed<PrimaryMe
   const ok =
     (kind === 'retire' && isStr(m.reason) && isCount(m.idleGraceMs)) ||
     kind === 'abandon' ||
-    (kind === 'list-tasks' && isCount(m.requestId));
+    (kind === 'list-tasks' && isCount(m.requestId)) ||
+    (kind === 'sync-ack' && isCount(m.seq));
   return ok ? { ok: true, message: value as unknown as PrimaryMessage } : { ok: false, error: `malformed '${kind}' message` };
 }
 

@@ -83,6 +83,17 @@ export function createClusterHost(options: ClusterHostOptions): ProcessHost {
         }
         if (!isTagged(message)) return; // the app's own message: not ours
         const parsed = parseWorkerMessage(message);
+        if (parsed.ok && parsed.message.$sw === 'sync') {
+          // The exit barrier (see SyncMessage): answered here, at once, behind anything already sent.
+          if (worker.isConnected()) {
+            try {
+              worker.send({ $sw: 'sync-ack', seq: parsed.message.seq } satisfies PrimaryMessage);
+            } catch {
+              // The channel closed meanwhile; the worker's own timeout lets it exit.
+            }
+          }
+          return;
+        }
         if (parsed.ok) emit({ type: 'message', id, message: parsed.message });
         else emit({ type: 'bad-message', id, error: parsed.error });
       });

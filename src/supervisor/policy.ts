@@ -254,6 +254,8 @@ class Step {
         return;
       case 'tasks':
         return; // answered to whoever asked, outside the policy
+      case 'sync':
+        return; // the exit barrier, answered by the process host
     }
   }
 

@@ -26,6 +26,12 @@ export interface DrainDeps {
   /** One line to stderr. */
   log(line: string): void;
   exit(code: number): void;
+  /**
+   * The exit barrier: calls `done` once the primary has answered a round trip, so a connection
+   * its round-robin handed over just before the listening handle closed is handed back rather
+   * than stranded (see `SyncMessage`). Default: no barrier.
+   */
+  sync?(done: () => void): void;
 }
 
 export class Drain {
@@ -70,7 +76,8 @@ export class Drain {
     this.phase = 'exiting';
     this.clearDeadline();
     const tasks = this.deps.tasks.active();
-    sendToPrimary({ [TAG]: 'lost', tasks }, () => this.deps.exit(0));
+    sendToPrimary({ [TAG]: 'lost', tasks });
+    this.barrier(() => this.deps.exit(0));
   }
 
   /** Re-evaluates progress; called whenever a request, connection or task ends. */
@@ -98,8 +105,14 @@ export class Drain {
     this.clearDeadline();
     this.unsubscribeTasks?.();
     this.deps.reporter.stop();
-    // The final counts (every task completed) go out before the exit.
-    this.deps.reporter.flush(() => this.deps.exit(0));
+    // The final counts (every task completed) go out before the exit, after the barrier: their
+    // send callback also means every earlier reply (a handed-back connection) is on its way.
+    this.barrier(() => this.deps.reporter.flush(() => this.deps.exit(0)));
+  }
+
+  private barrier(done: () => void): void {
+    if (this.deps.sync) this.deps.sync(done);
+    else done();
   }
 
   private giveUp(gracefulTimeoutMs: number): void {

@@ -20,7 +20,7 @@
 import cluster from 'node:cluster';
 import { ENV, TAG, isTagged, parsePrimaryMessage } from '../protocol';
 import type { PrimaryMessage, RuntimeOptions, TaskInfo } from '../protocol';
-import { connected, sendToPrimary } from './ipc';
+import { connected, onSyncAck, sendToPrimary, syncWithPrimary } from './ipc';
 import { parseRuntimeOptions } from './options';
 import { RequestTracker } from './requests';
 import { Reporter } from './reporter';
@@ -60,7 +60,7 @@ function start(): void {
     },
   });
   const reporter = new Reporter({ requests: () => requests.counts(), tasks: () => tasks.counters() }, options);
-  const drain = new Drain({ requests, tasks, reporter, log, exit: (code) => process.exit(code) });
+  const drain = new Drain({ requests, tasks, reporter, log, exit: (code) => process.exit(code), sync: syncWithPrimary });
 
   tasks.onChange(() => reporter.markDirty());
   requests.start();
@@ -91,6 +91,9 @@ function installLifecycle(drain: Drain, options: RuntimeOptions, activeTasks: ()
         return;
       case 'list-tasks':
         sendToPrimary({ [TAG]: 'tasks', requestId: message.requestId, tasks: activeTasks() });
+        return;
+      case 'sync-ack':
+        onSyncAck(message.seq);
         return;
     }
   }

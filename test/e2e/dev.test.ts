@@ -39,14 +39,33 @@ async function devCluster(): Promise<{ cluster: Cluster; dir: string; port: numb
 function get(port: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     http
-      .get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      .get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 10_000 }, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (body += chunk));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       })
+      .on('timeout', function (this: http.ClientRequest) {
+        this.destroy(new Error('no answer within 10 s'));
+      })
       .on('error', reject);
   });
+}
+
+/** The exit code, or a failure naming what the cluster last did. */
+async function exitCode(cluster: Cluster, timeoutMs = 20_000): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const tail = cluster.lines.slice(-12).map((l) => JSON.stringify(l)).join('\n');
+      reject(new Error(`still running ${timeoutMs} ms after SIGTERM\nstderr: ${cluster.stderr()}\nlog: ${tail}`));
+    }, timeoutMs);
+  });
+  try {
+    return (await Promise.race([cluster.exited, timeout])).code;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Writes the file the way editors do: a temp file renamed over it. */
@@ -76,7 +95,7 @@ describe('smartworkers dev', () => {
     expect(result).toMatchObject({ failed: 0, refused: 0 });
 
     cluster.signal('SIGTERM');
-    expect((await cluster.exited).code).toBe(0);
+    expect(await exitCode(cluster)).toBe(0);
   });
 
   it('keeps the running worker serving when the saved file has a syntax error, prints the error, and reloads once fixed', async () => {

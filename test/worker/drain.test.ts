@@ -91,6 +91,11 @@ describe('retire', () => {
     expect(await cluster.waitFor(isExit)).toMatchObject({ code: 0 });
     const drainedAt = cluster.indexOf(isMessage('drained'));
     expect(cluster.messages('report', drainedAt).length).toBeGreaterThanOrEqual(1);
+    // The exit barrier: one round trip with the primary, then the final report, then the exit.
+    const syncAt = cluster.indexOf(isMessage('sync'));
+    expect(syncAt).toBeGreaterThan(drainedAt);
+    expect(cluster.messages('sync')).toHaveLength(1);
+    expect(cluster.messages('report', syncAt).length).toBeGreaterThanOrEqual(1);
   });
 });
 
@@ -104,6 +109,7 @@ describe('abandon', () => {
     const lost = await cluster.waitForMessage('lost');
     expect(lost.tasks).toEqual([{ id: 't1', type: 'sms', description: '+33 6 00 00 00 00', startedAt: expect.any(Number) }]);
     expect(await cluster.waitFor(isExit)).toMatchObject({ code: 0 });
+    expect(cluster.indexOf(isMessage('sync'))).toBeGreaterThan(cluster.indexOf(isMessage('lost')));
     expect(cluster.stdout).not.toContain('task-done');
   });
 });
