@@ -243,7 +243,8 @@ export const SCENARIOS = {
         const shown = /broken at boot/.test(inst.stderr) || inst.stdoutLines.some((l) => /broken at boot/.test(l));
         check(r, `exits non-zero within ${boundMs / 1000} s`, exited && exited.code !== 0, exited ? `code ${exited.code} after ${wallS.toFixed(1)} s` : 'still running');
         check(r, "shows the app's own error", shown);
-        check(r, 'no CPU spin in the primary (< 50% of one core)', cpu / wallS < 0.5, `${cpu.toFixed(2)} s CPU in ${wallS.toFixed(1)} s`);
+        // Startup itself costs some CPU (module loading): allow 0.5 s of it, then at most half a core.
+        check(r, 'no CPU spin in the primary (≤ 0.5 s + 50% of one core)', cpu <= 0.5 + wallS * 0.5, `${cpu.toFixed(2)} s CPU in ${wallS.toFixed(1)} s`);
       }
       const s = await finish(r, inst, { expectExit0: false });
       if (peer !== 'smartworkers') r.exitCode = s.code;
@@ -579,7 +580,7 @@ async function main() {
   const meta = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, variant, durationS: Math.round((Date.now() - t0) / 1000) };
   const md = `Machine: ${meta.cpus} cores (${meta.cpuModel}); Node ${meta.node}; ${meta.date.slice(0, 10)}; ${variant} run, ${meta.durationS} s.\n\n${tableOf(results)}`;
   console.log(md);
-  const out = path.join(BENCH_DIR, 'results', `chaos-${meta.date.slice(0, 10)}${variant === 'full' ? '' : `-${variant}`}.json`);
+  const out = opt('out', path.join(BENCH_DIR, 'results', `chaos-${meta.date.slice(0, 10)}${variant === 'full' ? '' : `-${variant}`}.json`));
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, `${JSON.stringify({ meta, results, markdown: md }, null, 2)}\n`);
   process.stderr.write(`\nwrote ${path.relative(process.cwd(), out)}\n`);
