@@ -373,15 +373,17 @@ describe('ready_on: non-HTTP worker groups', () => {
   });
 
   it('backs off a crashing consumer like any worker', () => {
-    const sim = new Sim(settingsWith({ workers: 1, readyOn: 'online', restartDelay: 1_000 }));
+    // Worker 2 keeps consuming, so slot 0 waits out its backoff.
+    const sim = new Sim(settingsWith({ workers: 2, readyOn: 'online', restartDelay: 1_000, timeout: 600_000 }));
     sim.send({ type: 'start' });
     sim.send({ type: 'online', id: 1 });
+    sim.send({ type: 'online', id: 2 });
     sim.take();
     sim.exit(1, 1);
     sim.advance(900);
     expect(sim.of('fork')).toHaveLength(0);
     sim.advance(100);
-    expect(sim.of('fork')).toHaveLength(1);
+    expect(sim.of('fork')).toMatchObject([{ slot: 0 }]);
   });
 });
 
