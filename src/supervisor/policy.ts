@@ -183,6 +183,7 @@ class Step {
 
   private onReadySignal(id: number, via: ReadyOn): void {
     const w = this.s.workers[id];
+    if (w && via === 'listening') w.listening = true;
     if (!w || w.state !== 'starting') return;
     const app = this.s.apps[w.app];
     if (via !== (app?.settings.readyOn ?? 'listening')) return;
@@ -384,14 +385,26 @@ class Step {
       });
       return;
     }
-    this.scheduleSlotRestart(app, w.slot);
+    this.scheduleSlotRestart(app, w.slot, w.listening && w.readyAt !== null);
   }
 
-  private scheduleSlotRestart(app: AppRuntime, slot: number): void {
+  /**
+   * Backoff doubles per consecutive crash, except for a worker that listened and served when no
+   * other worker of its app is left serving: then the port would refuse connections for the whole
+   * backoff, so it is replaced at once (as a bare node:cluster primary would). Failed boots
+   * always back off, so an app that cannot boot never spins.
+   */
+  private scheduleSlotRestart(app: AppRuntime, slot: number, heldThePort = false): void {
     const record = app.slots[slot];
     if (!record) return;
     record.crashes += 1;
-    const delay = backoffDelay(app.settings, record.crashes);
+    const othersServing = liveWorkers(this.s, app.settings.name).some((o) => o.state === 'ready');
+    const lastServing = heldThePort && !othersServing;
+    const delay = lastServing ? 0 : backoffDelay(app.settings, record.crashes);
+    if (lastServing) {
+      // Capacity first: slots still waiting out a backoff are brought forward too.
+      for (const other of app.slots) other.nextForkAt = Math.min(other.nextForkAt, this.now);
+    }
     record.nextForkAt = this.now + delay;
     if (delay > 0 && this.s.phase === 'running' && slot < app.desired) {
       this.log('info', `restarting slot ${slot} in ${delay}ms (backoff)`, { app: app.settings.name, slot, delayMs: delay, crashes: record.crashes });
@@ -600,7 +613,11 @@ class Step {
       const graceful = Math.max(0, ...Object.values(this.s.apps).map((a) => a.settings.gracefulTimeout));
       this.s.stopDeadline = this.now + graceful;
       for (const w of liveWorkers(this.s)) {
-        if (w.state === 'starting' || w.state === 'ready') this.retire(w, 'stop');
+        // A worker still booting that has not listened yet and runs no task is killed: once it
+        // listened, node:cluster would open the port again after every other worker closed it,
+        // take connections, and reset them when it closes in turn.
+        if (w.state === 'starting' && !w.listening && w.activeTasks === 0) this.kill(w, 'stop');
+        else if (w.state === 'starting' || w.state === 'ready') this.retire(w, 'stop');
       }
     }
     if (mode !== 'graceful') {
@@ -642,6 +659,7 @@ class Step {
       recycle: null,
       replacementId: null,
       replacesId: replaces?.id ?? null,
+      listening: false,
       exitReason: null,
       retiredAt: null,
       waitingSince: null,

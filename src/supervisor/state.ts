@@ -48,6 +48,8 @@ export interface WorkerRecord {
   replacementId: number | null;
   /** This worker was forked to replace that one. */
   replacesId: number | null;
+  /** Its server has listened (node:cluster routes connections to it), ready or not. */
+  listening: boolean;
   /** Why it is retiring / stopping / being killed. */
   exitReason: RecycleReason | 'stop' | 'boot_timeout' | null;
   retiredAt: number | null;

@@ -157,7 +157,8 @@ describe('failures', () => {
     expect([1, 2, 3, 4, 10].map((n) => backoffDelay(appSettings({ restartDelay: 100, maxRestartDelay: 1000 }), n))).toEqual([
       100, 200, 400, 800, 1000,
     ]);
-    const sim = new Sim(settingsWith({ workers: 1, restartDelay: 100, minUptime: 5_000 }));
+    // Worker 2 keeps serving slot 1 throughout, so slot 0's backoff escalates.
+    const sim = new Sim(settingsWith({ workers: 2, restartDelay: 100, minUptime: 5_000, timeout: 600_000 }));
     sim.boot();
     sim.take();
     sim.exit(1, 1);
@@ -175,6 +176,33 @@ describe('failures', () => {
     sim.send({ type: 'listening', id: third!.id });
     sim.advance(5_000);
     expect(sim.state.apps.api!.slots[0]!.crashes).toBe(0);
+  });
+
+  it('replaces the last serving worker at once: the port must not refuse for a whole backoff', () => {
+    const sim = new Sim(settingsWith({ workers: 1, restartDelay: 100, minUptime: 60_000 }));
+    sim.boot();
+    sim.take();
+    for (let crash = 0; crash < 5; crash++) {
+      const [w] = sim.workers('ready');
+      sim.exit(w!.id, null, 'SIGKILL');
+      const [next] = sim.of('fork');
+      expect(next).toBeDefined();
+      sim.send({ type: 'listening', id: next!.id });
+    }
+    expect(sim.state.apps.api!.slots[0]!.crashes).toBe(5);
+  });
+
+  it('kills a worker still booting when the stop begins, unless it listened or runs tasks', () => {
+    const sim = new Sim(settingsWith({ workers: 2, maxRequests: 10 }));
+    sim.boot();
+    sim.take();
+    sim.report(1, { served: 10 });
+    const [replacement] = sim.of('fork');
+    sim.send({ type: 'signal', signal: 'SIGTERM' });
+    const effects = kinds(sim.take());
+    expect(effects).toContain(`kill:${replacement!.id}`);
+    expect(effects).toContain('send:retire:1');
+    expect(effects).toContain('send:retire:2');
   });
 
   it('stops with exit code 3 when no first-generation worker can boot', () => {
