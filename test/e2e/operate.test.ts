@@ -109,8 +109,10 @@ describe('operating a running cluster', () => {
     const refused = await cli('recycle', '7', '--socket', cluster.controlSocket);
     expect(refused).toMatchObject({ code: 1, stderr: 'smartworkers: no ready worker in slot 7\n' });
 
-    // metrics from the real cluster pass the strict parser
-    const recycles = parsePrometheusText(await (await fetch(`${statusUrl}/metrics`)).text()).get('smartworkers_recycles_total')!;
+    // metrics from the real cluster pass the strict parser and Prometheus' own linter
+    const metricsText = await (await fetch(`${statusUrl}/metrics`)).text();
+    expect(await promtoolCheck(metricsText)).toEqual({ code: 0, output: '' });
+    const recycles = parsePrometheusText(metricsText).get('smartworkers_recycles_total')!;
     expect(Object.fromEntries(recycles.samples.map((s) => [s.labels.reason, s.value]))).toMatchObject({ reload: 2, manual: 1, scale: 1 });
 
     // stop: waits for the tasks; readiness is withdrawn at once, liveness stays
@@ -197,5 +199,15 @@ function rawExchange(socketPath: string, data: string): Promise<RawReply[]> {
     socket.on('error', reject);
     socket.on('close', () => resolve(received.trim().split('\n').map((line) => JSON.parse(line) as RawReply)));
     socket.write(data);
+  });
+}
+
+/** `promtool check metrics` (Debian package `prometheus`, installed by .ci/run) on an exposition. */
+function promtoolCheck(text: string): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = execFile('promtool', ['check', 'metrics'], (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}`.trim() });
+    });
+    child.stdin!.end(text);
   });
 }
