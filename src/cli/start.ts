@@ -16,6 +16,8 @@ import { createNotifier } from '../systemd/notify';
 import { reloadOnChange } from '../dev/reload-on-change';
 
 const PRIMARY_SIGNALS: PrimarySignal[] = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU'];
+/** At exit, how long messages still queued for systemd may take to go out. */
+const NOTIFY_FLUSH_MS = 3_000;
 
 export interface RunningPrimary {
   supervisor: Supervisor;
@@ -50,14 +52,17 @@ export async function startPrimary(input: StartInput): Promise<RunningPrimary> {
     // SIGHUP re-reads the file; the command line and env still win over it.
     reloadSettings: input.load,
     onExit: (code) => {
-      const exit = () => {
+      const exit = async (): Promise<void> => {
         systemd.stop();
         stopWatching();
+        // STOPPING=1 may still be on its way (one helper process per message, slow on a busy
+        // host): let the queue drain, briefly, so systemd hears it before the main pid is gone.
+        await Promise.race([notifier.flush(), new Promise((resolve) => setTimeout(resolve, NOTIFY_FLUSH_MS))]);
         logger.flush();
         process.exit(code);
       };
-      if (!services) return exit();
-      services.close().then(exit, exit);
+      const closing = services ? services.close() : Promise.resolve();
+      closing.then(exit, exit);
     },
   });
 

@@ -4,16 +4,29 @@
  * there during start, a SIGHUP reload and a SIGTERM stop — the messages a `Type=notify` unit
  * relies on.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { findProgram } from '../../src/systemd/notify';
 import { startNotifyListener, type NotifyListener } from '../systemd/listener';
-import { cleanup, FIXTURES, run } from './harness';
+import { cleanup, FIXTURES, run, tempDir } from './harness';
 
 const listeners: NotifyListener[] = [];
 afterEach(async () => {
   await cleanup();
   await Promise.all(listeners.splice(0).map((l) => l.close()));
 });
+
+/** A directory whose `systemd-notify` waits 600 ms, then runs the real one. */
+function slowSystemdNotify(): string {
+  const real = findProgram('systemd-notify', process.env.PATH);
+  if (real === null) throw new Error('systemd-notify is not installed (apt-get install systemd)');
+  const dir = tempDir();
+  const wrapper = path.join(dir, 'systemd-notify');
+  fs.writeFileSync(wrapper, `#!/bin/sh\nsleep 0.6\nexec ${JSON.stringify(real)} "$@"\n`);
+  fs.chmodSync(wrapper, 0o755);
+  return dir;
+}
 
 /** The messages that are not watchdog pings, each as `KEY=VALUE` lines. */
 function lifecycle(listener: NotifyListener): string[] {
@@ -26,7 +39,10 @@ describe('systemd notify from a real primary', () => {
     listeners.push(listener);
     const cluster = run(['start', path.join(FIXTURES, 'http.cjs'), '--workers', '2', '--log-format', 'json'], {
       NOTIFY_SOCKET: listener.address,
-      WATCHDOG_USEC: '1000000', // WatchdogSec=1: a ping every 500 ms
+      WATCHDOG_USEC: '2000000', // WatchdogSec=2: a ping every second
+      // A systemd-notify that takes 600 ms per message, as on a busy host: the messages queue up,
+      // and STOPPING=1 must still go out before the primary exits.
+      PATH: `${slowSystemdNotify()}${path.delimiter}${process.env.PATH ?? ''}`,
     });
 
     const ready = await listener.waitFor((d) => d.text.startsWith('READY=1'), 'READY=1', 20_000);
