@@ -81,7 +81,10 @@ describe.each(NOTIFY_TRANSPORTS.map((t) => [t]))('createNotifier through %s', (t
     const unicode = listener.datagrams.find((d) => d.text.startsWith('STATUS=ü'))!;
     expect(unicode.bytes.equals(Buffer.from('STATUS=ünïcode ✓', 'utf8'))).toBe(true);
     // Each message is followed by the barrier handshake, which carries one fd that the listener closed.
-    const barriers = listener.datagrams.filter((d) => d.text === 'BARRIER=1');
+    // The listener may report the last one just after the 8th message: wait for it, do not count early.
+    const isBarrier = (d: { text: string }): boolean => d.text === 'BARRIER=1';
+    await listener.waitFor(() => listener.datagrams.filter(isBarrier).length >= 8, '8 barriers');
+    const barriers = listener.datagrams.filter(isBarrier);
     expect(barriers).toHaveLength(8);
     expect(barriers.every((d) => d.fds === 1)).toBe(true);
     expect(errors).toEqual([]);
