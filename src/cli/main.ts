@@ -22,30 +22,27 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .exitOverride();
 
-  const start = program
-    .command('start')
-    .description('Run the app as N workers in the foreground.')
-    .argument('[script]', 'the app entry file (CommonJS or ESM); or `app` in the config file')
-    .option('-c, --config <file>', 'YAML config file');
-  start.option('--env <name>', 'with a pm2 ecosystem file: apply its env_<name> block (as pm2 --env)');
-  addSettingFlags(start);
-  start.action(async (script: string | undefined, opts: Record<string, unknown>) => {
-    // Required here: the operate commands start faster without the supervisor loaded.
-    const { startPrimary } = require('./start') as typeof import('./start');
-    await startPrimary({ load: settingsLoader(script, opts), cwd: process.cwd(), env: process.env });
-  });
-
-  const dev = program
-    .command('dev')
-    .description('Run the app for local development: 1 worker, readable logs, and a rolling reload when a file changes (start --watch).')
-    .argument('[script]', 'the app entry file (CommonJS or ESM); or `app` in the config file')
-    .option('-c, --config <file>', 'YAML config file');
-  dev.option('--env <name>', 'with a pm2 ecosystem file: apply its env_<name> block (as pm2 --env)');
-  addSettingFlags(dev);
-  dev.action(async (script: string | undefined, opts: Record<string, unknown>) => {
-    const { startPrimary } = require('./start') as typeof import('./start');
-    await startPrimary({ load: settingsLoader(script, opts, DEV_DEFAULTS), cwd: process.cwd(), env: process.env });
-  });
+  /** `start` and `dev` take the same arguments and flags; `dev` only changes some defaults. */
+  const runCommand = (name: string, description: string, defaults?: typeof DEV_DEFAULTS): void => {
+    const command = program
+      .command(name)
+      .description(description)
+      .argument('[script]', 'the app entry file (CommonJS or ESM); or `app` in the config file')
+      .option('-c, --config <file>', 'YAML config file')
+      .option('--env <name>', 'with a pm2 ecosystem file: apply its env_<name> block (as pm2 --env)');
+    addSettingFlags(command);
+    command.action(async (script: string | undefined, opts: Record<string, unknown>) => {
+      // Required here: the operate commands start faster without the supervisor loaded.
+      const { startPrimary } = require('./start') as typeof import('./start');
+      await startPrimary({ load: settingsLoader(script, opts, defaults), cwd: process.cwd(), env: process.env });
+    });
+  };
+  runCommand('start', 'Run the app as N workers in the foreground.');
+  runCommand(
+    'dev',
+    'Run the app for local development: 1 worker, readable logs, and a rolling reload when a file changes (start --watch).',
+    DEV_DEFAULTS,
+  );
 
   const config = program.command('config').description('Inspect configuration.');
   config
