@@ -18,7 +18,7 @@ export const REPO = path.resolve(BENCH_DIR, '..');
 export const APPS = path.join(BENCH_DIR, 'apps');
 const PEERS_DIR = path.join(BENCH_DIR, 'peers');
 const SW_BIN = path.join(REPO, 'bin', 'smartworkers');
-const SW_MAIN = path.join(REPO, 'dist', 'cli', 'main.js');
+const SW_MAIN = path.join(REPO, 'dist', 'cli', 'smartworkers.js');
 const PM2_BIN = path.join(PEERS_DIR, 'node_modules', 'pm2', 'bin', 'pm2');
 
 export class NotAvailable extends Error {}
@@ -293,8 +293,17 @@ async function startChild(peer, argv, { workers, env = {}, readyTimeoutMs = 3000
   return inst;
 }
 
+let swChecked = null;
+
+/** Checked once per run (a `start --help` spawn), never inside a timed start. */
 export function smartworkersAvailable() {
-  if (!fs.existsSync(SW_MAIN)) return { ok: false, reason: 'smartworkers CLI not built (no dist/cli/main.js)' };
+  if (swChecked) return swChecked;
+  swChecked = checkSmartworkers();
+  return swChecked;
+}
+
+function checkSmartworkers() {
+  if (!fs.existsSync(SW_MAIN)) return { ok: false, reason: 'smartworkers CLI not built (no dist/cli/smartworkers.js)' };
   const r = spawnSync(process.execPath, [SW_BIN, 'start', '--help'], { cwd: REPO, encoding: 'utf8', timeout: 10000 });
   if (r.status !== 0) return { ok: false, reason: `\`smartworkers start --help\` failed: ${(r.stderr || r.stdout || '').trim().split('\n').slice(-2).join(' ')}` };
   return { ok: true };

@@ -5,9 +5,8 @@
 import { Command, CommanderError } from 'commander';
 import { addSettingFlags, flagsFromOptions } from '../config/cli';
 import { loadSettings } from '../config/load';
-import { formatEffectiveConfig } from '../config/print';
 import type { Settings } from '../config/types';
-import { isEcosystemConfig, loadEcosystemSettingsSync, looksLikeEcosystemFile } from '../ecosystem';
+import { isEcosystemConfig, looksLikeEcosystemFile } from '../ecosystem/read';
 import { existsSync } from 'node:fs';
 import { registerSystemdUnitCommand } from './commands/systemd-unit';
 import { EXIT, SmartworkersError } from '../errors';
@@ -52,6 +51,7 @@ export function buildProgram(): Command {
     .argument('[script]', 'the app entry file, when the file has no `app`')
     .action((file: string, script: string | undefined) => {
       const settings = loadSettings({ script, configFile: file, flags: {}, env: process.env, cwd: process.cwd(), isTTY: false });
+      const { formatEffectiveConfig } = require('../config/print') as typeof import('../config/print');
       process.stdout.write(formatEffectiveConfig(settings));
     });
 
@@ -82,6 +82,7 @@ function settingsLoader(script: string | undefined, opts: Record<string, unknown
   }
   let warned = false;
   return () => {
+    const { loadEcosystemSettingsSync } = require('../ecosystem/settings') as typeof import('../ecosystem/settings');
     const { settings, warnings } = loadEcosystemSettingsSync({ ...base, file: ecosystemFile, envName: opts.env as string | undefined });
     if (!warned) for (const warning of warnings) process.stderr.write(`smartworkers: warning: ${warning}\n`);
     warned = true;

@@ -6,7 +6,6 @@
  * handlers only enqueue. Nothing here runs per request: the primary is also the accept
  * loop for every connection in round-robin mode.
  */
-import pidusage from 'pidusage';
 import type { Settings } from '../config/types';
 import { TAG, type TaskInfo } from '../protocol';
 import type { Clock, HostEvent, ProcessHost } from './host';
@@ -258,6 +257,8 @@ export class Supervisor {
 
 /** One pidusage call per pid, so a pid that exited meanwhile does not spoil the others. */
 async function sampleWithPidusage(pids: number[]): Promise<Map<number, { rss: number; cpu: number }>> {
+  // Loaded at the first sample, after the workers are forked: not on the path to ready.
+  const pidusage = require('pidusage') as typeof import('pidusage');
   const out = new Map<number, { rss: number; cpu: number }>();
   const results = await Promise.allSettled(pids.map((pid) => pidusage(pid)));
   results.forEach((r, i) => {
