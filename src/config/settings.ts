@@ -138,7 +138,7 @@ const APP_ROWS = [
   },
   {
     key: 'restart_delay', field: 'restartDelay', kind: 'duration', default: '100ms', min: 0,
-    description: 'Delay before replacing a crashed worker; doubles with each consecutive crash of the slot.',
+    description: 'Delay before replacing a worker that died before serving a request (failed boot, crash loop); doubles with each consecutive such crash of the slot. A worker that served requests is replaced at once.',
   },
   {
     key: 'max_restart_delay', field: 'maxRestartDelay', kind: 'duration', default: '15s', min: 0,

@@ -385,21 +385,25 @@ class Step {
       });
       return;
     }
-    this.scheduleSlotRestart(app, w.slot, w.listening && w.readyAt !== null);
+    this.scheduleSlotRestart(app, w.slot, w);
   }
 
   /**
-   * Backoff doubles per consecutive crash, except for a worker that listened and served when no
-   * other worker of its app is left serving: then the port would refuse connections for the whole
-   * backoff, so it is replaced at once (as a bare node:cluster primary would). Failed boots
-   * always back off, so an app that cannot boot never spins.
+   * When the slot of an exited worker forks again. Backoff (restart_delay, doubling per
+   * consecutive crash) is for an app that cannot boot or dies before doing any work, so it never
+   * spins. A worker that served requests proved the app boots and works: it is replaced at once,
+   * as gunicorn or a bare node:cluster primary would (a worker killed from outside, a crash on one
+   * request in a hundred), and its slot's count of consecutive crashes starts over. So is the last
+   * worker holding the port, which would otherwise refuse connections for the whole backoff.
    */
-  private scheduleSlotRestart(app: AppRuntime, slot: number, heldThePort = false): void {
+  private scheduleSlotRestart(app: AppRuntime, slot: number, exited?: WorkerRecord): void {
     const record = app.slots[slot];
     if (!record) return;
-    record.crashes += 1;
+    const wasServing = exited !== undefined && exited.listening && exited.readyAt !== null;
+    const servedRequests = wasServing && exited.served > 0;
+    record.crashes = servedRequests ? 0 : record.crashes + 1;
     const othersServing = liveWorkers(this.s, app.settings.name).some((o) => o.state === 'ready');
-    const lastServing = heldThePort && !othersServing;
+    const lastServing = wasServing && !othersServing;
     const delay = lastServing ? 0 : backoffDelay(app.settings, record.crashes);
     if (lastServing) {
       // Capacity first: slots still waiting out a backoff are brought forward too.

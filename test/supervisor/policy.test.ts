@@ -192,6 +192,35 @@ describe('failures', () => {
     expect(sim.state.apps.api!.slots[0]!.crashes).toBe(5);
   });
 
+  it('replaces at once a worker that served requests, however often it dies; backs off one that served none', () => {
+    // Worker 2 keeps serving slot 1 throughout: only what slot 0's workers did decides.
+    const sim = new Sim(settingsWith({ workers: 2, restartDelay: 100, minUptime: 60_000 }));
+    sim.boot();
+    sim.take();
+    let id = 1;
+    for (let kill = 0; kill < 5; kill++) {
+      sim.report(id, { served: 3 });
+      sim.exit(id, null, 'SIGKILL'); // killed from outside (OOM killer, an operator, chaos)
+      const [next] = sim.of('fork');
+      expect(next).toBeDefined(); // no backoff: the app boots and serves
+      sim.send({ type: 'listening', id: next!.id });
+      id = next!.id;
+    }
+    expect(sim.state.apps.api!.slots[0]!.crashes).toBe(0);
+    // Now it dies right after listening, before any request: a crash loop, so it backs off.
+    sim.exit(id, 1);
+    expect(sim.of('fork')).toHaveLength(0);
+    sim.advance(100);
+    const [afterBackoff] = sim.of('fork');
+    expect(afterBackoff).toBeDefined();
+    sim.send({ type: 'listening', id: afterBackoff!.id });
+    sim.exit(afterBackoff!.id, 1);
+    sim.advance(100);
+    expect(sim.of('fork')).toHaveLength(0); // 200 ms now
+    sim.advance(100);
+    expect(sim.of('fork')).toHaveLength(1);
+  });
+
   it('kills a worker still booting when the stop begins, unless it listened or runs tasks', () => {
     const sim = new Sim(settingsWith({ workers: 2, maxRequests: 10 }));
     sim.boot();
