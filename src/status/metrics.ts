@@ -180,6 +180,20 @@ export function createStatusMetrics(control: ClusterControl, options: StatusMetr
     },
   });
   new Gauge({
+    name: 'smartworkers_slots_stopped',
+    help: 'Slots of each app left empty until the next reload (autorestart off, or max_restarts reached).',
+    labelNames: ['app', 'reason'],
+    registers,
+    collect() {
+      this.reset();
+      for (const app of snapshot().apps) {
+        for (const reason of ['autorestart', 'max_restarts'] as const) {
+          this.set({ app: app.name, reason }, app.stoppedSlots.filter((s) => s.reason === reason).length);
+        }
+      }
+    },
+  });
+  new Gauge({
     name: 'smartworkers_workers',
     help: 'Live workers of each app, by lifecycle state.',
     labelNames: ['app', 'state'],

@@ -59,6 +59,8 @@ export interface AppStatus {
   script: string;
   desiredWorkers: number;
   readyWorkers: number;
+  /** Slots left empty until the next reload: the app exited with `autorestart: false`, or crashed `max_restarts` times in a row. */
+  stoppedSlots: Array<{ slot: number; reason: 'autorestart' | 'max_restarts' }>;
 }
 
 export interface StatusSnapshot {

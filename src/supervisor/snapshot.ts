@@ -67,6 +67,7 @@ export function buildSnapshot(state: ClusterState, now: number, primary: Primary
       script: a.settings.script,
       desiredWorkers: a.desired,
       readyWorkers: liveWorkers(state, a.settings.name).filter((w) => w.state === 'ready').length,
+      stoppedSlots: a.slots.slice(0, a.desired).flatMap((record, slot) => (record.stopped ? [{ slot, reason: record.stopped }] : [])),
     })),
     workers,
     totals: {

@@ -85,6 +85,14 @@ describe('status', () => {
     expect(stdout).toContain('tasks: 120 started · 110 completed · 3 failed · 4 cancelled · 1 lost · active: email 2');
     expect(stdout).toContain('recycles: max_requests 3 · memory 1 · reload 2 · 2 waited on tasks (4.1s in total)');
     expect(stdout).toContain('requests served: 123456');
+    expect(stdout).not.toContain('stopped');
+  });
+
+  it('says which slots are left empty, and why', async () => {
+    control.current.apps[0] = { ...control.current.apps[0]!, readyWorkers: 1, stoppedSlots: [{ slot: 1, reason: 'max_restarts' }] };
+    const { stdout, code } = await op('status');
+    expect(code).toBe(0);
+    expect(stdout).toContain('app api: 1/2 ready · /srv/app/server.js\n  slot 1 stopped (max_restarts reached) until the next reload\n');
   });
 
   it('--watch redraws in place until stopped', async () => {

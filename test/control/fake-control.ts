@@ -41,7 +41,7 @@ export function makeSnapshot(overrides: Partial<StatusSnapshot> = {}): StatusSna
       node: 'v20.20.2',
       rssBytes: 45 * 1024 * 1024,
     },
-    apps: [{ name: 'api', script: '/srv/app/server.js', desiredWorkers: 2, readyWorkers: 2 }],
+    apps: [{ name: 'api', script: '/srv/app/server.js', desiredWorkers: 2, readyWorkers: 2, stoppedSlots: [] }],
     workers: [
       makeWorker(),
       makeWorker({ id: 2, slot: 1, pid: 4102, served: 99, inflight: 0, activeTasks: 0, activeTasksByType: {}, rssBytes: null, cpuPercent: null, loopDelayMs: null, heartbeatAgeMs: null }),

@@ -27,6 +27,7 @@ describe('Prometheus metrics', () => {
       'smartworkers_recycles_delayed_by_tasks_total',
       'smartworkers_recycles_total',
       'smartworkers_requests_served_total',
+      'smartworkers_slots_stopped',
       'smartworkers_tasks_finished_total',
       'smartworkers_tasks_started_total',
       'smartworkers_worker_active_tasks',

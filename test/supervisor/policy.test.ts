@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ABANDON_GRACE_MS, backoffDelay, drawRequestLimit, step } from '../../src/supervisor/policy';
+import { buildSnapshot } from '../../src/supervisor/snapshot';
 import { appSettings, kinds, settingsWith, Sim } from './helpers';
 
 describe('start', () => {
@@ -544,6 +545,9 @@ describe('max_restarts', () => {
     expect(sim.state.phase).toBe('running');
     expect(sim.of('fork')).toHaveLength(0);
     expect(sim.worker(2).state).toBe('ready');
+    // status, /status and /metrics say why the app runs one worker short.
+    const snapshot = buildSnapshot(sim.state, sim.now, { pid: 1, configSource: 'test', node: 'v20', rssBytes: 0 });
+    expect(snapshot.apps).toEqual([expect.objectContaining({ name: 'api', desiredWorkers: 2, readyWorkers: 1, stoppedSlots: [{ slot: 0, reason: 'max_restarts' }] })]);
   });
 
   it('0 never gives up', () => {
