@@ -90,6 +90,19 @@ function settingsLoader(script: string | undefined, opts: Record<string, unknown
   };
 }
 
+/**
+ * Runs what `start` runs before it forks, short of starting anything: the build calls it before
+ * writing the CLI's code cache (scripts/bundle-cli.mjs), so the cache covers that path.
+ */
+export function warmUp(script: string): void {
+  buildProgram();
+  settingsLoader(script, {})();
+  const { createLogger } = require('../log/logger') as typeof import('../log/logger');
+  const discard = { write: () => true } as unknown as NodeJS.WritableStream;
+  createLogger({ format: 'json', level: 'info', destination: discard }).info({ warmUp: true }, 'warm-up');
+  require('./start');
+}
+
 export function main(argv: string[]): void {
   const program = buildProgram();
   program.parseAsync(argv).catch(exitWithError);

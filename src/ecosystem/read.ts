@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 const parseYaml = (text: string): unknown => (require('yaml') as typeof import('yaml')).parse(text);
 import { SmartworkersError } from '../errors';
 import { convertEcosystem, type ConvertResult } from './convert';
+import { importModule } from './import-module';
 
 export type EcosystemFormat = 'js' | 'mjs' | 'json' | 'yaml';
 
@@ -67,11 +68,10 @@ function moduleValue(mod: unknown): unknown {
   return mod;
 }
 
-// Kept as a real dynamic import in the CommonJS build (module: Node16 preserves `import()`).
 async function importFresh(file: string): Promise<unknown> {
   const url = pathToFileURL(file);
   url.searchParams.set('smartworkers-read', String(Date.now()));
-  return moduleValue(await import(url.href));
+  return moduleValue(await importModule(url.href));
 }
 
 function requireFresh(file: string): unknown {

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -80,6 +81,14 @@ describe('smartworkers systemd-unit', () => {
     const warnings = result.stderr.trim().split('\n');
     expect(warnings).toHaveLength(2);
     expect(warnings.every((w) => w.startsWith('smartworkers: warning: `'))).toBe(true);
+  });
+
+  it('reads an ES-module ecosystem file through the real, bundled CLI (its import() runs outside the code cache)', () => {
+    writeFileSync(path.join(dir, 'ecosystem.config.mjs'), "export default { apps: [{ name: 'esm-app', script: 'app.js', kill_timeout: 7000 }] };\n");
+    const stdout = execFileSync(process.execPath, [BIN, 'systemd-unit', '--config', 'ecosystem.config.mjs'], { cwd: dir, encoding: 'utf8' });
+    const unit = parseUnitFile(stdout);
+    expect(single(unit, 'Unit', 'Description')).toBe('esm-app (smartworkers)');
+    expect(single(unit, 'Service', 'TimeoutStopSec')).toBe(String(7 + 15));
   });
 
   it('tells a pm2 YAML ecosystem from a workers.yaml by its content', async () => {
