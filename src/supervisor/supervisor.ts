@@ -45,6 +45,8 @@ export class Supervisor {
   private readonly timers: unknown[] = [];
   private readonly stepListeners = new Set<StepListener>();
   private readonly badMessages = new Map<number, number>();
+  /** pm_id of each slot (`app\0slot`), see pmIdOf. */
+  private readonly pmIds = new Map<string, number>();
   private readonly taskRequests = new Map<number, (tasks: TaskInfo[], id: number) => void>();
   private nextRequestId = 1;
   private settings: Settings;
@@ -155,7 +157,7 @@ export class Supervisor {
             slot: effect.slot,
             generation: effect.generation,
             requestLimit: effect.requestLimit,
-            pmId: this.pmIdOffset(effect.app) + effect.slot,
+            pmId: this.pmIdOf(effect.app, effect.slot),
             instances: this.current.apps[effect.app]?.desired ?? app.workers,
           });
         } catch (err) {
@@ -190,14 +192,23 @@ export class Supervisor {
     }
   }
 
-  /** pm2 numbers processes across apps in order: an app's slots start after the earlier apps' workers. */
-  private pmIdOffset(appName: string): number {
-    let offset = 0;
-    for (const app of this.settings.apps) {
-      if (app.name === appName) return offset;
-      offset += app.workers;
+  /**
+   * pm2's `pm_id` of a slot: unique across every app and stable for the slot's life. At start the
+   * slots are numbered across apps in config order, as pm2 numbers `-i N` processes; a slot added
+   * later (scale, a reload that adds workers or apps) takes the next free number, as in pm2, so it
+   * never repeats another app's id.
+   */
+  private pmIdOf(appName: string, slot: number): number {
+    if (this.pmIds.size === 0) {
+      for (const app of this.settings.apps) for (let s = 0; s < app.workers; s++) this.pmIds.set(`${app.name}\0${s}`, this.pmIds.size);
     }
-    return offset;
+    const key = `${appName}\0${slot}`;
+    let id = this.pmIds.get(key);
+    if (id === undefined) {
+      id = this.pmIds.size;
+      this.pmIds.set(key, id);
+    }
+    return id;
   }
 
   private reloadSettings(): void {

@@ -106,6 +106,24 @@ describe('supervisor executor', () => {
     ]);
   });
 
+  it('gives a slot added by scaling the next free pm_id, never one of another app, and keeps it for the slot', async () => {
+    const settings = { ...settingsWith(), apps: [appSettings({ name: 'api', workers: 2 }), appSettings({ name: 'jobs', workers: 1 })] };
+    const { clock, host, supervisor } = setup({}, settings);
+    supervisor.start();
+    for (const id of [1, 2, 3]) host.emit({ type: 'listening', id });
+    const control = createClusterControl(supervisor, { configSource: 'test' });
+    const scaled = control.scale({ app: 'api', delta: 1 }, true);
+    host.emit({ type: 'listening', id: 4 });
+    expect(await scaled).toMatchObject({ ok: true });
+    host.emit({ type: 'exit', id: 4, code: 1, signal: null }); // slot 2 of api crashes: same pm_id again
+    clock.advance(1_000); // its backoff
+    const pmIds = host.forks.map((f) => [f.app.name, f.slot, f.pmId]);
+    expect(pmIds.slice(3)).toEqual([
+      ['api', 2, 3],
+      ['api', 2, 3],
+    ]);
+  });
+
   it("delivers pm2's 'shutdown' to the app through the host, beside the retire", () => {
     const { host, supervisor } = setup({ workers: 1, shutdownWithMessage: true });
     supervisor.start();
