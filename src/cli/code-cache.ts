@@ -53,8 +53,3 @@ export function loadWithCodeCache(file: string, cacheFile = `${file}.cache`): Lo
     writeCache: () => writeFileSync(cacheFile, Buffer.concat([hash, script.createCachedData()])),
   };
 }
-
-/** `require(file)`, through its code cache. */
-export function requireBundle(file: string): unknown {
-  return loadWithCodeCache(file).exports;
-}

@@ -8,7 +8,7 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { ClusterControl } from '../control/types';
-import { RECYCLE_REASONS, type StatusSnapshot, type WorkerStateName, type WorkerStatus } from './snapshot';
+import { RECYCLE_REASONS, SLOT_STOP_REASONS, type StatusSnapshot, type WorkerStateName, type WorkerStatus } from './snapshot';
 
 export const WORKER_STATES: readonly WorkerStateName[] = [
   'starting', 'ready', 'retiring', 'waiting-for-tasks', 'stopping', 'exited', 'failed-boot',
@@ -187,7 +187,7 @@ export function createStatusMetrics(control: ClusterControl, options: StatusMetr
     collect() {
       this.reset();
       for (const app of snapshot().apps) {
-        for (const reason of ['autorestart', 'max_restarts'] as const) {
+        for (const reason of SLOT_STOP_REASONS) {
           this.set({ app: app.name, reason }, app.stoppedSlots.filter((s) => s.reason === reason).length);
         }
       }

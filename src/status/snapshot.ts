@@ -5,6 +5,11 @@
 
 export type WorkerStateName = 'starting' | 'ready' | 'retiring' | 'waiting-for-tasks' | 'stopping' | 'exited' | 'failed-boot';
 
+/** Why a slot is left empty until the next reload. */
+export type SlotStopReason = 'autorestart' | 'max_restarts';
+
+export const SLOT_STOP_REASONS: readonly SlotStopReason[] = ['autorestart', 'max_restarts'];
+
 export type RecycleReason = 'max_requests' | 'memory' | 'memory_hard' | 'timeout' | 'reload' | 'manual' | 'crash' | 'scale' | 'signal';
 
 export const RECYCLE_REASONS: readonly RecycleReason[] = [
@@ -60,7 +65,7 @@ export interface AppStatus {
   desiredWorkers: number;
   readyWorkers: number;
   /** Slots left empty until the next reload: the app exited with `autorestart: false`, or crashed `max_restarts` times in a row. */
-  stoppedSlots: Array<{ slot: number; reason: 'autorestart' | 'max_restarts' }>;
+  stoppedSlots: Array<{ slot: number; reason: SlotStopReason }>;
 }
 
 export interface StatusSnapshot {

@@ -4,7 +4,7 @@
  */
 import type { AppSettings, Settings } from '../config/types';
 import type { PrimaryMessage, TaskCounters, WorkerMessage } from '../protocol';
-import type { RecycleReason, WorkerStateName } from '../status/snapshot';
+import type { RecycleReason, SlotStopReason, WorkerStateName } from '../status/snapshot';
 
 export type { RecycleReason, WorkerStateName };
 
@@ -78,7 +78,7 @@ export interface SlotRecord {
   /** Consecutive unexpected exits before min_uptime (pm2's unstable restarts); reset by a stable run. */
   unstable: number;
   /** Why the slot is no longer restarted (until the next reload of its app); null = it is. */
-  stopped: 'autorestart' | 'max_restarts' | null;
+  stopped: SlotStopReason | null;
   /** The last unexpected exit of the slot's worker was `exit(0)` (no signal). */
   lastExitClean: boolean;
 }

@@ -56,6 +56,8 @@ export class Supervisor {
   constructor(private readonly deps: SupervisorDeps) {
     this.settings = deps.settings;
     this.current = initialState(deps.settings, deps.clock.now());
+    // pm2 numbers the `-i N` processes of each app in config order: so do the first slots.
+    for (const app of deps.settings.apps) for (let slot = 0; slot < app.workers; slot++) this.pmIdOf(app.name, slot);
     deps.host.onEvent((e) => this.onHostEvent(e));
   }
 
@@ -193,15 +195,11 @@ export class Supervisor {
   }
 
   /**
-   * pm2's `pm_id` of a slot: unique across every app and stable for the slot's life. At start the
-   * slots are numbered across apps in config order, as pm2 numbers `-i N` processes; a slot added
-   * later (scale, a reload that adds workers or apps) takes the next free number, as in pm2, so it
-   * never repeats another app's id.
+   * pm2's `pm_id` of a slot: unique across every app and stable for the slot's life. A slot added
+   * after the start (scale, a reload that adds workers or apps) takes the next free number, as in
+   * pm2, so it never repeats another app's id.
    */
   private pmIdOf(appName: string, slot: number): number {
-    if (this.pmIds.size === 0) {
-      for (const app of this.settings.apps) for (let s = 0; s < app.workers; s++) this.pmIds.set(`${app.name}\0${s}`, this.pmIds.size);
-    }
     const key = `${appName}\0${slot}`;
     let id = this.pmIds.get(key);
     if (id === undefined) {

@@ -103,6 +103,7 @@ export function renderStatus(s: StatusSnapshot): string {
   for (const app of s.apps) {
     lines.push(`app ${app.name}: ${app.readyWorkers}/${app.desiredWorkers} ready · ${app.script}`);
     // A slot that gave up explains a missing worker: say so rather than leave a silent gap.
+    // `?? []`: a primary started by an older version sends no stoppedSlots.
     for (const { slot, reason } of app.stoppedSlots ?? []) {
       lines.push(`  slot ${slot} stopped (${reason === 'max_restarts' ? 'max_restarts reached' : 'autorestart is off'}) until the next reload`);
     }
