@@ -83,7 +83,7 @@ export function run(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Cl
     });
   });
 
-  const waitForCount: Cluster['waitForCount'] = (predicate, count, timeoutMs = 20_000, what = 'log line') =>
+  const waitForCount: Cluster['waitForCount'] = (predicate, count, timeoutMs = 60_000, what = 'log line') =>
     new Promise((resolve, reject) => {
       const check = (): boolean => {
         const found = lines.filter(predicate);
@@ -122,7 +122,7 @@ export function run(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Cl
     waitForCount,
     exited,
     port: async () => {
-      const line = await cluster.waitFor((l) => l.fixture === 'listening', 20_000, 'fixture listening');
+      const line = await cluster.waitFor((l) => l.fixture === 'listening', 60_000, 'fixture listening');
       return line.port as number;
     },
     signal: (sig) => child.kill(sig),
@@ -164,11 +164,12 @@ export interface LoadResult {
 
 /**
  * Keep-alive load on loopback, bounded in time (`seconds`), or stopped early once `until`
- * resolves. Failed = errors + non-2xx + timeouts.
+ * resolves (or rejects: the rejection is the caller's to report). `onResponse` runs on every
+ * response. Failed = errors + non-2xx + timeouts.
  */
 export async function load(
   port: number,
-  opts: { seconds: number; connections?: number; path?: string; until?: Promise<unknown> },
+  opts: { seconds: number; connections?: number; path?: string; until?: Promise<unknown>; onResponse?: () => void },
 ): Promise<LoadResult> {
   const instance = autocannon({
     url: `http://127.0.0.1:${port}${opts.path ?? '/'}`,
@@ -176,6 +177,7 @@ export async function load(
     duration: opts.seconds,
     timeout: 10,
   });
+  if (opts.onResponse) instance.on('response', opts.onResponse);
   opts.until?.then(() => instance.stop(), () => instance.stop());
   const result = await instance;
   return {

@@ -15,10 +15,10 @@ afterEach(cleanup);
 const trouble = (lines: LogLine[]) => lines.filter((l) => typeof l.level === 'number' && l.level >= 40);
 
 /** Waits until a condition holds, checking on an interval; for process exits, which emit no event here. */
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+async function until(condition: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -31,7 +31,7 @@ describe('signals', () => {
     const port = await cluster.port();
     await cluster.waitForCount(isMsg('worker ready'), 2);
     const traffic = clientLoad(port, { connections: 10, path: taskPath });
-    await until(() => traffic.ok() >= 200, 20_000, '200 responses');
+    await until(() => traffic.ok() >= 200, 60_000, () => `200 responses (${traffic.ok()} so far)`);
     stop(cluster);
     const { code } = await cluster.exited;
     const result = await traffic.stop();
@@ -70,16 +70,27 @@ describe('signals', () => {
     const port = await cluster.port();
     const ready = await cluster.waitForCount(isMsg('worker ready'), 2);
     const before = new Set(ready.map((l) => l.pid));
-    const loading = load(port, { seconds: 6, connections: 50 });
-    setTimeout(() => cluster.signal('SIGHUP'), 1_000);
-    setTimeout(() => cluster.signal('SIGHUP'), 3_500);
-    const result = await loading;
-    const reloads = cluster.lines.filter((l) => l.msg === 'worker retiring' && l.reason === 'reload');
-    expect(reloads.length).toBe(4);
+    const retiredByReload = (l: LogLine) => l.msg === 'worker exited' && l.reason === 'reload';
+    // Two reloads in a row under load, each sent once the one before has replaced and retired both
+    // workers; the load runs until then (its `seconds` is only a backstop).
+    let firstResponse!: () => void;
+    const loadStarted = new Promise<void>((resolve) => (firstResponse = resolve));
+    const reloads = (async () => {
+      await loadStarted;
+      for (const total of [2, 4]) {
+        cluster.signal('SIGHUP');
+        await cluster.waitForCount(retiredByReload, total, 90_000, `${total} workers retired by SIGHUP reloads`);
+      }
+    })();
+    const result = await load(port, { seconds: 200, connections: 50, until: reloads, onResponse: firstResponse });
+    await reloads;
+    const retiring = cluster.lines.filter((l) => l.msg === 'worker retiring' && l.reason === 'reload');
+    expect(retiring.length).toBe(4);
     expect(result).toMatchObject({ failed: 0, errors: 0, non2xx: 0, timeouts: 0 });
+    expect(result.requests).toBeGreaterThan(0);
     const nowReady = cluster.lines.filter(isMsg('worker ready')).slice(-2).map((l) => l.pid);
     expect(nowReady.some((pid) => before.has(pid))).toBe(false);
-  });
+  }, 240_000);
 
   it('SIGTTIN adds a worker and SIGTTOU removes one', async () => {
     const cluster = run(['start', HTTP, '--workers', '1', '--log-format', 'json']);
@@ -104,7 +115,7 @@ describe('signals', () => {
     await cluster.exited;
     const workerPids = ready.map((l) => l.pid as number);
     expect(workerPids.some(alive)).toBe(true); // they outlive the primary for their tasks
-    await until(() => !workerPids.some(alive), 15_000, 'orphaned workers to exit');
+    await until(() => !workerPids.some(alive), 60_000, () => `orphaned workers to exit (${workerPids.filter(alive).join(', ')} still running)`);
     const tasks = readTaskLog(taskLog);
     expect(tasks.started.size).toBe(6);
     expect(tasks.done.size).toBe(6);
