@@ -1,9 +1,13 @@
 /**
- * A real Unix datagram listener standing in for systemd's notify socket, run by python3 in a child
- * process (Node cannot bind a datagram Unix socket). Every datagram is recorded byte for byte.
+ * Listeners standing in for systemd's notify socket, each recording every message byte for byte:
+ * - `startNotifyListener`: a real Unix datagram socket, bound by python3 in a child process (Node
+ *   cannot bind one), for the real helpers systemd-notify and python3 (the tool suite, test/tools/).
+ * - `startStandInListener`: a Unix stream socket bound by Node, for the stand-in systemd-notify
+ *   (fixtures/stand-in/) that `npm test` uses on a machine without systemd's tools or python3.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -31,17 +35,26 @@ export interface NotifyListener {
 
 const SCRIPT = path.join(__dirname, 'fixtures', 'notify-listener.py');
 
-/** `kind: 'path'` binds a socket file in a fresh temp dir; `'abstract'` an abstract name (`@…`). */
-export async function startNotifyListener(kind: 'path' | 'abstract' = 'path'): Promise<NotifyListener> {
+/** A fresh temp dir, and the address to bind: a socket file in it, or an abstract name (`@…`). */
+function addressFor(kind: 'path' | 'abstract'): { dir: string; address: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'sw-notify-'));
   const address = kind === 'path' ? path.join(dir, 'notify.sock') : `@sw-notify-test-${process.pid}-${path.basename(dir)}`;
-  const child: ChildProcess = spawn('python3', [SCRIPT, address], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const datagrams: Datagram[] = [];
-  const waiters: Array<() => void> = [];
-  const notify = (): void => {
-    for (const waiter of waiters.splice(0)) waiter();
-  };
+  return { dir, address };
+}
 
+/** The real datagram socket (python3). `kind: 'path'` binds a socket file, `'abstract'` an abstract name. */
+export async function startNotifyListener(kind: 'path' | 'abstract' = 'path'): Promise<NotifyListener> {
+  const { dir, address } = addressFor(kind);
+  const child: ChildProcess = spawn('python3', [SCRIPT, address], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const recorder = record(address, async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.removeAllListeners('exit');
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.stdin!.end();
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
   await new Promise<void>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     child.once('error', reject);
@@ -52,11 +65,46 @@ export async function startNotifyListener(kind: 'path' | 'abstract' = 'path'): P
         return;
       }
       const parsed = JSON.parse(line) as { hex: string; fds: number };
-      const bytes = Buffer.from(parsed.hex, 'hex');
-      datagrams.push({ bytes, text: bytes.toString('utf8'), fds: parsed.fds });
-      notify();
+      recorder.add(Buffer.from(parsed.hex, 'hex'), parsed.fds);
     });
   });
+  return recorder.listener;
+}
+
+/**
+ * The stand-in's stream socket: one connection per message, recorded when the sender half-closes;
+ * closing the connection then releases the sender (its barrier).
+ */
+export async function startStandInListener(kind: 'path' | 'abstract' = 'path'): Promise<NotifyListener> {
+  const { dir, address } = addressFor(kind);
+  const server = net.createServer((socket) => {
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', () => {});
+    socket.on('end', () => {
+      recorder.add(Buffer.concat(chunks), 0);
+      socket.destroy();
+    });
+  });
+  const recorder = record(address, async () => {
+    await new Promise((resolve) => server.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.startsWith('@') ? `\0${address.slice(1)}` : address, resolve);
+  });
+  return recorder.listener;
+}
+
+/** The recording and waiting both listeners share. */
+function record(address: string, close: () => Promise<void>): { listener: NotifyListener; add(bytes: Buffer, fds: number): void } {
+  const datagrams: Datagram[] = [];
+  const waiters: Array<() => void> = [];
+  const add = (bytes: Buffer, fds: number): void => {
+    datagrams.push({ bytes, text: bytes.toString('utf8'), fds });
+    for (const waiter of waiters.splice(0)) waiter();
+  };
 
   const messages = (): string[] => datagrams.filter((d) => d.text !== 'BARRIER=1').map((d) => d.text);
 
@@ -76,21 +124,14 @@ export async function startNotifyListener(kind: 'path' | 'abstract' = 'path'): P
     });
   }
 
-  return {
+  const listener: NotifyListener = {
     address,
     datagrams,
     messages,
-    waitFor: (match, label = 'a datagram', timeoutMs = 10_000) => waitUntil(() => datagrams.find(match), label, timeoutMs),
-    waitForMessages: (count, timeoutMs = 10_000) =>
+    waitFor: (match, label = 'a datagram', timeoutMs = 30_000) => waitUntil(() => datagrams.find(match), label, timeoutMs),
+    waitForMessages: (count, timeoutMs = 30_000) =>
       waitUntil(() => (messages().length >= count ? messages() : undefined), `${count} messages`, timeoutMs),
-    close: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.removeAllListeners('exit');
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.stdin!.end();
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    close,
   };
+  return { listener, add };
 }

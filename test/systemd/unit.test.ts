@@ -1,11 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SmartworkersError } from '../../src/errors';
 import { defaultBinPath, quoteExecArg, renderSystemdUnit, stopTimeoutSeconds } from '../../src/systemd/unit';
 import { parseUnitFile, single, splitExecLine } from './unit-file';
+import { lintUnit, UNIT_FAULTS, verifiedUnitOptions } from './unit-lint';
 
 const base = {
   configFile: '/srv/api/workers.yaml',
@@ -111,21 +109,13 @@ describe('renderSystemdUnit', () => {
     expect((error as SmartworkersError).message).not.toContain('\n');
   });
 
-  it('passes `systemd-analyze verify` without a warning', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'sw-unit-'));
-    try {
-      const config = path.join(dir, 'workers.yaml');
-      writeFileSync(config, 'app: app.js\n');
-      const file = path.join(dir, 'smartworkers-test.service');
-      // No User=: verify would look the account up on this machine.
-      writeFileSync(file, renderSystemdUnit({ configFile: config, cwd: dir, gracefulTimeoutMs: 30_000, bootTimeoutMs: 10_000, watchdogSec: 20 }));
-      const result = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8', timeout: 30_000 });
-      expect(result.error).toBeUndefined();
-      const aboutOurFile = `${result.stdout}\n${result.stderr}`.split('\n').filter((line) => line.includes(file));
-      expect(aboutOurFile).toEqual([]);
-      expect(result.status).toBe(0);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  it('passes the checks of `systemd-analyze verify` (the real one: test/tools/), with and without the optional keys', () => {
+    expect(lintUnit(renderSystemdUnit(verifiedUnitOptions('/srv/api')))).toEqual([]);
+    expect(lintUnit(renderSystemdUnit({ ...base, execPath: process.execPath, group: 'www-data', environment: { NODE_ENV: 'production', A_B: 'x y "z"' }, watchdogSec: 20 }))).toEqual([]);
+  });
+
+  it.each(UNIT_FAULTS)('the check catches %s', (_what, line, problem) => {
+    const text = renderSystemdUnit(verifiedUnitOptions('/srv/api')).replace('[Service]\n', `[Service]\n${line}\n`);
+    expect(lintUnit(text)).toEqual(expect.arrayContaining([expect.stringMatching(problem)]));
   });
 });
