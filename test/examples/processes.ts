@@ -64,8 +64,8 @@ export function runApp(script: string, env: Record<string, string>, cwd: string)
     child,
     lines,
     messages,
-    line: (pattern, timeoutMs = 10_000) => waitFor(() => lines.find((l) => pattern.test(l)), String(pattern), timeoutMs),
-    message: (value, timeoutMs = 10_000) =>
+    line: (pattern, timeoutMs = 60_000) => waitFor(() => lines.find((l) => pattern.test(l)), String(pattern), timeoutMs),
+    message: (value, timeoutMs = 60_000) =>
       waitFor(() => (messages.some((m) => JSON.stringify(m) === JSON.stringify(value)) ? true : undefined), JSON.stringify(value), timeoutMs).then(() => {}),
     exited: () => exit,
     stop: async () => {
