@@ -11,6 +11,7 @@ import {
   type CommandResults,
   type ControlReply,
 } from './protocol';
+import { checkSocketBeforeConnect } from './socket-safety';
 
 let nextRequestId = 1;
 
@@ -18,8 +19,10 @@ let nextRequestId = 1;
  * Sends one command and resolves with its result. `timeoutMs` bounds the wait for the reply
  * (0 = no bound: the primary answers an action once it has completed).
  *
- * Throws `SW_NOT_RUNNING` when nothing listens at `socketPath`, `SW_CONTROL_NO_REPLY` on a
- * timeout or a connection closed early, and the primary's own error code when it refuses.
+ * Throws `SW_NOT_RUNNING` when nothing listens at `socketPath`, `SW_CONTROL_SOCKET` when the
+ * socket or its directory could belong to another user (nothing is sent then),
+ * `SW_CONTROL_NO_REPLY` on a timeout or a connection closed early, and the primary's own error
+ * code when it refuses.
  */
 export async function sendCommand<C extends CommandName>(
   socketPath: string,
@@ -73,6 +76,12 @@ interface ExchangeOptions {
 
 function exchange(socketPath: string, requestLine: string, options: ExchangeOptions): Promise<{ reply: ControlReply; closed: boolean }> {
   return new Promise((resolve, reject) => {
+    try {
+      checkSocketBeforeConnect(socketPath); // nothing is sent to a socket another user could have put there
+    } catch (error) {
+      reject(error);
+      return;
+    }
     const socket = net.connect(socketPath);
     let received = '';
     let reply: ControlReply | undefined;

@@ -285,3 +285,80 @@ describe('control client', () => {
     expect(control.actions()).toEqual([{ method: 'stop', force: true }]);
   });
 });
+
+describe('control server: idle connections cannot lock the CLI out', () => {
+  /**
+   * Another process opens `n` connections, one after another, that never send a byte; resolves
+   * once all were connected, with how many the server has closed so far (asked on demand).
+   */
+  async function idleConnections(socketPath: string, n: number): Promise<{ closedByServer: () => Promise<number>; stop: () => void }> {
+    const script = `
+      const net = require('node:net');
+      const sockets = [];
+      let closed = 0;
+      const open = (i) => {
+        if (i === ${n}) return process.send({ opened: sockets.length });
+        const s = net.connect(${JSON.stringify(socketPath)});
+        sockets.push(s);
+        s.on('close', () => closed++);
+        s.on('error', () => {});
+        s.once('connect', () => open(i + 1));
+      };
+      open(0);
+      process.on('message', () => process.send({ closed }));
+    `;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const [ready] = (await once(child, 'message')) as [{ opened: number }];
+    expect(ready.opened).toBe(n);
+    return {
+      async closedByServer() {
+        child.send('count?');
+        const [reply] = (await once(child, 'message')) as [{ closed: number }];
+        return reply.closed;
+      },
+      stop: () => child.kill('SIGKILL'),
+    };
+  }
+
+  it('answers status, reload and stop with 1,000 idle connections open, evicting the oldest idle ones', async () => {
+    const { server, control } = await start();
+    const idle = await idleConnections(server.socketPath, 1000);
+    try {
+      expect((await sendCommand(server.socketPath, 'status', {}, 5000)).version).toBe(1);
+      expect(await sendCommand(server.socketPath, 'reload', {}, 5000)).toEqual({ ok: true, message: 'done' });
+      const stopping = stopCluster(server.socketPath, false, { timeoutMs: 5000, waitForExit: false, exitTimeoutMs: 0 });
+      await expect(stopping).resolves.toMatchObject({ result: { ok: true } });
+      expect(control.actions().map((a) => a.method)).toEqual(['reload', 'stop']);
+      // The server kept at most 64 of them: the others were closed, oldest first.
+      await expect.poll(() => idle.closedByServer(), { timeout: 10_000 }).toBeGreaterThanOrEqual(1000 - 64);
+    } finally {
+      idle.stop();
+    }
+  }, 30_000);
+
+  it('keeps a connection busy with a command, and closes idle and too-slow ones on its timeouts', async () => {
+    const control = new FakeControl();
+    let finish!: () => void;
+    control.actionResult = () => new Promise((resolve) => (finish = () => resolve({ ok: true, message: 'reloaded' })));
+    const socketPath = path.join(dir, 'short.sock');
+    const server = await startControlServer({ socketPath, control, maxConnections: 4, idleTimeoutMs: 200, requestTimeoutMs: 200 });
+    servers.push(server);
+    const slow = sendCommand(socketPath, 'reload', {}, 0); // busy: never evicted, never timed out
+
+    const silent = new RawClient(socketPath);
+    await silent.closed; // idle past 200 ms
+
+    const dribbler = new RawClient(socketPath);
+    dribbler.send('{"v":1,');
+    const dribble = setInterval(() => dribbler.send(' '), 50); // never idle, never a whole line
+    await dribbler.closed;
+    clearInterval(dribble);
+
+    const crowd = Array.from({ length: 8 }, () => new RawClient(socketPath));
+    await Promise.all(crowd.slice(0, 4).map((c) => c.closed)); // the oldest idle ones made room
+    expect((await sendCommand(socketPath, 'status', {}, 2000)).version).toBe(1);
+    finish();
+    await expect(slow).resolves.toEqual({ ok: true, message: 'reloaded' });
+    for (const c of crowd) c.destroy();
+  });
+});
