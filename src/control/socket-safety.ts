@@ -70,7 +70,10 @@ export function checkSocketBeforeConnect(socketPath: string, uid: number = curre
   if (stat.isSymbolicLink()) refuse(`control socket ${socketPath} is a symbolic link; refusing to follow it`);
   if (!stat.isSocket()) refuse(`${socketPath} is not a socket`);
   if (!trusted(stat.uid, uid)) {
-    refuse(`control socket ${socketPath} belongs to uid ${stat.uid}, not to this user (uid ${uid}) or root; not sending it anything (run the command as the cluster's user)`);
+    throw new SmartworkersError(
+      'SW_CONTROL_SOCKET',
+      `control socket ${socketPath} belongs to uid ${stat.uid}, not to this user (uid ${uid}) or root; not sending it anything (run the command as the cluster's user)`,
+    );
   }
 }
 

@@ -78,10 +78,12 @@ function first<T>(set: Set<T>): T | undefined {
 /**
  * A token bucket: `perSecond` requests a second, in bursts of up to `perSecond`. Work over
  * budget is queued (bounded by `maxQueued`; past it the work's `drop` is called) and run in
- * order as the budget refills, by one timer.
+ * order as the budget refills, by one timer. Queued work whose client has gone (`live()` is
+ * false) is skipped without spending the budget: a flood that reconnects cannot fill the queue
+ * with dead requests that keep the next live one waiting.
  */
 export interface RequestBudget {
-  run(work: () => void, drop: () => void): void;
+  run(work: () => void, drop: () => void, live?: () => boolean): void;
   readonly queued: number;
   stop(): void;
 }
@@ -89,7 +91,7 @@ export interface RequestBudget {
 export function createRequestBudget(perSecond: number, maxQueued: number, now: () => number = Date.now): RequestBudget {
   let tokens = perSecond;
   let refilledAt = now();
-  const queue: Array<() => void> = [];
+  const queue: Array<{ work: () => void; live: () => boolean }> = [];
   let timer: NodeJS.Timeout | undefined;
 
   const refill = (): void => {
@@ -101,8 +103,10 @@ export function createRequestBudget(perSecond: number, maxQueued: number, now: (
     timer = undefined;
     refill();
     while (queue.length > 0 && tokens >= 1) {
+      const next = queue.shift()!;
+      if (!next.live()) continue;
       tokens -= 1;
-      queue.shift()!();
+      next.work();
     }
     schedule();
   };
@@ -113,7 +117,7 @@ export function createRequestBudget(perSecond: number, maxQueued: number, now: (
   };
 
   return {
-    run(work, drop) {
+    run(work, drop, live = () => true) {
       refill();
       if (queue.length === 0 && tokens >= 1) {
         tokens -= 1;
@@ -121,10 +125,14 @@ export function createRequestBudget(perSecond: number, maxQueued: number, now: (
         return;
       }
       if (queue.length >= maxQueued) {
-        drop();
-        return;
+        const before = queue.length;
+        for (let i = queue.length - 1; i >= 0; i--) if (!queue[i].live()) queue.splice(i, 1);
+        if (queue.length === before) {
+          drop();
+          return;
+        }
       }
-      queue.push(work);
+      queue.push({ work, live });
       schedule();
     },
     get queued() {

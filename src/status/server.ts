@@ -49,7 +49,7 @@ export interface StatusServerOptions {
   probesPerSecond?: number;
   /** Requests a second answered at once for every other path; more wait. Default 20. */
   scrapesPerSecond?: number;
-  /** Connections from one address (the oldest is closed past it). Default 32. */
+  /** Connections from one address (the oldest is closed past it). Default 128: above what a flood client keeps open, so a flood waits for its budget instead of reconnecting (each new connection costs the accept loop). */
   maxConnectionsPerAddress?: number;
   /** A client must send a request's headers within this many ms. Default 2000. */
   headersTimeoutMs?: number;
@@ -129,7 +129,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
   }, handler);
   server.timeout = 10_000; // no byte either way for this long: closed
   const guard = createConnectionGuard(
-    { perAddress: options.maxConnectionsPerAddress ?? 32, total: MAX_CONNECTIONS },
+    { perAddress: options.maxConnectionsPerAddress ?? 128, total: MAX_CONNECTIONS },
     (evicted) => {
       // One line for the first, then one per thousand: a flood must not flood the log.
       if (evicted === 1 || evicted % 1000 === 0) options.logger?.warn({ evicted }, 'status server: connection limit reached; closed the oldest connections');
@@ -201,6 +201,7 @@ function createHandler(ctx: HandlerContext): http.RequestListener {
     budget.run(
       () => respond(req, res, path),
       () => send(req, res, 429, 'text/plain; charset=utf-8', 'too many requests; retry later\n', { 'Retry-After': '1', Connection: 'close' }),
+      () => !res.destroyed && !req.socket.destroyed,
     );
   };
 

@@ -159,3 +159,22 @@ describe('request budget', () => {
     budget.stop();
   });
 });
+
+describe('request budget: clients that left', () => {
+  it('skips queued work whose client has gone, without spending the budget, and makes room for new work', async () => {
+    let t = 0;
+    const budget = createRequestBudget(1, 2, () => t);
+    const ran: string[] = [];
+    const dropped: string[] = [];
+    let goneAlive = true;
+    budget.run(() => ran.push('first'), () => dropped.push('first'));
+    budget.run(() => ran.push('gone'), () => dropped.push('gone'), () => goneAlive);
+    budget.run(() => ran.push('gone too'), () => dropped.push('gone too'), () => goneAlive);
+    goneAlive = false;
+    budget.run(() => ran.push('live'), () => dropped.push('live')); // the queue is full of dead work: room is made
+    expect(dropped).toEqual([]);
+    t = 1000;
+    await expect.poll(() => ran, { timeout: 5_000 }).toEqual(['first', 'live']);
+    budget.stop();
+  });
+});
