@@ -299,10 +299,15 @@ describe('control server: idle connections cannot lock the CLI out', () => {
       const open = (i) => {
         if (i === ${n}) return process.send({ opened: sockets.length });
         const s = net.connect(${JSON.stringify(socketPath)});
-        sockets.push(s);
-        s.on('close', () => closed++);
-        s.on('error', () => {});
-        s.once('connect', () => open(i + 1));
+        let connected = false;
+        s.on('close', () => connected && closed++);
+        // A full backlog (EAGAIN) while the server is busy: try again shortly, as a real client would.
+        s.on('error', () => connected || setTimeout(() => open(i), 10));
+        s.once('connect', () => {
+          connected = true;
+          sockets.push(s);
+          open(i + 1);
+        });
       };
       open(0);
       process.on('message', () => process.send({ closed }));

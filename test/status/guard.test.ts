@@ -41,10 +41,13 @@ async function halfOpen(port: number, n: number, prefix: (i: number) => string):
     const open = (i) => {
       if (i === prefixes.length) return process.send({ opened: keep.length });
       const s = net.connect(${port}, '127.0.0.1');
-      keep.push(s);
-      s.on('close', () => closed++);
-      s.on('error', () => {});
+      let connected = false;
+      s.on('close', () => connected && closed++);
+      // A full backlog while the server is busy: try again shortly, as a real client would.
+      s.on('error', () => connected || setTimeout(() => open(i), 10));
       s.once('connect', () => {
+        connected = true;
+        keep.push(s);
         if (prefixes[i]) s.write(prefixes[i]);
         open(i + 1);
       });
