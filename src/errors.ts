@@ -92,8 +92,8 @@ export const ERRORS = {
     exitCode: EXIT.failure,
   },
   SW_CONTROL_SOCKET: {
-    summary: 'The control socket cannot be created or opened (path too long, not a socket, a directory not ours, no permission).',
-    fix: 'Set `control.socket` to a short path (under 108 bytes) in a directory you own.',
+    summary: 'The control socket cannot be created or used safely (path too long, not a socket, a symlink, owned by another user, in a directory another user owns or can write, no permission); nothing was sent to it.',
+    fix: 'Set `control.socket` to a short path (under 108 bytes) in a directory only you can write (not `/tmp` itself), and run the CLI as the cluster\'s user.',
     exitCode: EXIT.usage,
   },
   SW_CONTROL_BAD_REQUEST: {
