@@ -11,6 +11,7 @@ import { MAX_REQUEST_BYTES } from '../../src/control/protocol';
 import { startControlServer, type ControlServer } from '../../src/control/server';
 import { SmartworkersError } from '../../src/errors';
 import { FakeControl, makeSnapshot } from './fake-control';
+import { openIdleConnections } from './idle-connections';
 
 let dir: string;
 const servers: ControlServer[] = [];
@@ -287,47 +288,10 @@ describe('control client', () => {
 });
 
 describe('control server: idle connections cannot lock the CLI out', () => {
-  /**
-   * Another process opens `n` connections, one after another, that never send a byte; resolves
-   * once all were connected, with how many the server has closed so far (asked on demand).
-   */
-  async function idleConnections(socketPath: string, n: number): Promise<{ closedByServer: () => Promise<number>; stop: () => void }> {
-    const script = `
-      const net = require('node:net');
-      const sockets = [];
-      let closed = 0;
-      const open = (i) => {
-        if (i === ${n}) return process.send({ opened: sockets.length });
-        const s = net.connect(${JSON.stringify(socketPath)});
-        let connected = false;
-        s.on('close', () => connected && closed++);
-        // A full backlog (EAGAIN) while the server is busy: try again shortly, as a real client would.
-        s.on('error', () => connected || setTimeout(() => open(i), 10));
-        s.once('connect', () => {
-          connected = true;
-          sockets.push(s);
-          open(i + 1);
-        });
-      };
-      open(0);
-      process.on('message', () => process.send({ closed }));
-    `;
-    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const [ready] = (await once(child, 'message')) as [{ opened: number }];
-    expect(ready.opened).toBe(n);
-    return {
-      async closedByServer() {
-        child.send('count?');
-        const [reply] = (await once(child, 'message')) as [{ closed: number }];
-        return reply.closed;
-      },
-      stop: () => child.kill('SIGKILL'),
-    };
-  }
-
   it('answers status, reload and stop with 1,000 idle connections open, evicting the oldest idle ones', async () => {
     const { server, control } = await start();
-    const idle = await idleConnections(server.socketPath, 1000);
+    const idle = await openIdleConnections(server.socketPath, 1000);
+    expect(idle.opened).toBe(1000);
     try {
       expect((await sendCommand(server.socketPath, 'status', {}, 5000)).version).toBe(1);
       expect(await sendCommand(server.socketPath, 'reload', {}, 5000)).toEqual({ ok: true, message: 'done' });

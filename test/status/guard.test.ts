@@ -3,7 +3,6 @@
  * idle connections, scrape floods. Real sockets on loopback; the floods come from another
  * process, as they would.
  */
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { createRequestBudget } from '../../src/status/guard';
 import { startStatusServer, type StatusServer, type StatusServerOptions } from '../../src/status/server';
 import type { StatusMetrics } from '../../src/status/metrics';
 import { FakeControl } from '../control/fake-control';
+import { openIdleConnections } from '../control/idle-connections';
 
 const servers: StatusServer[] = [];
 const children: Array<() => void> = [];
@@ -26,59 +26,19 @@ async function start(options: Partial<StatusServerOptions> = {}): Promise<Status
   return server;
 }
 
-/**
- * Another process opens `n` connections to `port`, one after the other; each sends `prefix`
- * (may be empty) and then nothing. Resolves once all are connected; `closed()` asks how many
- * the server has closed since.
- */
-async function halfOpen(port: number, n: number, prefix: (i: number) => string): Promise<{ closed: () => Promise<number> }> {
-  const prefixes = Array.from({ length: n }, (_, i) => prefix(i));
-  const script = `
-    const net = require('node:net');
-    const prefixes = ${JSON.stringify(prefixes)};
-    let closed = 0;
-    const keep = [];
-    const open = (i) => {
-      if (i === prefixes.length) return process.send({ opened: keep.length });
-      const s = net.connect(${port}, '127.0.0.1');
-      let connected = false;
-      s.on('close', () => connected && closed++);
-      // A full backlog while the server is busy: try again shortly, as a real client would.
-      s.on('error', () => connected || setTimeout(() => open(i), 10));
-      s.once('connect', () => {
-        connected = true;
-        keep.push(s);
-        if (prefixes[i]) s.write(prefixes[i]);
-        open(i + 1);
-      });
-    };
-    open(0);
-    process.on('message', () => process.send({ closed }));
-  `;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  children.push(() => child.kill('SIGKILL'));
-  const [ready] = (await once(child, 'message')) as [{ opened: number }];
-  expect(ready.opened).toBe(n);
-  return {
-    async closed() {
-      child.send('count?');
-      const [reply] = (await once(child, 'message')) as [{ closed: number }];
-      return reply.closed;
-    },
-  };
-}
-
 describe('status server: probes are never starved', () => {
   it('answers /healthz and /readyz under 500 half-open connections', async () => {
     const server = await start();
     // Half send nothing, half send headers they never finish.
-    const attack = await halfOpen(server.port, 500, (i) => (i % 2 ? 'GET /metrics HTTP/1.1\r\nHost: x\r\n' : ''));
+    const attack = await openIdleConnections(server.port, 500, (i) => (i % 2 ? 'GET /metrics HTTP/1.1\r\nHost: x\r\n' : ''));
+    children.push(attack.stop);
+    expect(attack.opened).toBe(500);
     for (const path of ['/healthz', '/readyz', '/healthz']) {
       const res = await fetch(`${server.url}${path}`);
       expect(res.status, path).toBe(200);
     }
     // The oldest were closed to make room: at most 32 from one address stay open.
-    await expect.poll(() => attack.closed(), { timeout: 10_000 }).toBeGreaterThanOrEqual(500 - 32);
+    await expect.poll(() => attack.closedByServer(), { timeout: 10_000 }).toBeGreaterThanOrEqual(500 - 32);
   }, 30_000);
 
   it('closes a connection that does not finish its headers within headersTimeoutMs', async () => {
