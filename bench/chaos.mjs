@@ -417,6 +417,7 @@ export const SCENARIOS = {
     },
   },
 };
+Object.assign(SCENARIOS, (await import('./chaos/outside.mjs')).scenarios({ newResult, check, finish, settle, startedWithFlags, NotAvailable, CONNECTIONS, WORKERS, VARIANTS }));
 
 // ------------------------------------------------------------------ control socket garbage
 

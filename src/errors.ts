@@ -3,6 +3,8 @@
  * naming what was wrong and what is accepted, and a fix. The README's "Error codes"
  * table is kept in step with this object by a test.
  */
+import type { ReadyOn } from './config/types';
+import { formatDuration } from './config/parse';
 
 export const EXIT = {
   /** Stopped cleanly: no request or task lost. */
@@ -50,8 +52,8 @@ export const ERRORS = {
     exitCode: EXIT.usage,
   },
   SW_BOOT_FAILED: {
-    summary: 'No worker of the first generation became ready: the app crashed or hung at start.',
-    fix: "Read the app's own error printed above; run it with `node <script>` to reproduce.",
+    summary: 'No worker of the first generation became ready: the app crashed at start, or was not ready within `boot_timeout` (no server listened, or no `ready` message came).',
+    fix: "A crash: read the app's own error printed above; run it with `node <script>` to reproduce. No server listened: an app without an HTTP server needs `ready_on: online` (or `ready_on: message` and `process.send('ready')`); a slow one a longer `boot_timeout`.",
     exitCode: EXIT.bootFailed,
   },
   SW_IPC_MALFORMED: {
@@ -90,8 +92,8 @@ export const ERRORS = {
     exitCode: EXIT.failure,
   },
   SW_CONTROL_SOCKET: {
-    summary: 'The control socket cannot be created or opened (path too long, not a socket, a directory not ours, no permission).',
-    fix: 'Set `control.socket` to a short path (under 108 bytes) in a directory you own.',
+    summary: 'The control socket cannot be created or used safely (path too long, not a socket, a symlink, owned by another user, in a directory another user owns or can write, no permission); nothing was sent to it.',
+    fix: 'Set `control.socket` to a short path (under 108 bytes) in a directory only you can write (not `/tmp` itself), and run the CLI as the cluster\'s user.',
     exitCode: EXIT.usage,
   },
   SW_CONTROL_BAD_REQUEST: {
@@ -127,6 +129,45 @@ export const ERRORS = {
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;
+
+/** What the primary knows when the first workers of an app all failed to boot. */
+export interface BootFailureFacts {
+  app: string;
+  readyOn: ReadyOn;
+  bootTimeoutMs: number;
+  /** The last worker was killed at boot_timeout (rather than exiting on its own: a crash). */
+  timedOut: boolean;
+}
+
+/**
+ * The SW_BOOT_FAILED log line and its fix, worded from what went wrong: a crash printed its own
+ * error above; a worker killed at boot_timeout printed nothing, so say what it did not do.
+ */
+export function describeBootFailure(facts: BootFailureFacts): { msg: string; fix: string } {
+  const head = `no worker of app '${facts.app}' could boot`;
+  const tail = 'stopping [SW_BOOT_FAILED]';
+  if (!facts.timedOut) {
+    return { msg: `${head}; ${tail}`, fix: "read the app's own error above; run it with `node <script>` to reproduce" };
+  }
+  const within = `within boot_timeout (${formatDuration(facts.bootTimeoutMs)})`;
+  switch (facts.readyOn) {
+    case 'listening':
+      return {
+        msg: `${head}: no server listened ${within}; ${tail}`,
+        fix: "an app without an HTTP server (a queue consumer, a scheduler) needs `ready_on: online`, or `ready_on: message` and `process.send('ready')` when it is ready; an app that listens later needs a longer boot_timeout",
+      };
+    case 'message':
+      return {
+        msg: `${head}: the app did not send 'ready' ${within}; ${tail}`,
+        fix: "call `process.send('ready')` once the app is ready (ready_on: message / wait_ready), use `ready_on: listening` for an app with a server, or a longer boot_timeout",
+      };
+    case 'online':
+      return {
+        msg: `${head}: no worker process came online ${within}; ${tail}`,
+        fix: 'the machine may be overloaded or node_args wrong; run the app with `node <script>`, or use a longer boot_timeout',
+      };
+  }
+}
 
 /** An error the user can act on. `message` is one line; `fix` says what to do. */
 export class SmartworkersError extends Error {

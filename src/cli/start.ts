@@ -9,13 +9,12 @@ import { createLogger, type Logger } from '../log/logger';
 import { createClusterHost } from '../supervisor/clusterHost';
 import { createClusterControl } from '../supervisor/control';
 import { systemClock } from '../supervisor/host';
-import type { PrimarySignal } from '../supervisor/state';
 import { Supervisor } from '../supervisor/supervisor';
 import { bridgeToSystemd } from '../systemd/bridge';
 import { createNotifier } from '../systemd/notify';
 import { reloadOnChange } from '../dev/reload-on-change';
+import { installSignalHandlers } from './signals';
 
-const PRIMARY_SIGNALS: PrimarySignal[] = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU'];
 /** At exit, how long messages still queued for systemd may take to go out. */
 const NOTIFY_FLUSH_MS = 3_000;
 
@@ -83,7 +82,9 @@ export async function startPrimary(input: StartInput): Promise<RunningPrimary> {
   const notifier = createNotifier(input.env, { onError: (err) => logger.warn({ code: err.code }, err.message) });
   const systemd = bridgeToSystemd(supervisor, notifier);
 
-  for (const signal of PRIMARY_SIGNALS) process.on(signal, () => supervisor.signal(signal));
+  installSignalHandlers((signal) => supervisor.signal(signal), logger, {
+    reopenLogs: () => {}, // the hook for reopening log files (the primary logs to stdout for now)
+  });
   // The primary is the accept loop for every connection: an unexpected error is logged, not fatal.
   process.on('uncaughtException', (err) => logger.error({ err }, 'uncaught exception in the primary'));
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection in the primary'));

@@ -48,6 +48,10 @@ interface SettingRow<Field extends string> {
   defaultText?: string;
   /** count: the smallest value; duration: the smallest value in ms. */
   min?: number;
+  /** duration: why nothing shorter than `min` can work, for the message that refuses it. */
+  minReason?: string;
+  /** duration: 0 is accepted too, meaning off. */
+  zeroIsOff?: boolean;
   /** enum: the accepted values. */
   choices?: readonly string[];
   /** workers: what `auto` resolves to. */
@@ -117,20 +121,23 @@ const APP_ROWS = [
     description: "How often each worker's RSS is sampled.",
   },
   {
-    key: 'timeout', field: 'timeout', kind: 'duration', default: '30s', min: 1,
-    description: 'A worker whose event loop sends no heartbeat for this long is killed (SIGKILL) and replaced.',
+    key: 'timeout', field: 'timeout', kind: 'duration', default: '30s', min: 2_000,
+    minReason: 'a loaded machine stalls healthy workers longer than that, and they would be killed',
+    description: 'A worker whose event loop sends no heartbeat for this long is killed (SIGKILL) and replaced. At least 2s (workers send a heartbeat every timeout/4, at most every 1s).',
   },
   {
-    key: 'graceful_timeout', field: 'gracefulTimeout', kind: 'duration', default: '30s', min: 0,
-    description: 'On stop, how long workers may take to finish their requests and tasks before SIGKILL.',
+    key: 'graceful_timeout', field: 'gracefulTimeout', kind: 'duration', default: '30s', min: 1_000,
+    minReason: 'a shorter stop cuts requests in flight and idle keep-alive connections before they can drain',
+    description: 'On stop, how long workers may take to finish their requests and tasks before SIGKILL. At least 1s.',
   },
   {
     key: 'max_task_wait', field: 'maxTaskWait', kind: 'duration', default: '5m', min: 0,
     description: 'How long a retired worker waits for its background tasks; tasks still running then are logged as lost.',
   },
   {
-    key: 'boot_timeout', field: 'bootTimeout', kind: 'duration', default: '30s', min: 1,
-    description: 'A worker not ready within this is a failed boot.',
+    key: 'boot_timeout', field: 'bootTimeout', kind: 'duration', default: '30s', min: 1_000,
+    minReason: 'Node alone takes a few hundred ms to start a worker on a loaded machine',
+    description: 'A worker not ready within this is a failed boot. At least 1s.',
   },
   {
     key: 'wait_ready', field: 'waitReady', kind: 'boolean', default: false,
@@ -223,8 +230,9 @@ const GLOBAL_ROWS = [
     description: '`/readyz` answers 200 while at least this many workers are ready (and the cluster is not stopping).',
   },
   {
-    key: 'summary_interval', field: 'summaryInterval', kind: 'duration', default: '30s', min: 0,
-    description: 'Interval of the one-line summary in the log (workers ready, in-flight requests, tasks, recycles); 0 = off.',
+    key: 'summary_interval', field: 'summaryInterval', kind: 'duration', default: '30s', min: 1_000, zeroIsOff: true,
+    minReason: 'more often floods the log',
+    description: 'Interval of the one-line summary in the log (workers ready, in-flight requests, tasks, recycles); 0 = off, else at least 1s.',
   },
 ] as const satisfies readonly GlobalSettingRow[];
 
@@ -274,7 +282,8 @@ export function describeAccepted(setting: Setting, textual: boolean): string {
       const min = setting.min ?? 0;
       if (min === 0) return `a duration ${forms}`;
       if (min === 1) return `a duration above 0, ${forms}`;
-      return `a duration of at least ${formatDuration(min)}, ${forms}`;
+      const floor = `a duration of at least ${formatDuration(min)}${setting.minReason ? ` (${setting.minReason})` : ''}`;
+      return `${setting.zeroIsOff ? '0 (off) or ' : ''}${floor}, ${forms}`;
     }
     case 'size':
       return 'a size like `400MB`, `1.5GB`, `512KB` or a number of bytes';
@@ -314,7 +323,7 @@ export function parseSettingValue(setting: Setting, raw: unknown, baseDir: strin
   switch (setting.kind) {
     case 'duration': {
       const ms = parseDuration(raw);
-      return ms !== undefined && ms >= (setting.min ?? 0) ? ms : undefined;
+      return ms !== undefined && (ms >= (setting.min ?? 0) || (setting.zeroIsOff === true && ms === 0)) ? ms : undefined;
     }
     case 'size':
       return parseSize(raw);

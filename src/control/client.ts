@@ -11,6 +11,7 @@ import {
   type CommandResults,
   type ControlReply,
 } from './protocol';
+import { checkSocketBeforeConnect } from './socket-safety';
 
 let nextRequestId = 1;
 
@@ -18,8 +19,10 @@ let nextRequestId = 1;
  * Sends one command and resolves with its result. `timeoutMs` bounds the wait for the reply
  * (0 = no bound: the primary answers an action once it has completed).
  *
- * Throws `SW_NOT_RUNNING` when nothing listens at `socketPath`, `SW_CONTROL_NO_REPLY` on a
- * timeout or a connection closed early, and the primary's own error code when it refuses.
+ * Throws `SW_NOT_RUNNING` when nothing listens at `socketPath`, `SW_CONTROL_SOCKET` when the
+ * socket or its directory could belong to another user (nothing is sent then),
+ * `SW_CONTROL_NO_REPLY` on a timeout or a connection closed early, and the primary's own error
+ * code when it refuses.
  */
 export async function sendCommand<C extends CommandName>(
   socketPath: string,
@@ -71,9 +74,33 @@ interface ExchangeOptions {
   closeTimeoutMs?: number;
 }
 
-function exchange(socketPath: string, requestLine: string, options: ExchangeOptions): Promise<{ reply: ControlReply; closed: boolean }> {
+/** How long the CLI retries a connect refused with EAGAIN (the primary's backlog is full: it is busy or flooded). */
+const CONNECT_RETRY_MS = 3_000;
+
+/** Connects, retrying while the backlog is full; rejects with the error a user can act on otherwise. */
+function connectSocket(socketPath: string): Promise<net.Socket> {
+  const giveUpAt = Date.now() + CONNECT_RETRY_MS;
   return new Promise((resolve, reject) => {
-    const socket = net.connect(socketPath);
+    const attempt = (): void => {
+      const socket = net.connect(socketPath);
+      socket.once('connect', () => {
+        socket.removeAllListeners('error');
+        resolve(socket);
+      });
+      socket.once('error', (error: NodeJS.ErrnoException) => {
+        socket.destroy();
+        if (error.code === 'EAGAIN' && Date.now() < giveUpAt) setTimeout(attempt, 20);
+        else reject(connectionError(socketPath, error));
+      });
+    };
+    attempt();
+  });
+}
+
+async function exchange(socketPath: string, requestLine: string, options: ExchangeOptions): Promise<{ reply: ControlReply; closed: boolean }> {
+  checkSocketBeforeConnect(socketPath); // nothing is sent to a socket another user could have put there
+  const socket = await connectSocket(socketPath);
+  return new Promise((resolve, reject) => {
     let received = '';
     let reply: ControlReply | undefined;
     let settled = false;
@@ -98,7 +125,7 @@ function exchange(socketPath: string, requestLine: string, options: ExchangeOpti
       settle(new SmartworkersError('SW_CONTROL_NO_REPLY', `no reply from the cluster at ${socketPath} within ${formatSeconds(options.timeoutMs)}`)),
     );
     socket.setEncoding('utf8');
-    socket.once('connect', () => socket.write(requestLine));
+    socket.write(requestLine);
     socket.on('error', (error: NodeJS.ErrnoException) => {
       // After the reply, a reset only means the primary has gone, which is what a stop waits for.
       settle(reply ? { reply, closed: true } : connectionError(socketPath, error));

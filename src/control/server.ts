@@ -4,7 +4,7 @@
  * and never throws into the primary.
  */
 import net from 'node:net';
-import { lstatSync, unlinkSync, chmodSync } from 'node:fs';
+import { lstatSync, unlinkSync } from 'node:fs';
 import { SmartworkersError } from '../errors';
 import type { ClusterControl } from './types';
 import {
@@ -29,10 +29,12 @@ export interface ControlServerOptions {
   socketPath: string;
   control: ClusterControl;
   logger?: OperateLogger;
-  /** Connections beyond this many at once are closed on arrival. Default 32. */
+  /** At most this many connections at once: a new one beyond it evicts the oldest idle one. Default 64. */
   maxConnections?: number;
-  /** A connection with no request in flight is closed after this long, ms. Default 60 s. */
+  /** A connection with no request in flight is closed after this long without a byte, ms. Default 5 s. */
   idleTimeoutMs?: number;
+  /** A request line must be complete this long after its first byte, ms. Default 5 s. */
+  requestTimeoutMs?: number;
   /** How long `close()` lets in-flight replies finish before cutting connections, ms. Default 2 s. */
   closeGraceMs?: number;
 }
@@ -53,13 +55,42 @@ const PROBE_TIMEOUT_MS = 1000;
  */
 export async function startControlServer(options: ControlServerOptions): Promise<ControlServer> {
   const { socketPath, control, logger } = options;
-  const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+  const limits: ConnectionLimits = {
+    idleTimeoutMs: options.idleTimeoutMs ?? 5_000,
+    requestTimeoutMs: options.requestTimeoutMs ?? 5_000,
+  };
+  const maxConnections = options.maxConnections ?? 64;
   prepareSocketDirectory(socketPath);
   await removeStaleSocket(socketPath);
 
-  const connections = new Set<net.Socket>();
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => serveConnection(socket, control, logger, idleTimeoutMs, connections));
-  server.maxConnections = options.maxConnections ?? 32;
+  // Insertion order = age: the first idle one is the one to evict. Idle connections must never
+  // lock the CLI out (they did at 32), and the cost per connection stays bounded.
+  const connections = new Set<MarkedSocket>();
+  let evicted = 0;
+  const server = net.createServer({ allowHalfOpen: true }, (socket: MarkedSocket) => {
+    if (connections.size >= maxConnections) {
+      let oldestIdle: MarkedSocket | undefined;
+      for (const c of connections) {
+        if (!c.busy && !c.heldUntilExit) {
+          oldestIdle = c;
+          break;
+        }
+      }
+      if (!oldestIdle) {
+        logger?.warn({ maxConnections }, 'control socket: every connection is busy with a command; new connection refused');
+        socket.destroy();
+        return;
+      }
+      oldestIdle.destroy();
+      connections.delete(oldestIdle);
+      evicted += 1;
+      // One line for the first, then one per thousand: a flood must not flood the log.
+      if (evicted === 1 || evicted % 1000 === 0) {
+        logger?.warn({ maxConnections, evicted }, 'control socket full: closed the oldest idle connection');
+      }
+    }
+    serveConnection(socket, control, logger, limits, connections);
+  });
   server.on('error', (error) => logger?.warn({ err: error, socketPath }, 'control socket error'));
   await listenOwnerOnly(server, socketPath);
   const boundInode = lstatSync(socketPath).ino;
@@ -142,12 +173,8 @@ function listenOwnerOnly(server: net.Server, socketPath: string): Promise<void> 
     };
     const onListening = (): void => {
       server.off('error', onError);
-      try {
-        chmodSync(socketPath, 0o600);
-      } catch {
-        // already 0600 through the umask
-      }
-      resolve();
+      resolve(); // no chmod afterwards: it would follow a symlink put in the socket's place
+
     };
     server.once('error', onError);
     server.once('listening', onListening);
@@ -189,26 +216,33 @@ async function closeServer(
 interface MarkedSocket extends net.Socket {
   /** A request is being answered on it. */
   busy?: boolean;
+  /** After a stop reply the client waits for this connection to close with the primary. */
+  heldUntilExit?: boolean;
+}
+
+interface ConnectionLimits {
+  idleTimeoutMs: number;
+  requestTimeoutMs: number;
 }
 
 function serveConnection(
   socket: MarkedSocket,
   control: ClusterControl,
   logger: OperateLogger | undefined,
-  idleTimeoutMs: number,
-  connections: Set<net.Socket>,
+  limits: ConnectionLimits,
+  connections: Set<MarkedSocket>,
 ): void {
   connections.add(socket);
   let pending: Buffer = Buffer.alloc(0);
+  /** When the first byte of the unfinished line arrived. */
+  let partialSince = 0;
   let inFlight = 0;
   let refused = false;
-  /** After a stop reply the client waits for this connection to close with the primary. */
-  let heldUntilExit = false;
   let queue: Promise<void> = Promise.resolve();
 
-  socket.setTimeout(idleTimeoutMs);
+  socket.setTimeout(limits.idleTimeoutMs);
   socket.on('timeout', () => {
-    if (inFlight === 0 && !heldUntilExit) socket.end();
+    if (inFlight === 0 && !socket.heldUntilExit) socket.destroy();
   });
   socket.on('error', (error) => logger?.debug({ err: error }, 'control connection error'));
   socket.on('close', () => connections.delete(socket));
@@ -242,17 +276,25 @@ function serveConnection(
 
   socket.on('data', (chunk: Buffer) => {
     if (refused) return;
+    const now = Date.now();
+    if (pending.length === 0) partialSince = now;
+    else if (now - partialSince > limits.requestTimeoutMs) {
+      logger?.debug({ requestTimeoutMs: limits.requestTimeoutMs }, 'control request line too slow; connection closed');
+      socket.destroy();
+      return;
+    }
     pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
     let newline: number;
     while ((newline = pending.indexOf(10)) !== -1) {
       const lineBytes = pending.subarray(0, newline);
       pending = pending.subarray(newline + 1);
+      partialSince = now; // what is left began in this chunk
       if (lineBytes.length > MAX_REQUEST_BYTES) return refuseOversized();
       const line = lineBytes.toString('utf8').replace(/\r$/, '');
       if (line.trim() === '') continue;
       enqueue(async () => {
         const { reply, isStop } = await answer(line, control, logger);
-        if (isStop) heldUntilExit = true;
+        if (isStop) socket.heldUntilExit = true;
         return reply;
       });
     }
@@ -261,7 +303,7 @@ function serveConnection(
   socket.on('end', () => {
     // The client has sent everything; reply to what is queued, then close our side.
     queue = queue.then(() => {
-      if (!socket.destroyed && !heldUntilExit) socket.end();
+      if (!socket.destroyed && !socket.heldUntilExit) socket.end();
     });
   });
 }

@@ -9,10 +9,11 @@
  * falls back to `<tmpdir>/smartworkers-<uid>/<name>.sock`.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, lstatSync, chmodSync } from 'node:fs';
+import { mkdirSync, lstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SmartworkersError } from '../errors';
+import { checkSocketDirectory, chmodDirectoryNoFollow, currentUid } from './socket-safety';
 
 /** sun_path is 108 bytes on Linux and 104 on macOS, including the terminating NUL. */
 export const MAX_SOCKET_PATH_BYTES = process.platform === 'darwin' ? 103 : 107;
@@ -37,8 +38,7 @@ export function defaultSocketPath(base: SocketLocationBase, env: NodeJS.ProcessE
       ? path.join(runtimeDir, 'smartworkers', name)
       : path.join(dir, '.smartworkers', name);
   if (Buffer.byteLength(preferred) <= MAX_SOCKET_PATH_BYTES) return preferred;
-  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
-  return path.join(tmpdir(), `smartworkers-${uid}`, name);
+  return path.join(tmpdir(), `smartworkers-${currentUid()}`, name);
 }
 
 function socketName(dir: string): string {
@@ -48,10 +48,11 @@ function socketName(dir: string): string {
 }
 
 /**
- * Makes sure the socket's directory exists. A directory created here gets mode 0700. An
- * existing directory smartworkers manages (`smartworkers`, `.smartworkers`, `smartworkers-<uid>`)
- * must be ours and is put back to 0700; any other existing directory (one the user chose
- * through `control.socket`) is left as it is — the socket itself is 0600 either way.
+ * Makes sure the socket's directory exists and is safe (see socket-safety.ts). A directory
+ * created here gets mode 0700. An existing directory smartworkers manages (`smartworkers`,
+ * `.smartworkers`, `smartworkers-<uid>`) must be ours and is put back to 0700; any other
+ * existing directory (one the user chose through `control.socket`) keeps its mode, but is
+ * refused when other users can write it. Modes are never set through a symlink.
  */
 export function prepareSocketDirectory(socketPath: string): void {
   if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
@@ -67,18 +68,26 @@ export function prepareSocketDirectory(socketPath: string): void {
   } catch (error) {
     throw new SmartworkersError('SW_CONTROL_SOCKET', `cannot create the control socket directory ${dir}: ${(error as Error).message}`);
   }
+  const uid = currentUid();
   if (created !== undefined) {
-    chmodSync(dir, 0o700); // mkdir's mode is filtered by the umask; the leaf must be exactly 0700
-    return;
+    setModeNoFollow(dir, 0o700); // mkdir's mode is filtered by the umask; the leaf must be exactly 0700
+  } else if (MANAGED_DIRECTORY.test(path.basename(dir))) {
+    const stat = lstatSync(dir);
+    if (!stat.isDirectory() || stat.uid !== uid) {
+      throw new SmartworkersError(
+        'SW_CONTROL_SOCKET',
+        `${dir} is not a directory owned by this user (uid ${uid}); refusing to put the control socket there`,
+      );
+    }
+    if ((stat.mode & 0o077) !== 0) setModeNoFollow(dir, 0o700);
   }
-  if (!MANAGED_DIRECTORY.test(path.basename(dir))) return;
-  const stat = lstatSync(dir);
-  const uid = typeof process.getuid === 'function' ? process.getuid() : stat.uid;
-  if (!stat.isDirectory() || stat.uid !== uid) {
-    throw new SmartworkersError(
-      'SW_CONTROL_SOCKET',
-      `${dir} is not a directory owned by this user (uid ${uid}); refusing to put the control socket there`,
-    );
+  checkSocketDirectory(dir, uid);
+}
+
+function setModeNoFollow(dir: string, mode: number): void {
+  try {
+    chmodDirectoryNoFollow(dir, mode);
+  } catch (error) {
+    throw new SmartworkersError('SW_CONTROL_SOCKET', `cannot set mode ${mode.toString(8)} on ${dir}: ${(error as Error).message}`);
   }
-  if ((stat.mode & 0o077) !== 0) chmodSync(dir, 0o700);
 }

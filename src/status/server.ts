@@ -10,16 +10,23 @@
  * A non-loopback address needs a token, checked as `Authorization: Bearer <token>` on `/status`
  * and `/metrics`. The probes stay open: they answer one bit, and Kubernetes probes and load
  * balancer health checks cannot send a secret header (a probe's `httpHeaders` cannot read a
- * Secret). Every answer is built on request from state the primary already holds.
+ * Secret).
+ *
+ * The server runs in the primary, the accept loop of every app connection, so every outside
+ * client is bounded (see guard.ts): connections per address and in all (the oldest closed to
+ * make room), short header and idle timeouts, a request budget per second for the probes and
+ * another for everything else (over budget, a request waits), and `/status` and `/metrics`
+ * rendered at most once per `scrapeCacheMs` — a scrape flood costs the app almost nothing.
  */
 import http from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { SmartworkersError } from '../errors';
 import type { ClusterControl } from '../control/types';
 import type { OperateLogger } from '../control/server';
 import { createStatusMetrics, type StatusMetrics } from './metrics';
 import { startLoopMonitor, type LoopMonitor } from './loop-monitor';
+import { createConnectionGuard, createRequestBudget, type RequestBudget } from './guard';
 
 export interface StatusServerOptions {
   /** `host:port`, e.g. `127.0.0.1:9100`, `[::1]:9100`, `0.0.0.0:9100` (port 0 = any free port). */
@@ -36,7 +43,22 @@ export interface StatusServerOptions {
   maxLoopLagMs?: number;
   /** How often the loop monitor's timer runs, ms. Default 500. */
   loopCheckIntervalMs?: number;
+  /** `/status` and `/metrics` are rendered at most once per this many ms. Default 1000 (0 = every request). */
+  scrapeCacheMs?: number;
+  /** Requests a second answered at once for `/healthz` and `/readyz`; more wait. Default 100. */
+  probesPerSecond?: number;
+  /** Requests a second answered at once for every other path; more wait. Default 20. */
+  scrapesPerSecond?: number;
+  /** Connections from one address (the oldest is closed past it). Default 128: above what a flood client keeps open, so a flood waits for its budget instead of reconnecting (each new connection costs the accept loop). */
+  maxConnectionsPerAddress?: number;
+  /** A client must send a request's headers within this many ms. Default 2000. */
+  headersTimeoutMs?: number;
 }
+
+/** Requests waiting for their budget, per class; past it a request is answered 429. */
+const MAX_QUEUED = 1024;
+/** Connections in all, whatever their address (the oldest is closed past it). */
+const MAX_CONNECTIONS = 512;
 
 export interface StatusServer {
   readonly host: string;
@@ -83,13 +105,37 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
   }
   const loop = startLoopMonitor(options.loopCheckIntervalMs);
   const metrics = options.metrics ?? createStatusMetrics(options.control, { primaryLoopLagMs: () => loop.lagMs() });
-  const handler = createHandler({ ...options, token, metrics, loop, maxLoopLagMs: options.maxLoopLagMs ?? 2000 });
+  const budgets = {
+    probes: createRequestBudget(options.probesPerSecond ?? 100, MAX_QUEUED),
+    others: createRequestBudget(options.scrapesPerSecond ?? 20, MAX_QUEUED),
+  };
+  const handler = createHandler({
+    ...options,
+    token,
+    metrics,
+    loop,
+    maxLoopLagMs: options.maxLoopLagMs ?? 2000,
+    cache: createScrapeCache(options.scrapeCacheMs ?? 1000),
+    budgets,
+  });
 
-  const server = http.createServer(handler);
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 10_000;
-  server.keepAliveTimeout = 5_000;
-  server.maxConnections = 64;
+  const headersTimeout = options.headersTimeoutMs ?? 2_000;
+  const server = http.createServer({
+    headersTimeout,
+    requestTimeout: headersTimeout + 3_000,
+    // How often Node checks those two timeouts (default 30 s: half-open connections lived that long).
+    connectionsCheckingInterval: Math.min(500, headersTimeout),
+    keepAliveTimeout: 5_000,
+  }, handler);
+  server.timeout = 10_000; // no byte either way for this long: closed
+  const guard = createConnectionGuard(
+    { perAddress: options.maxConnectionsPerAddress ?? 128, total: MAX_CONNECTIONS },
+    (evicted) => {
+      // One line for the first, then one per thousand: a flood must not flood the log.
+      if (evicted === 1 || evicted % 1000 === 0) options.logger?.warn({ evicted }, 'status server: connection limit reached; closed the oldest connections');
+    },
+  );
+  server.on('connection', (socket: Socket) => guard.admit(socket));
   server.on('clientError', (_error, socket) => socket.destroy());
 
   try {
@@ -102,6 +148,8 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
     });
   } catch (error) {
     loop.stop();
+    budgets.probes.stop();
+    budgets.others.stop();
     throw new SmartworkersError('SW_STATUS_LISTEN', `cannot listen on ${options.listen} for the status server: ${(error as Error).message}`);
   }
   server.on('error', (error) => options.logger?.warn({ err: error }, 'status server error'));
@@ -118,6 +166,8 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
     close() {
       closing ??= new Promise<void>((resolve) => {
         loop.stop();
+        budgets.probes.stop();
+        budgets.others.stop();
         server.close(() => resolve());
         server.closeAllConnections();
       });
@@ -134,6 +184,8 @@ interface HandlerContext {
   loop: LoopMonitor;
   maxLoopLagMs: number;
   logger?: OperateLogger;
+  cache: ScrapeCache;
+  budgets: { probes: RequestBudget; others: RequestBudget };
 }
 
 const ROUTES = ['/status', '/healthz', '/readyz', '/metrics'] as const;
@@ -145,6 +197,16 @@ function createHandler(ctx: HandlerContext): http.RequestListener {
   const expectedDigest = ctx.token === undefined ? undefined : digest(ctx.token);
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    const budget = OPEN_ROUTES.has(path) ? ctx.budgets.probes : ctx.budgets.others;
+    budget.run(
+      () => respond(req, res, path),
+      () => send(req, res, 429, 'text/plain; charset=utf-8', 'too many requests; retry later\n', { 'Retry-After': '1', Connection: 'close' }),
+      () => !res.destroyed && !req.socket.destroyed,
+    );
+  };
+
+  function respond(req: http.IncomingMessage, res: http.ServerResponse, path: string): void {
+    if (res.destroyed) return; // the client left while it waited for its budget
     if (expectedDigest && !OPEN_ROUTES.has(path) && !hasToken(req.headers.authorization, expectedDigest)) {
       return send(req, res, 401, 'text/plain; charset=utf-8', 'unauthorized: send Authorization: Bearer <status.token>\n', {
         'WWW-Authenticate': 'Bearer realm="smartworkers"',
@@ -163,7 +225,7 @@ function createHandler(ctx: HandlerContext): http.RequestListener {
         send(req, res, 500, 'text/plain; charset=utf-8', `internal error: ${(error as Error)?.message ?? String(error)}\n`);
       },
     );
-  };
+  }
 }
 
 interface Answer {
@@ -177,7 +239,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 async function route(path: Route, ctx: HandlerContext): Promise<Answer> {
   switch (path) {
     case '/status':
-      return { status: 200, type: JSON_TYPE, body: `${JSON.stringify(ctx.control.snapshot())}\n` };
+      return { status: 200, type: JSON_TYPE, body: await ctx.cache.get('/status', async () => `${JSON.stringify(ctx.control.snapshot())}\n`) };
     case '/healthz': {
       const lagMs = Math.round(ctx.loop.lagMs());
       const healthy = lagMs <= ctx.maxLoopLagMs;
@@ -196,8 +258,30 @@ async function route(path: Route, ctx: HandlerContext): Promise<Answer> {
       };
     }
     case '/metrics':
-      return { status: 200, type: ctx.metrics.contentType, body: await ctx.metrics.render() };
+      return { status: 200, type: ctx.metrics.contentType, body: await ctx.cache.get('/metrics', () => ctx.metrics.render()) };
   }
+}
+
+interface ScrapeCache {
+  /** The text rendered at most `ttlMs` ago, or a new rendering; one rendering at a time per key. */
+  get(key: string, render: () => Promise<string>): Promise<string>;
+}
+
+function createScrapeCache(ttlMs: number): ScrapeCache {
+  const entries = new Map<string, { at: number; text: Promise<string> }>();
+  return {
+    get(key, render) {
+      const now = Date.now();
+      const entry = entries.get(key);
+      if (entry && now - entry.at < ttlMs) return entry.text;
+      const text = render();
+      const fresh = { at: now, text };
+      entries.set(key, fresh);
+      // A failed rendering is not kept: the next request tries again.
+      text.catch(() => entries.get(key) === fresh && entries.delete(key));
+      return text;
+    },
+  };
 }
 
 function send(

@@ -22,7 +22,7 @@
  */
 import { nextCronTime, parseCron } from '../config/cron';
 import type { AppSettings, ReadyOn, Settings } from '../config/types';
-import { EXIT } from '../errors';
+import { EXIT, describeBootFailure } from '../errors';
 import type { WorkerMessage } from '../protocol';
 import { RECYCLE_REASONS } from '../status/snapshot';
 import type {
@@ -342,10 +342,9 @@ class Step {
             });
           }
         } else if (app.bootFailures >= app.desired && this.s.phase === 'running') {
-          this.log('error', `no worker of app '${app.settings.name}' could boot; stopping [SW_BOOT_FAILED]`, {
-            app: app.settings.name,
-            fix: "read the app's own error above; run it with `node <script>` to reproduce",
-          });
+          const { settings } = app;
+          const failure = describeBootFailure({ app: settings.name, readyOn: settings.readyOn, bootTimeoutMs: settings.bootTimeout, timedOut: w.killSent });
+          this.log('error', failure.msg, { app: settings.name, fix: failure.fix });
           this.s.exitCode = EXIT.bootFailed;
           this.beginStop('fast');
           return;

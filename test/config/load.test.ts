@@ -433,7 +433,7 @@ describe('errors: one line naming the key, its source, the value and what is acc
     expectError(
       () => load({ script: 'app.js', env: { SMARTWORKERS_TIMEOUT: '30 seconds' } }),
       'SW_CONFIG_INVALID',
-      'config: expected `timeout` (from SMARTWORKERS_TIMEOUT) to be a duration above 0, like `30s`, `10m`, `250ms` or a number of seconds, got "30 seconds"',
+      'config: expected `timeout` (from SMARTWORKERS_TIMEOUT) to be a duration of at least 2s (a loaded machine stalls healthy workers longer than that, and they would be killed), like `30s`, `10m`, `250ms` or a number of seconds, got "30 seconds"',
     );
   });
 

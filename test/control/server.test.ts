@@ -11,6 +11,7 @@ import { MAX_REQUEST_BYTES } from '../../src/control/protocol';
 import { startControlServer, type ControlServer } from '../../src/control/server';
 import { SmartworkersError } from '../../src/errors';
 import { FakeControl, makeSnapshot } from './fake-control';
+import { openIdleConnections } from './idle-connections';
 
 let dir: string;
 const servers: ControlServer[] = [];
@@ -283,5 +284,50 @@ describe('control client', () => {
     const outcome = await stopCluster(server.socketPath, true, { timeoutMs: 2000, waitForExit: true, exitTimeoutMs: 0 });
     expect(outcome).toEqual({ result: { ok: true, message: 'stopping 2 workers' }, exited: true });
     expect(control.actions()).toEqual([{ method: 'stop', force: true }]);
+  });
+});
+
+describe('control server: idle connections cannot lock the CLI out', () => {
+  it('answers status, reload and stop with 1,000 idle connections open, evicting the oldest idle ones', async () => {
+    const { server, control } = await start();
+    const idle = await openIdleConnections(server.socketPath, 1000);
+    expect(idle.opened).toBe(1000);
+    try {
+      expect((await sendCommand(server.socketPath, 'status', {}, 5000)).version).toBe(1);
+      expect(await sendCommand(server.socketPath, 'reload', {}, 5000)).toEqual({ ok: true, message: 'done' });
+      const stopping = stopCluster(server.socketPath, false, { timeoutMs: 5000, waitForExit: false, exitTimeoutMs: 0 });
+      await expect(stopping).resolves.toMatchObject({ result: { ok: true } });
+      expect(control.actions().map((a) => a.method)).toEqual(['reload', 'stop']);
+      // The server kept at most 64 of them: the others were closed, oldest first.
+      await expect.poll(() => idle.closedByServer(), { timeout: 10_000 }).toBeGreaterThanOrEqual(1000 - 64);
+    } finally {
+      idle.stop();
+    }
+  }, 30_000);
+
+  it('keeps a connection busy with a command, and closes idle and too-slow ones on its timeouts', async () => {
+    const control = new FakeControl();
+    let finish!: () => void;
+    control.actionResult = () => new Promise((resolve) => (finish = () => resolve({ ok: true, message: 'reloaded' })));
+    const socketPath = path.join(dir, 'short.sock');
+    const server = await startControlServer({ socketPath, control, maxConnections: 4, idleTimeoutMs: 200, requestTimeoutMs: 200 });
+    servers.push(server);
+    const slow = sendCommand(socketPath, 'reload', {}, 0); // busy: never evicted, never timed out
+
+    const silent = new RawClient(socketPath);
+    await silent.closed; // idle past 200 ms
+
+    const dribbler = new RawClient(socketPath);
+    dribbler.send('{"v":1,');
+    const dribble = setInterval(() => dribbler.send(' '), 50); // never idle, never a whole line
+    await dribbler.closed;
+    clearInterval(dribble);
+
+    const crowd = Array.from({ length: 8 }, () => new RawClient(socketPath));
+    await Promise.all(crowd.slice(0, 4).map((c) => c.closed)); // the oldest idle ones made room
+    expect((await sendCommand(socketPath, 'status', {}, 2000)).version).toBe(1);
+    finish();
+    await expect(slow).resolves.toEqual({ ok: true, message: 'reloaded' });
+    for (const c of crowd) c.destroy();
   });
 });
