@@ -4,7 +4,7 @@
  * returns one deeply frozen `Settings`. Every problem is a SmartworkersError with a
  * one-line message naming the key, where the value came from, the value and what is accepted.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, resolve } from 'node:path';
 import type { LineCounter } from 'yaml';
@@ -13,6 +13,7 @@ import type { LineCounter } from 'yaml';
 const yaml = (): typeof import('yaml') => require('yaml') as typeof import('yaml');
 import { SmartworkersError } from '../errors';
 import { formatDuration, formatSize } from './parse';
+import { readRegularFile } from './read-file';
 import {
   APP_SETTINGS,
   AUTO,
@@ -433,9 +434,9 @@ function groupNestedSettings(): Map<string, Setting[]> {
 function readYamlFile(path: string, name: string): { raw: unknown; locate: (keyPath: KeyPath) => string } {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readRegularFile(path);
   } catch (error) {
-    throw new SmartworkersError('SW_CONFIG_FILE', `config: cannot read ${name}: ${describeReadError(error)} (${path})`);
+    throw new SmartworkersError('SW_CONFIG_FILE', `config: cannot read ${name}: ${(error as Error).message} (${path})`);
   }
   const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
@@ -480,14 +481,6 @@ function lineOf(root: unknown, keyPath: KeyPath, lineCounter: LineCounter): numb
     if (located?.range) line = lineCounter.linePos(located.range[0]).line;
   }
   return line;
-}
-
-function describeReadError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES') return 'permission denied';
-  if (code === 'EISDIR') return 'it is a directory';
-  return firstLine(String((error as Error).message));
 }
 
 function firstLine(text: string): string {

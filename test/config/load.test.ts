@@ -522,7 +522,7 @@ describe('errors: one line naming the key, its source, the value and what is acc
     expectError(
       () => load({ configFile: 'folder.yaml', script: 'app.js' }),
       'SW_CONFIG_FILE',
-      `config: cannot read folder.yaml: it is a directory (${join(dir, 'folder.yaml')})`,
+      `config: cannot read folder.yaml: it is a directory, not a regular file (${join(dir, 'folder.yaml')})`,
     );
   });
 

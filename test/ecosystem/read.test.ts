@@ -102,8 +102,8 @@ describe('readEcosystemFile', () => {
   });
 
   it('reports a missing file', async () => {
-    expect((await readError(path.join(dir, 'missing.config.js'))).message).toMatch(/Cannot load ecosystem file .*missing\.config\.js: Cannot find module/);
-    expect((await readError(path.join(dir, 'missing.json'))).message).toMatch(/ENOENT/);
+    expect((await readError(path.join(dir, 'missing.config.js'))).message).toMatch(/Cannot load ecosystem file .*missing\.config\.js: no such file$/);
+    expect((await readError(path.join(dir, 'missing.json'))).message).toMatch(/missing\.json: no such file$/);
   });
 });
 
