@@ -83,8 +83,12 @@ function settingsLoader(script: string | undefined, opts: Record<string, unknown
   let warned = false;
   return () => {
     const { loadEcosystemSettingsSync } = require('../ecosystem/settings') as typeof import('../ecosystem/settings');
-    const { settings, warnings } = loadEcosystemSettingsSync({ ...base, file: ecosystemFile, envName: opts.env as string | undefined });
-    if (!warned) for (const warning of warnings) process.stderr.write(`smartworkers: warning: ${warning}\n`);
+    const { settings, warnings, notes } = loadEcosystemSettingsSync({ ...base, file: ecosystemFile, envName: opts.env as string | undefined });
+    if (!warned) {
+      for (const warning of warnings) process.stderr.write(`smartworkers: warning: ${warning}\n`);
+      // What a command in `script` resolved to (`npm start` → server.js): never a silent guess.
+      for (const note of notes) process.stderr.write(`smartworkers: ${note}\n`);
+    }
     warned = true;
     return settings;
   };

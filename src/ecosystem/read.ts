@@ -7,7 +7,7 @@ import path from 'node:path';
 /** Loaded on first use: `smartworkers start` imports this module, and the primary keeps what it loads. */
 const parseYaml = (text: string): unknown => (require('yaml') as typeof import('yaml')).parse(text);
 import { SmartworkersError } from '../errors';
-import { convertEcosystem, type ConvertResult } from './convert';
+import { convertEcosystemWithErrors, type ConvertResult } from './convert';
 import { readRegularFile } from '../config/read-file';
 import { evaluateEcosystemModule, type EvaluateOptions } from './evaluate';
 import { parseRelaxedJson } from './json-relaxed';
@@ -105,14 +105,14 @@ export interface LoadEcosystemOptions {
   cpus?: number;
 }
 
-/** Reads and converts an ecosystem file: the raw smartworkers config object and the warnings. */
+/** Reads and converts an ecosystem file: the raw smartworkers config object, the warnings and every error. */
 export async function loadEcosystem(file: string, options: LoadEcosystemOptions = {}): Promise<ConvertResult> {
   const ecosystem = await readEcosystemFile(file);
-  return convertEcosystem(ecosystem, { env: options.env, cwd: options.cwd ?? process.cwd(), cpus: options.cpus });
+  return convertEcosystemWithErrors(ecosystem, { env: options.env, cwd: options.cwd ?? process.cwd(), cpus: options.cpus });
 }
 
 /** {@link loadEcosystem}, synchronously (see {@link readEcosystemFileSync}). */
 export function loadEcosystemSync(file: string, options: LoadEcosystemOptions = {}): ConvertResult {
   const ecosystem = readEcosystemFileSync(file);
-  return convertEcosystem(ecosystem, { env: options.env, cwd: options.cwd ?? process.cwd(), cpus: options.cpus });
+  return convertEcosystemWithErrors(ecosystem, { env: options.env, cwd: options.cwd ?? process.cwd(), cpus: options.cpus });
 }
