@@ -65,7 +65,13 @@ export function loadSettings(input: LoadInput): Settings {
 export function loadSettingsFromObject(raw: unknown, sourceName: string, input: LoadInput): Settings {
   const configPath = input.configFile === undefined ? undefined : resolve(input.cwd, input.configFile);
   const baseDir = configPath === undefined ? input.cwd : dirname(configPath);
-  return build(raw, { name: sourceName, baseDir, configPath, locate: () => sourceName }, input);
+  // Without lines to point at, an entry is named by its app's name: `ecosystem.config.js, app "api"`.
+  const entries = (raw as { apps?: unknown } | null)?.apps;
+  const locate = (keyPath: KeyPath): string => {
+    const entry = keyPath[0] === 'apps' && typeof keyPath[1] === 'number' && Array.isArray(entries) ? (entries[keyPath[1]] as { name?: unknown } | undefined) : undefined;
+    return typeof entry?.name === 'string' ? `${sourceName}, app ${JSON.stringify(entry.name)}` : sourceName;
+  };
+  return build(raw, { name: sourceName, baseDir, configPath, locate }, input);
 }
 
 type KeyPath = readonly (string | number)[];

@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Problems, SmartworkersError, SmartworkersErrors } from '../errors';
 import { nearest } from '../config/suggest';
+import { describeAccepted, parseSettingValue, SETTINGS_BY_KEY } from '../config/settings';
 import { resolveScript, type ResolvedScript, type ScriptInput } from './resolve-script';
 import { PM2_FIELD_BY_SPELLING, SMARTWORKERS_APP_KEYS, SMARTWORKERS_TOP_KEYS, type Pm2Field } from './fields';
 
@@ -346,17 +347,17 @@ function convertApp(entry: Dict, index: number, ctx: AppContext): RawApp | null 
       cwd,
     }),
   );
-  if (resolved === undefined) return null;
-  out.app = resolved.script;
-  if (resolved.cwd !== undefined) out.cwd = resolved.cwd;
-  if (resolved.args.length > 0 || get('args') !== undefined) out.args = resolved.args;
-  if (resolved.nodeArgs.length > 0 || get('node_args') !== undefined) out.node_args = [...resolved.nodeArgs, ...(nodeArgs ?? [])];
-  if (resolved.via !== undefined) ctx.notes.push(`app ${JSON.stringify(name)}: ${resolved.via} → runs ${resolved.script}${resolved.args.length > 0 ? ` ${resolved.args.join(' ')}` : ''} as cluster workers`);
+  // An app whose script cannot be resolved is still converted, so its other errors show too.
+  if (resolved !== undefined) out.app = resolved.script;
+  if (resolved?.cwd !== undefined) out.cwd = resolved.cwd;
+  if (resolved !== undefined && (resolved.args.length > 0 || get('args') !== undefined)) out.args = resolved.args;
+  if (resolved !== undefined && (resolved.nodeArgs.length > 0 || get('node_args') !== undefined)) out.node_args = [...resolved.nodeArgs, ...(nodeArgs ?? [])];
+  if (resolved?.via !== undefined) ctx.notes.push(`app ${JSON.stringify(name)}: ${resolved.via} → runs ${resolved.script}${resolved.args.length > 0 ? ` ${resolved.args.join(' ')}` : ''} as cluster workers`);
   set('workers', () => (get('instances') === undefined ? 1 : pm2Instances(label, get('instances'), ctx.cpus)));
 
   // env, as pm2 merges it: deploy.<env>.env < env < env_<env>; then `port` as PORT. Variables the
   // command line set (`NODE_ENV=production node …`, npm's own) are below all of them.
-  const env: Record<string, string> = { ...resolved.env, ...ctx.deployEnv, ...(attempt(() => envStrings(label, 'env', get('env'))) ?? {}) };
+  const env: Record<string, string> = { ...resolved?.env, ...ctx.deployEnv, ...(attempt(() => envStrings(label, 'env', get('env'))) ?? {}) };
   if (ctx.envName) {
     const section = `env_${ctx.envName}`;
     if (section in entry) Object.assign(env, attempt(() => envStrings(label, section, entry[section])) ?? {});
@@ -429,6 +430,17 @@ function convertApp(entry: Dict, index: number, ctx: AppContext): RawApp | null 
       if (source) warnings.add(`\`${source.spelling}\` (app ${name}) is overridden by \`${key}\`, set in the same app.`);
     }
     out[key] = value;
+  }
+  if (resolved === undefined) {
+    // Left out of what the loader validates: its own keys are checked here instead.
+    for (const [key, value] of Object.entries(own)) {
+      const setting = SETTINGS_BY_KEY.get(key);
+      if (key === 'app' || setting === undefined || parseSettingValue(setting, value, cwd) !== undefined) continue;
+      problems.errors.push(
+        new SmartworkersError('SW_CONFIG_INVALID', `config: expected \`${key}\` (app ${name}) to be ${describeAccepted(setting, false)}, got ${show(value)}`),
+      );
+    }
+    return null;
   }
   return out;
 }
