@@ -4,38 +4,26 @@
  * not match its package. Each is one SW_ECOSYSTEM_FILE / SW_CONFIG_FILE line, and the read returns.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempFiles } from './temp-files';
 import { loadSettings } from '../../src/config/load';
 import { MAX_CONFIG_BYTES, readRegularFile } from '../../src/config/read-file';
 import { readEcosystemFileSync } from '../../src/ecosystem/read';
 import { SmartworkersError } from '../../src/errors';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'sw-bounded-'));
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function write(name: string, text: string): string {
-  const file = path.join(dir, name);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, text);
-  return file;
-}
+const temp = useTempFiles('sw-bounded-');
+const write = (name: string, text: string): string => temp.write(name, text);
 
 function fifo(name: string): string {
-  const file = path.join(dir, name);
+  const file = path.join(temp.dir(), name);
   execFileSync('mkfifo', [file]);
   return file;
 }
 
 function link(name: string, target: string): string {
-  const file = path.join(dir, name);
+  const file = path.join(temp.dir(), name);
   symlinkSync(target, file);
   return file;
 }
@@ -64,7 +52,7 @@ const ecosystemError = (file: string, options: { timeoutMs?: number } = {}) => {
   return error.message;
 };
 const configError = (file: string) => {
-  const error = failure(() => loadSettings({ configFile: file, script: __filename, flags: {}, env: {}, cwd: dir }));
+  const error = failure(() => loadSettings({ configFile: file, script: __filename, flags: {}, env: {}, cwd: temp.dir() }));
   expect(error.code).toBe('SW_CONFIG_FILE');
   return error.message;
 };
@@ -120,7 +108,7 @@ describe('JavaScript ecosystem files, evaluated within a time bound', () => {
     write('esm-pkg/package.json', '{ "name": "x", "type": "module" }\n');
     const cjsInEsm = write('esm-pkg/ecosystem.config.js', "module.exports = { apps: [{ script: 'a.js' }] };\n");
     expect(ecosystemError(cjsInEsm)).toBe(
-      `Cannot load ecosystem file ${cjsInEsm}: it uses CommonJS (\`module.exports\` / \`require\`) but is loaded as an ES module (${path.join(dir, 'esm-pkg', 'package.json')} has "type": "module"): rename it to ecosystem.config.cjs, or write \`export default { apps: [...] }\``,
+      `Cannot load ecosystem file ${cjsInEsm}: it uses CommonJS (\`module.exports\` / \`require\`) but is loaded as an ES module (${path.join(temp.dir(), 'esm-pkg', 'package.json')} has "type": "module"): rename it to ecosystem.config.cjs, or write \`export default { apps: [...] }\``,
     );
     const cjsInMjs = write('plain.config.mjs', "module.exports = { apps: [{ script: 'a.js' }] };\n");
     expect(ecosystemError(cjsInMjs)).toMatch(/a \.mjs file is an ES module\): rename it to plain\.config\.cjs/);
