@@ -71,6 +71,21 @@ export const ERRORS = {
     fix: 'Give `apps` as a list of objects, each with a `script`; use the value form the message names (e.g. `300M`, a number of ms).',
     exitCode: EXIT.usage,
   },
+  SW_APP_UNSUPPORTED: {
+    summary: 'An app is not a Node.js program smartworkers can run as cluster workers (an interpreter such as python3 or bash, `interpreter: none`, a binary, a package script that needs a shell); process apps are not supported yet, and nothing is guessed.',
+    fix: 'Point `script` at the JavaScript or TypeScript file the command runs (`check` shows what each app resolved to), or keep that program under another manager for now.',
+    exitCode: EXIT.usage,
+  },
+  SW_PACKAGE_SCRIPT: {
+    summary: 'An app runs an npm / yarn / pnpm script that its package.json does not have, or the package.json cannot be read or is not valid JSON.',
+    fix: 'Name a script the package.json defines (the message lists them), or fix the package.json at the path the message names.',
+    exitCode: EXIT.usage,
+  },
+  SW_TYPESCRIPT: {
+    summary: 'A TypeScript entry file, and this Node does not strip types while neither tsx nor ts-node is installed for the app.',
+    fix: 'Install tsx (`npm install --save-dev tsx`) or ts-node in the app, or run Node >= 22.18 (types stripped by default).',
+    exitCode: EXIT.usage,
+  },
   SW_SYSTEMD_UNIT: {
     summary: 'A systemd unit cannot be rendered from the options given (a relative path, an invalid user name).',
     fix: 'Use absolute paths for the working directory, node and the config file, and a plain user name.',
@@ -186,5 +201,46 @@ export class SmartworkersError extends Error {
   /** `smartworkers: <message> [CODE]` — the one line printed on stderr. */
   toLine(): string {
     return `smartworkers: ${this.message} [${this.code}]`;
+  }
+}
+
+/**
+ * Every error of one config (and its warnings), reported together so a file is fixed in one pass:
+ * `toLine()` gives one line per warning, then one per error. The code and exit code are the first
+ * error's (all config errors exit 2).
+ */
+export class SmartworkersErrors extends SmartworkersError {
+  constructor(
+    readonly errors: readonly SmartworkersError[],
+    readonly warnings: readonly string[] = [],
+  ) {
+    super(errors[0].code, errors.map((error) => error.message).join('; '));
+    this.name = 'SmartworkersErrors';
+  }
+
+  override toLine(): string {
+    return [...this.warnings.map((warning) => `smartworkers: warning: ${warning}`), ...this.errors.map((error) => error.toLine())].join('\n');
+  }
+}
+
+/** Collects SmartworkersErrors instead of stopping at the first; other exceptions pass through. */
+export class Problems {
+  readonly errors: SmartworkersError[] = [];
+
+  /** Runs `fn`; a SmartworkersError it throws is recorded (each error of a SmartworkersErrors) and undefined returned. */
+  attempt<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (error) {
+      if (error instanceof SmartworkersErrors) this.errors.push(...error.errors);
+      else if (error instanceof SmartworkersError) this.errors.push(error);
+      else throw error;
+      return undefined;
+    }
+  }
+
+  /** Throws every recorded error at once (with `warnings`), if there is any. */
+  throwIfAny(warnings: readonly string[] = []): void {
+    if (this.errors.length > 0) throw new SmartworkersErrors(this.errors, warnings);
   }
 }

@@ -55,6 +55,17 @@ export function buildProgram(): Command {
       process.stdout.write(formatEffectiveConfig(settings));
     });
 
+  program
+    .command('check')
+    .description('Read, convert and validate a workers.yaml or pm2 ecosystem file without starting anything: every error and warning, and what each app runs.')
+    .argument('<file>', 'workers.yaml, or an ecosystem file (.js, .cjs, .mjs, .json, .yaml)')
+    .option('--env <name>', "with an ecosystem file: apply its env_<name> block (as pm2 --env)")
+    .action((file: string, opts: { env?: string }) => {
+      const { runCheck } = require('./commands/check') as typeof import('./commands/check');
+      const { processIO } = require('./commands/io') as typeof import('./commands/io');
+      process.exitCode = runCheck(file, opts, processIO());
+    });
+
   registerOperateCommands(program);
   registerSystemdUnitCommand(program);
   return program;
@@ -83,8 +94,12 @@ function settingsLoader(script: string | undefined, opts: Record<string, unknown
   let warned = false;
   return () => {
     const { loadEcosystemSettingsSync } = require('../ecosystem/settings') as typeof import('../ecosystem/settings');
-    const { settings, warnings } = loadEcosystemSettingsSync({ ...base, file: ecosystemFile, envName: opts.env as string | undefined });
-    if (!warned) for (const warning of warnings) process.stderr.write(`smartworkers: warning: ${warning}\n`);
+    const { settings, warnings, notes } = loadEcosystemSettingsSync({ ...base, file: ecosystemFile, envName: opts.env as string | undefined });
+    if (!warned) {
+      for (const warning of warnings) process.stderr.write(`smartworkers: warning: ${warning}\n`);
+      // What a command in `script` resolved to (`npm start` → server.js): never a silent guess.
+      for (const note of notes) process.stderr.write(`smartworkers: ${note}\n`);
+    }
     warned = true;
     return settings;
   };

@@ -4,15 +4,17 @@
  * returns one deeply frozen `Settings`. Every problem is a SmartworkersError with a
  * one-line message naming the key, where the value came from, the value and what is accepted.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, resolve } from 'node:path';
 import type { LineCounter } from 'yaml';
 
 /** `yaml` is loaded only when a file is read: the primary keeps what it loads for its whole life. */
 const yaml = (): typeof import('yaml') => require('yaml') as typeof import('yaml');
-import { SmartworkersError } from '../errors';
+import { Problems, SmartworkersError } from '../errors';
+import { fileKind, typescriptNodeArgs } from './entry-file';
 import { formatDuration, formatSize } from './parse';
+import { readRegularFile } from './read-file';
 import {
   APP_SETTINGS,
   AUTO,
@@ -63,7 +65,13 @@ export function loadSettings(input: LoadInput): Settings {
 export function loadSettingsFromObject(raw: unknown, sourceName: string, input: LoadInput): Settings {
   const configPath = input.configFile === undefined ? undefined : resolve(input.cwd, input.configFile);
   const baseDir = configPath === undefined ? input.cwd : dirname(configPath);
-  return build(raw, { name: sourceName, baseDir, configPath, locate: () => sourceName }, input);
+  // Without lines to point at, an entry is named by its app's name: `ecosystem.config.js, app "api"`.
+  const entries = (raw as { apps?: unknown } | null)?.apps;
+  const locate = (keyPath: KeyPath): string => {
+    const entry = keyPath[0] === 'apps' && typeof keyPath[1] === 'number' && Array.isArray(entries) ? (entries[keyPath[1]] as { name?: unknown } | undefined) : undefined;
+    return typeof entry?.name === 'string' ? `${sourceName}, app ${JSON.stringify(entry.name)}` : sourceName;
+  };
+  return build(raw, { name: sourceName, baseDir, configPath, locate }, input);
 }
 
 type KeyPath = readonly (string | number)[];
@@ -103,25 +111,37 @@ const NO_FILE: FileLayers = { appDefaults: new Map(), globals: new Map() };
 /** The top-level YAML keys that hold a group of dotted settings: `status` for `status.listen`. */
 const GROUPS: ReadonlyMap<string, readonly Setting[]> = groupNestedSettings();
 
+/**
+ * Every value is checked even after one failed, so that one run reports every error of the file,
+ * the env vars and the flags at once (a SmartworkersErrors, one line each).
+ */
 function build(raw: unknown, source: FileSource | undefined, callerInput: LoadInput): Settings {
   const input = { ...callerInput, cwd: resolve(callerInput.cwd) };
-  const file = source === undefined ? NO_FILE : readFileLayers(raw, source);
-  const env = readEnvLayer(input.env, input.cwd);
-  const flags = readFlagLayer(input.flags, input.cwd);
-  const commandDefaults = readFlagLayer(input.defaults ?? {}, input.cwd, 'the command');
-  const scriptLayer: Layer =
-    input.script === undefined
-      ? new Map()
-      : new Map([['app', given(SETTINGS_BY_KEY.get('app')!, input.script, 'app', 'the command line', input.cwd, true)]]);
-
-  let apps: AppSettings[];
-  if (file.apps === undefined) {
-    apps = [resolveApp([scriptLayer, flags, env, file.appDefaults, commandDefaults], input, undefined)];
-  } else {
-    refuseIdentityOutsideEntries([scriptLayer, flags, env], source!.name);
-    apps = file.apps.map((entry, index) => resolveApp([flags, env, entry, file.appDefaults, commandDefaults], input, index));
-    checkUniqueNames(apps, file.apps);
+  const problems = new Problems();
+  const file = source === undefined ? NO_FILE : readFileLayers(raw, source, problems);
+  const env = readEnvLayer(input.env, input.cwd, problems);
+  const flags = readFlagLayer(input.flags, input.cwd, problems);
+  const commandDefaults = readFlagLayer(input.defaults ?? {}, input.cwd, problems, 'the command');
+  const scriptLayer = new Map<string, Given>();
+  if (input.script !== undefined) {
+    const script = problems.attempt(() => given(SETTINGS_BY_KEY.get('app')!, input.script, 'app', 'the command line', input.cwd, true));
+    if (script !== undefined) scriptLayer.set('app', script);
   }
+
+  const resolved: (AppSettings | undefined)[] = [];
+  // A name given outside the entries makes every entry's name the same: one error is enough.
+  let identityRefused = false;
+  if (file.apps === undefined) {
+    resolved.push(problems.attempt(() => resolveApp([scriptLayer, flags, env, file.appDefaults, commandDefaults], input, undefined, problems)));
+  } else {
+    identityRefused = problems.attempt(() => refuseIdentityOutsideEntries([scriptLayer, flags, env], source!.name)) === undefined;
+    for (const [index, entry] of file.apps.entries()) {
+      resolved.push(problems.attempt(() => resolveApp([flags, env, entry, file.appDefaults, commandDefaults], input, index, problems)));
+    }
+  }
+  const apps = resolved.filter((app): app is AppSettings => app !== undefined);
+  if (file.apps !== undefined && apps.length === file.apps.length && !identityRefused) problems.attempt(() => checkUniqueNames(apps, file.apps!));
+  problems.throwIfAny();
 
   const settings: Record<string, unknown> = { apps };
   for (const setting of GLOBAL_SETTINGS) {
@@ -134,7 +154,7 @@ function build(raw: unknown, source: FileSource | undefined, callerInput: LoadIn
   return deepFreeze(settings as unknown as Settings);
 }
 
-function resolveApp(layers: readonly Layer[], input: LoadInput, entryIndex: number | undefined): AppSettings {
+function resolveApp(layers: readonly Layer[], input: LoadInput, entryIndex: number | undefined, problems: Problems): AppSettings {
   const where = entryIndex === undefined ? '' : `apps[${entryIndex}].`;
   const values: Record<string, unknown> = {};
   for (const setting of APP_SETTINGS) {
@@ -153,23 +173,31 @@ function resolveApp(layers: readonly Layer[], input: LoadInput, entryIndex: numb
     }
     throw new SmartworkersError('SW_CONFIG_INVALID', `config: \`${where}app\` is missing; every entry of \`apps\` needs the script it runs`);
   }
-  checkScriptExists(script);
+  const scriptFound = problems.attempt(() => checkScriptExists(script, values.name as string | undefined)) !== undefined;
 
   if (givenFor('name') === undefined) {
     const derived = basename(script.value as string, extname(script.value as string));
     const name = parseSettingValue(SETTINGS_BY_KEY.get('name')!, derived, input.cwd);
     if (name === undefined) {
-      throw new SmartworkersError(
-        'SW_CONFIG_INVALID',
-        `config: expected \`name\` (derived from the script's file name) to be ${describeAccepted(SETTINGS_BY_KEY.get('name')!, false)}, got ${JSON.stringify(derived)}; set \`name\``,
+      problems.errors.push(
+        new SmartworkersError(
+          'SW_CONFIG_INVALID',
+          `config: expected \`name\` (derived from the script's file name) to be ${describeAccepted(SETTINGS_BY_KEY.get('name')!, false)}, got ${JSON.stringify(derived)}; set \`name\``,
+        ),
       );
     }
-    values.name = name;
+    values.name = name ?? derived;
   }
 
   const cwd = givenFor('cwd');
   if (cwd === undefined) values.cwd = input.cwd;
-  else checkDirectoryExists(cwd);
+  else problems.attempt(() => checkDirectoryExists(cwd));
+  // A TypeScript entry file: the flags this Node needs to load it (entry-file.ts).
+  if (scriptFound) {
+    const label = `config: app ${JSON.stringify(values.name)}`;
+    const nodeArgs = problems.attempt(() => typescriptNodeArgs({ label, script: values.script as string, nodeArgs: values.nodeArgs as string[], cwd: values.cwd as string }));
+    if (nodeArgs !== undefined) values.nodeArgs = nodeArgs;
+  }
 
   if (values.workers === AUTO) values.workers = availableParallelism();
   if (values.maxRetiring === AUTO) values.maxRetiring = values.workers;
@@ -182,19 +210,21 @@ function resolveApp(layers: readonly Layer[], input: LoadInput, entryIndex: numb
     values.readyOn = values.waitReady ? 'message' : 'listening';
   } else if (values.waitReady && readyOn.value !== 'message') {
     const waitReady = givenFor('wait_ready');
-    throw new SmartworkersError(
-      'SW_CONFIG_INVALID',
-      `config: expected \`${readyOn.key}\` (from ${readyOn.from}) to be \`message\` or unset, since \`wait_ready\` is true (from ${waitReady?.from ?? 'the default'}), got ${describeValue(readyOn.raw)}`,
+    problems.errors.push(
+      new SmartworkersError(
+        'SW_CONFIG_INVALID',
+        `config: expected \`${readyOn.key}\` (from ${readyOn.from}) to be \`message\` or unset, since \`wait_ready\` is true (from ${waitReady?.from ?? 'the default'}), got ${describeValue(readyOn.raw)}`,
+      ),
     );
   }
 
   const app = values as unknown as AppSettings;
   // The soft ceiling never acts when the hard one is at or below it.
   if (app.maxMemory > 0 && app.maxMemoryHard > 0 && app.maxMemoryHard <= app.maxMemory) {
-    throw outOfOrder(givenFor('max_memory_hard'), `${where}max_memory_hard`, `above \`max_memory\` (${formatSize(app.maxMemory)}) or 0`, formatSize(app.maxMemoryHard));
+    problems.errors.push(outOfOrder(givenFor('max_memory_hard'), `${where}max_memory_hard`, `above \`max_memory\` (${formatSize(app.maxMemory)}) or 0`, formatSize(app.maxMemoryHard)));
   }
   if (app.maxRestartDelay < app.restartDelay) {
-    throw outOfOrder(givenFor('max_restart_delay'), `${where}max_restart_delay`, `at least \`restart_delay\` (${formatDuration(app.restartDelay)})`, formatDuration(app.maxRestartDelay));
+    problems.errors.push(outOfOrder(givenFor('max_restart_delay'), `${where}max_restart_delay`, `at least \`restart_delay\` (${formatDuration(app.restartDelay)})`, formatDuration(app.maxRestartDelay)));
   }
   return app;
 }
@@ -204,15 +234,25 @@ function outOfOrder(value: Given | undefined, key: string, accepted: string, for
   return invalid(value?.key ?? key, value?.from ?? 'the default', accepted, value?.raw ?? formatted);
 }
 
-function checkScriptExists(script: Given): void {
+/** The script must be a file cluster workers can run: JavaScript or TypeScript (entry-file.ts). Returns true. */
+function checkScriptExists(script: Given, name: string | undefined): true {
   const path = script.value as string;
   const kind = statKind(path);
-  if (kind === 'file') return;
-  const what = kind === 'directory' ? 'a directory, not a script' : 'a script that does not exist';
-  throw new SmartworkersError(
-    'SW_SCRIPT_NOT_FOUND',
-    `config: \`${script.key}\` (from ${script.from}) names ${what}: ${JSON.stringify(script.raw)} (${path})`,
-  );
+  if (kind !== 'file') {
+    const what = kind === 'directory' ? 'a directory, not a script' : 'a script that does not exist';
+    throw new SmartworkersError(
+      'SW_SCRIPT_NOT_FOUND',
+      `config: \`${script.key}\` (from ${script.from}) names ${what}: ${JSON.stringify(script.raw)} (${path})`,
+    );
+  }
+  const entry = fileKind(path);
+  if (entry.kind === 'other') {
+    throw new SmartworkersError(
+      'SW_APP_UNSUPPORTED',
+      `config: \`${script.key}\` (from ${script.from})${name === undefined ? '' : ` of app ${JSON.stringify(name)}`} is ${JSON.stringify(script.raw)}, ${entry.what}; process apps (non-Node programs) are not supported yet — smartworkers runs a JavaScript or TypeScript file as node:cluster workers`,
+    );
+  }
+  return true;
 }
 
 function checkDirectoryExists(cwd: Given): void {
@@ -231,7 +271,7 @@ function statKind(path: string): 'file' | 'directory' | 'missing' {
 }
 
 /** With `apps:`, the script and the name belong to each entry: one value for all of them is a mistake. */
-function refuseIdentityOutsideEntries(layers: readonly Layer[], fileName: string): void {
+function refuseIdentityOutsideEntries(layers: readonly Layer[], fileName: string): true {
   for (const key of ['app', 'name']) {
     const outside = pick(layers, SETTINGS_BY_KEY.get(key)!);
     if (outside === undefined) continue;
@@ -240,6 +280,7 @@ function refuseIdentityOutsideEntries(layers: readonly Layer[], fileName: string
       `config: \`${key}\` is given by ${outside.from}, but ${fileName} lists several apps under \`apps\`; set \`${key}\` in each entry instead`,
     );
   }
+  return true;
 }
 
 function checkUniqueNames(apps: readonly AppSettings[], entries: readonly Layer[]): void {
@@ -292,29 +333,31 @@ function describeValue(raw: unknown, secret = false): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-function readEnvLayer(env: NodeJS.ProcessEnv, cwd: string): Layer {
+function readEnvLayer(env: NodeJS.ProcessEnv, cwd: string, problems: Problems): Layer {
   const layer = new Map<string, Given>();
   for (const setting of SETTINGS) {
     const raw = env[setting.envVar];
     // An empty variable counts as unset, as shells and compose files produce them for "nothing".
     if (raw === undefined || raw === '') continue;
-    layer.set(setting.key, given(setting, raw, setting.key, setting.envVar, cwd, true));
+    const value = problems.attempt(() => given(setting, raw, setting.key, setting.envVar, cwd, true));
+    if (value !== undefined) layer.set(setting.key, value);
   }
   return layer;
 }
 
-function readFlagLayer(flags: Record<string, unknown>, cwd: string, from?: string): Layer {
+function readFlagLayer(flags: Record<string, unknown>, cwd: string, problems: Problems, from?: string): Layer {
   const layer = new Map<string, Given>();
   for (const setting of SETTINGS) {
     const raw = flags[setting.optionKey];
     if (raw === undefined) continue;
     const textual = typeof raw === 'string' || Array.isArray(raw);
-    layer.set(setting.key, given(setting, raw, setting.key, from ?? setting.flag, cwd, textual));
+    const value = problems.attempt(() => given(setting, raw, setting.key, from ?? setting.flag, cwd, textual));
+    if (value !== undefined) layer.set(setting.key, value);
   }
   return layer;
 }
 
-function readFileLayers(raw: unknown, source: FileSource): FileLayers {
+function readFileLayers(raw: unknown, source: FileSource, problems: Problems): FileLayers {
   const top = raw ?? {};
   if (!isPlainObject(top)) {
     throw new SmartworkersError('SW_CONFIG_INVALID', `config: expected ${source.name} to hold a map of settings, got ${describeValue(top)}`);
@@ -323,27 +366,30 @@ function readFileLayers(raw: unknown, source: FileSource): FileLayers {
   const globals = new Map<string, Given>();
   let apps: Layer[] | undefined;
 
-  const fileValue = (setting: Setting, value: unknown, path: KeyPath): Given =>
-    given(setting, value, displayKey(path), source.locate(path), source.baseDir, false);
+  // A value that is not accepted is recorded, and the key left unset, so the next keys are still read.
+  const fileValue = (setting: Setting, value: unknown, path: KeyPath, layer: Map<string, Given>): void => {
+    const parsed = problems.attempt(() => given(setting, value, displayKey(path), source.locate(path), source.baseDir, false));
+    if (parsed !== undefined) layer.set(setting.key, parsed);
+  };
 
   for (const [key, value] of Object.entries(top)) {
     // `x-` keys are free for YAML anchors shared by several apps (as in compose files).
     if (key.startsWith('x-')) continue;
     if (key === 'apps') {
-      apps = readAppEntries(value, source, fileValue);
+      apps = problems.attempt(() => readAppEntries(value, source, fileValue, problems)) ?? [];
       continue;
     }
     const setting = SETTINGS_BY_KEY.get(key);
     if (setting !== undefined) {
-      (setting.scope === 'app' ? appDefaults : globals).set(key, fileValue(setting, value, [key]));
+      fileValue(setting, value, [key], setting.scope === 'app' ? appDefaults : globals);
       continue;
     }
     const group = GROUPS.get(key);
     if (group !== undefined) {
-      readGroup(key, value, group, source, fileValue, globals);
+      problems.attempt(() => readGroup(key, value, group, source, fileValue, globals, problems));
       continue;
     }
-    throw unknownKey(key, source.locate([key]), topLevelKeys());
+    problems.errors.push(unknownKey(key, source.locate([key]), topLevelKeys()));
   }
   return { appDefaults, globals, apps };
 }
@@ -353,8 +399,9 @@ function readGroup(
   value: unknown,
   members: readonly Setting[],
   source: FileSource,
-  fileValue: (setting: Setting, value: unknown, path: KeyPath) => Given,
+  fileValue: (setting: Setting, value: unknown, path: KeyPath, layer: Map<string, Given>) => void,
   globals: Map<string, Given>,
+  problems: Problems,
 ): void {
   if (value === null) return; // `status:` with every key commented out
   const memberNames = members.map((setting) => setting.key.slice(groupKey.length + 1));
@@ -364,16 +411,18 @@ function readGroup(
   for (const [subKey, subValue] of Object.entries(value)) {
     const setting = SETTINGS_BY_KEY.get(`${groupKey}.${subKey}`);
     if (setting === undefined) {
-      throw unknownKey(`${groupKey}.${subKey}`, source.locate([groupKey, subKey]), members.map((member) => member.key));
+      problems.errors.push(unknownKey(`${groupKey}.${subKey}`, source.locate([groupKey, subKey]), members.map((member) => member.key)));
+      continue;
     }
-    globals.set(setting.key, fileValue(setting, subValue, [groupKey, subKey]));
+    fileValue(setting, subValue, [groupKey, subKey], globals);
   }
 }
 
 function readAppEntries(
   value: unknown,
   source: FileSource,
-  fileValue: (setting: Setting, value: unknown, path: KeyPath) => Given,
+  fileValue: (setting: Setting, value: unknown, path: KeyPath, layer: Map<string, Given>) => void,
+  problems: Problems,
 ): Layer[] {
   if (!Array.isArray(value) || value.length === 0 || !value.every(isPlainObject)) {
     throw invalid('apps', source.locate(['apps']), 'a non-empty list of maps, one per app', value);
@@ -384,20 +433,24 @@ function readAppEntries(
       const path = ['apps', index, key];
       const setting = SETTINGS_BY_KEY.get(key);
       if (setting?.scope === 'app') {
-        layer.set(key, fileValue(setting, entryValue, path));
+        fileValue(setting, entryValue, path, layer);
       } else if (setting !== undefined || GROUPS.has(key)) {
-        throw new SmartworkersError(
-          'SW_CONFIG_UNKNOWN_KEY',
-          `config: \`${displayKey(path)}\` in ${source.locate(path)} applies to the whole manager, not to one app; move it to the top level`,
+        problems.errors.push(
+          new SmartworkersError(
+            'SW_CONFIG_UNKNOWN_KEY',
+            `config: \`${displayKey(path)}\` in ${source.locate(path)} applies to the whole manager, not to one app; move it to the top level`,
+          ),
         );
       } else {
-        throw unknownKey(displayKey(path), source.locate(path), APP_SETTINGS.map((appSetting) => appSetting.key), key);
+        problems.errors.push(unknownKey(displayKey(path), source.locate(path), APP_SETTINGS.map((appSetting) => appSetting.key), key));
       }
     }
-    if (!layer.has('name')) {
-      throw new SmartworkersError(
-        'SW_CONFIG_INVALID',
-        `config: \`apps[${index}].name\` is missing in ${source.locate(['apps', index])}; every entry of \`apps\` needs a unique name`,
+    if (!layer.has('name') && !('name' in entry)) {
+      problems.errors.push(
+        new SmartworkersError(
+          'SW_CONFIG_INVALID',
+          `config: \`apps[${index}].name\` is missing in ${source.locate(['apps', index])}; every entry of \`apps\` needs a unique name`,
+        ),
       );
     }
     return layer;
@@ -433,9 +486,9 @@ function groupNestedSettings(): Map<string, Setting[]> {
 function readYamlFile(path: string, name: string): { raw: unknown; locate: (keyPath: KeyPath) => string } {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readRegularFile(path);
   } catch (error) {
-    throw new SmartworkersError('SW_CONFIG_FILE', `config: cannot read ${name}: ${describeReadError(error)} (${path})`);
+    throw new SmartworkersError('SW_CONFIG_FILE', `config: cannot read ${name}: ${(error as Error).message} (${path})`);
   }
   const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
@@ -480,14 +533,6 @@ function lineOf(root: unknown, keyPath: KeyPath, lineCounter: LineCounter): numb
     if (located?.range) line = lineCounter.linePos(located.range[0]).line;
   }
   return line;
-}
-
-function describeReadError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES') return 'permission denied';
-  if (code === 'EISDIR') return 'it is a directory';
-  return firstLine(String((error as Error).message));
 }
 
 function firstLine(text: string): string {

@@ -69,8 +69,16 @@ interface SettingRow<Field extends string> {
 export type AppSettingRow = SettingRow<keyof AppSettings>;
 export type GlobalSettingRow = SettingRow<Exclude<keyof Settings, 'apps' | 'configFile'>>;
 
-const NAME_PATTERN = { regex: /^[A-Za-z0-9][A-Za-z0-9._-]*$/, accepts: 'a name of letters, digits, `.`, `_` and `-`' };
-const ENV_NAME_PATTERN = { regex: /^[A-Za-z_][A-Za-z0-9_]*$/, accepts: 'an environment variable name (letters, digits and `_`, not starting with a digit)' };
+// Names as pm2 accepts them (`My API`, `api:v2`): any text but control characters, which would break
+// log lines and status tables, and not starting or ending with a space; 200 characters at most, as
+// the control protocol takes them.
+const NAME_PATTERN = {
+  regex: /^(?=[^]{1,200}$)[^\s\p{Cc}](?:[^\p{Cc}]*[^\s\p{Cc}])?$/u,
+  accepts: 'a name of up to 200 characters, without control characters or spaces at either end',
+};
+// pm2 takes any string for instance_var (`INSTANCE-ID` is in the field); an environment can hold
+// any name without `=`.
+const ENV_NAME_PATTERN = { regex: /^[^=\p{Cc}]+$/u, accepts: 'an environment variable name (any characters but `=` and control characters)' };
 
 const APP_ROWS = [
   {

@@ -12,8 +12,10 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { SmartworkersError } from '../errors';
+import { Problems, SmartworkersError, SmartworkersErrors } from '../errors';
 import { nearest } from '../config/suggest';
+import { describeAccepted, parseSettingValue, SETTINGS_BY_KEY } from '../config/settings';
+import { resolveScript, type ResolvedScript, type ScriptInput } from './resolve-script';
 import { PM2_FIELD_BY_SPELLING, SMARTWORKERS_APP_KEYS, SMARTWORKERS_TOP_KEYS, type Pm2Field } from './fields';
 
 export interface ConvertOptions {
@@ -23,6 +25,10 @@ export interface ConvertOptions {
   cwd: string;
   /** CPU count for negative `instances` (default: os.availableParallelism()). */
   cpus?: number;
+  /** Where programs named by `script` are looked up (PATH); default process.env. */
+  processEnv?: NodeJS.ProcessEnv;
+  /** What a `script` runs (default: resolve-script.ts, which reads the file system); tests of the mapping pass their own. */
+  resolveScript?: (input: ScriptInput) => ResolvedScript;
 }
 
 export type RawApp = Record<string, unknown>;
@@ -30,6 +36,10 @@ export type RawApp = Record<string, unknown>;
 export interface ConvertResult {
   raw: { apps: RawApp[] } & Record<string, unknown>;
   warnings: string[];
+  /** Every error found (an app with an error in `script`, `name` or `cwd` is left out of `raw`). */
+  errors: SmartworkersError[];
+  /** What each app's `script` resolved to, when it was a command (`npm start` → server.js). */
+  notes: string[];
 }
 
 type Dict = Record<string, unknown>;
@@ -185,10 +195,22 @@ function appList(ecosystem: unknown): { apps: unknown[]; top: Dict } {
   throw invalid(`Expected the ecosystem file to have \`apps\` (a list of apps, each with a \`script\`), got keys ${show(Object.keys(ecosystem))}`);
 }
 
+/** Converts, throwing every error at once (a SmartworkersErrors with the warnings) if there is any. */
 export function convertEcosystem(ecosystem: unknown, options: ConvertOptions): ConvertResult {
+  const result = convertEcosystemWithErrors(ecosystem, options);
+  if (result.errors.length > 0) throw new SmartworkersErrors(result.errors, result.warnings);
+  return result;
+}
+
+/**
+ * Converts every app it can, returning the errors beside the result: an app whose `script`,
+ * `name` or `cwd` is in error is left out of `raw`, the others are there to be validated too.
+ */
+export function convertEcosystemWithErrors(ecosystem: unknown, options: ConvertOptions): ConvertResult {
   const cpus = options.cpus ?? defaultCpus();
   const envName = options.env;
   const warnings = new Warnings();
+  const problems = new Problems();
   const { apps, top } = appList(ecosystem);
   if (apps.length === 0) throw invalid('Expected `apps` to list at least one app, got an empty list');
 
@@ -197,7 +219,9 @@ export function convertEcosystem(ecosystem: unknown, options: ConvertOptions): C
   for (const [key, value] of Object.entries(top)) {
     if (key === 'deploy') {
       warnings.add('`deploy` is ignored: smartworkers does not deploy code; use your CI/CD. Its `env` for `--env` is still applied.');
-      if (envName && isDict(value) && isDict(value[envName])) deployEnv = envStrings(`deploy.${envName}`, 'env', value[envName].env);
+      if (envName && isDict(value) && isDict(value[envName])) {
+        deployEnv = problems.attempt(() => envStrings(`deploy.${envName}`, 'env', (value[envName] as Dict).env)) ?? {};
+      }
     } else if (SMARTWORKERS_TOP_KEYS.includes(key)) {
       raw[key] = value;
     } else {
@@ -207,20 +231,39 @@ export function convertEcosystem(ecosystem: unknown, options: ConvertOptions): C
 
   const names = new Set<string>();
   const missingEnv: string[] = [];
+  const notes: string[] = [];
+  let leftOut = 0;
   apps.forEach((entry, index) => {
-    if (!isDict(entry)) throw invalid(`Expected app #${index + 1} to be an object, got ${show(entry)}`);
-    const app = convertApp(entry, index, { cwd: options.cwd, cpus, envName, deployEnv, warnings, missingEnv });
-    if (!app) return;
+    if (!isDict(entry)) {
+      problems.errors.push(invalid(`Expected app #${index + 1} to be an object, got ${show(entry)}`));
+      return;
+    }
+    const app = convertApp(entry, index, {
+      cwd: options.cwd,
+      cpus,
+      envName,
+      deployEnv,
+      warnings,
+      missingEnv,
+      problems,
+      notes,
+      resolve: options.resolveScript ?? ((input) => resolveScript({ ...input, env: options.processEnv })),
+    });
+    if (app === 'left out') leftOut += 1;
+    if (app === 'left out' || app === null) return;
     const name = app.name as string;
-    if (names.has(name)) throw invalid(`Expected app names to be unique, got "${name}" twice (smartworkers addresses apps by name)`);
+    if (names.has(name)) {
+      problems.errors.push(invalid(`Expected app names to be unique, got ${JSON.stringify(name)} twice (smartworkers addresses apps by name)`));
+      return;
+    }
     names.add(name);
     raw.apps.push(app);
   });
   if (envName && missingEnv.length > 0) {
     warnings.add(`--env ${envName}: ${missingEnv.join(', ')} ${missingEnv.length === 1 ? 'has' : 'have'} no \`env_${envName}\`; using \`env\` only (as pm2 does).`);
   }
-  if (raw.apps.length === 0) throw invalid('Expected at least one app to start, but every app has `autostart: false`');
-  return { raw, warnings: warnings.list() };
+  if (leftOut === apps.length) problems.errors.push(invalid('Expected at least one app to start, but every app has `autostart: false`'));
+  return { raw, warnings: warnings.list(), errors: problems.errors, notes };
 }
 
 interface AppContext {
@@ -230,9 +273,17 @@ interface AppContext {
   deployEnv: Record<string, string>;
   warnings: Warnings;
   missingEnv: string[];
+  problems: Problems;
+  /** What each app's `script` resolved to, one line each. */
+  notes: string[];
+  resolve: (input: ScriptInput) => ResolvedScript;
 }
 
-function convertApp(entry: Dict, index: number, ctx: AppContext): RawApp | null {
+/**
+ * One app entry → its smartworkers keys. Each field's error is recorded and the others still
+ * converted, so one read shows all of them; null when the app cannot be given to the loader.
+ */
+function convertApp(entry: Dict, index: number, ctx: AppContext): RawApp | null | 'left out' {
   // Sort the entry's keys into pm2 fields (canonical name → value; the canonical spelling wins over
   // an alias, as in pm2), smartworkers keys, env_<name> sections and unknown keys.
   const pm2 = new Map<string, { field: Pm2Field; spelling: string; value: unknown }>();
@@ -252,89 +303,111 @@ function convertApp(entry: Dict, index: number, ctx: AppContext): RawApp | null 
     }
   }
   const get = (name: string): unknown => pm2.get(name)?.value;
+  const { warnings, problems } = ctx;
+  const attempt = <T>(fn: () => T): T | undefined => problems.attempt(fn);
 
   const scriptValue = get('script') ?? own.app;
   const nameValue = get('name');
   const provisional = typeof nameValue === 'string' && nameValue ? nameValue : `#${index + 1}`;
   if (typeof scriptValue !== 'string' || scriptValue.trim() === '') {
-    throw invalid(`app ${provisional}: expected \`script\` to be the path of the app's entry file, got ${show(scriptValue)}`);
-  }
-  const name =
-    nameValue === undefined ? path.basename(scriptValue, path.extname(scriptValue)) : pm2String(`app #${index + 1}`, 'name', nameValue);
-  const label = `app ${name}`;
-  const { warnings } = ctx;
-
-  if (get('autostart') !== undefined && !pm2Bool(label, 'autostart', get('autostart'))) {
-    warnings.add(`\`autostart\` (app ${name}) is false: the app is left out; smartworkers starts every app it is given.`);
+    problems.errors.push(invalid(`app ${provisional}: expected \`script\` to be the path of the app's entry file or a command, got ${show(scriptValue)}`));
     return null;
+  }
+  const name = nameValue === undefined ? path.basename(scriptValue, path.extname(scriptValue)) : attempt(() => pm2String(`app #${index + 1}`, 'name', nameValue));
+  if (name === undefined) return null;
+  const label = `app ${name}`;
+
+  const autostart = get('autostart') === undefined ? true : attempt(() => pm2Bool(label, 'autostart', get('autostart')));
+  if (autostart === false) {
+    warnings.add(`\`autostart\` (app ${name}) is false: the app is left out; smartworkers starts every app it is given.`);
+    return 'left out';
   }
 
   const out: RawApp = { name };
+  const set = (key: string, fn: () => unknown): void => {
+    const value = attempt(fn);
+    if (value !== undefined) out[key] = value;
+  };
   const cwdValue = get('cwd');
-  const cwd = cwdValue === undefined ? ctx.cwd : path.resolve(ctx.cwd, pm2String(label, 'cwd', cwdValue));
-  out.app = path.resolve(cwd, scriptValue);
+  const cwd = cwdValue === undefined ? ctx.cwd : attempt(() => path.resolve(ctx.cwd, pm2String(label, 'cwd', cwdValue)));
+  if (cwd === undefined) return null;
   out.cwd = cwd;
-  if (!/\.(c|m)?js$/i.test(scriptValue)) {
-    warnings.add(`\`script\` (app ${name}) is ${show(scriptValue)}, not a .js/.cjs/.mjs file: smartworkers runs a JavaScript entry file as workers; point \`script\` at the file your command runs.`);
-  }
 
-  if (get('args') !== undefined) out.args = pm2List(label, 'args', get('args'));
-  if (get('node_args') !== undefined) out.node_args = pm2List(label, 'node_args', get('node_args'));
-  out.workers = get('instances') === undefined ? 1 : pm2Instances(label, get('instances'), ctx.cpus);
+  const args = get('args') === undefined ? [] : attempt(() => pm2List(label, 'args', get('args')));
+  const nodeArgs = get('node_args') === undefined ? [] : attempt(() => pm2List(label, 'node_args', get('node_args')));
+  const interpreter = pm2.get('exec_interpreter');
+  const interpreterValue = interpreter === undefined ? undefined : attempt(() => pm2String(label, interpreter.spelling, interpreter.value));
+  // `script: 'npm'`, `node server.js`, `tsx src/main.ts`, `interpreter: python3`: what it runs (resolve-script.ts).
+  const resolved = attempt(() =>
+    ctx.resolve({
+      app: name,
+      script: scriptValue,
+      args: args ?? [],
+      interpreter: interpreter === undefined || interpreterValue === undefined ? undefined : { field: interpreter.spelling, value: interpreterValue },
+      cwd,
+    }),
+  );
+  // An app whose script cannot be resolved is still converted, so its other errors show too.
+  if (resolved !== undefined) out.app = resolved.script;
+  if (resolved?.cwd !== undefined) out.cwd = resolved.cwd;
+  if (resolved !== undefined && (resolved.args.length > 0 || get('args') !== undefined)) out.args = resolved.args;
+  if (resolved !== undefined && (resolved.nodeArgs.length > 0 || get('node_args') !== undefined)) out.node_args = [...resolved.nodeArgs, ...(nodeArgs ?? [])];
+  if (resolved?.via !== undefined) ctx.notes.push(`app ${JSON.stringify(name)}: ${resolved.via} → runs ${resolved.script}${resolved.args.length > 0 ? ` ${resolved.args.join(' ')}` : ''} as cluster workers`);
+  set('workers', () => (get('instances') === undefined ? 1 : pm2Instances(label, get('instances'), ctx.cpus)));
 
-  // env, as pm2 merges it: deploy.<env>.env < env < env_<env>; then `port` as PORT.
-  const env: Record<string, string> = { ...ctx.deployEnv, ...envStrings(label, 'env', get('env')) };
+  // env, as pm2 merges it: deploy.<env>.env < env < env_<env>; then `port` as PORT. Variables the
+  // command line set (`NODE_ENV=production node …`, npm's own) are below all of them.
+  const env: Record<string, string> = { ...resolved?.env, ...ctx.deployEnv, ...(attempt(() => envStrings(label, 'env', get('env'))) ?? {}) };
   if (ctx.envName) {
     const section = `env_${ctx.envName}`;
-    if (section in entry) Object.assign(env, envStrings(label, section, entry[section]));
+    if (section in entry) Object.assign(env, attempt(() => envStrings(label, section, entry[section])) ?? {});
     else ctx.missingEnv.push(name);
   }
-  if (get('port') !== undefined) env.PORT = String(pm2Count(label, 'port', get('port')));
+  if (get('port') !== undefined) {
+    const port = attempt(() => pm2Count(label, 'port', get('port')));
+    if (port !== undefined) env.PORT = String(port);
+  }
   if (Object.keys(env).length > 0) out.env = env;
 
   const execMode = get('exec_mode');
   if (execMode !== undefined) {
     const mode = typeof execMode === 'string' ? execMode.replace(/_mode$/, '') : execMode;
-    if (mode !== 'cluster' && mode !== 'fork') throw invalid(`${label}: expected \`exec_mode\` to be "cluster" or "fork", got ${show(execMode)}`);
+    if (mode !== 'cluster' && mode !== 'fork') problems.errors.push(invalid(`${label}: expected \`exec_mode\` to be "cluster" or "fork", got ${show(execMode)}`));
     if (mode === 'fork') {
       warnings.add(`\`exec_mode\` (app ${name}) is fork: it runs as node:cluster workers like cluster mode; a server it opens is shared by its workers instead of each binding its own port.`);
     }
   }
-  const interpreter = get('exec_interpreter');
-  if (interpreter !== undefined && !(typeof interpreter === 'string' && path.basename(interpreter) === 'node')) {
-    warnings.add(`\`${pm2.get('exec_interpreter')!.spelling}\` (app ${name}) is ${show(interpreter)}: ignored; workers run on the Node.js that runs smartworkers (${process.version}).`);
-  }
 
-  if (get('max_memory_restart') !== undefined) out.max_memory = pm2Size(label, 'max_memory_restart', get('max_memory_restart'));
-  if (get('kill_timeout') !== undefined) out.graceful_timeout = pm2Duration(label, 'kill_timeout', get('kill_timeout'));
-  if (get('wait_ready') !== undefined) out.wait_ready = pm2Bool(label, 'wait_ready', get('wait_ready'));
-  if (get('listen_timeout') !== undefined) out.boot_timeout = pm2Duration(label, 'listen_timeout', get('listen_timeout'));
-  if (get('min_uptime') !== undefined) out.min_uptime = pm2Duration(label, 'min_uptime', get('min_uptime'));
-  if (get('max_restarts') !== undefined) out.max_restarts = pm2Count(label, 'max_restarts', get('max_restarts'));
+  if (get('max_memory_restart') !== undefined) set('max_memory', () => pm2Size(label, 'max_memory_restart', get('max_memory_restart')));
+  if (get('kill_timeout') !== undefined) set('graceful_timeout', () => pm2Duration(label, 'kill_timeout', get('kill_timeout')));
+  if (get('wait_ready') !== undefined) set('wait_ready', () => pm2Bool(label, 'wait_ready', get('wait_ready')));
+  if (get('listen_timeout') !== undefined) set('boot_timeout', () => pm2Duration(label, 'listen_timeout', get('listen_timeout')));
+  if (get('min_uptime') !== undefined) set('min_uptime', () => pm2Duration(label, 'min_uptime', get('min_uptime')));
+  if (get('max_restarts') !== undefined) set('max_restarts', () => pm2Count(label, 'max_restarts', get('max_restarts')));
 
   const backoff = get('exp_backoff_restart_delay');
   const fixed = get('restart_delay');
   if (backoff !== undefined) {
-    out.restart_delay = pm2Duration(label, 'exp_backoff_restart_delay', backoff);
+    set('restart_delay', () => pm2Duration(label, 'exp_backoff_restart_delay', backoff));
     out.max_restart_delay = '15s';
     if (fixed !== undefined) warnings.add(`\`restart_delay\` (app ${name}) is ignored: \`exp_backoff_restart_delay\` is set and wins, as in pm2.`);
   } else if (fixed !== undefined) {
-    out.restart_delay = pm2Duration(label, 'restart_delay', fixed);
-    out.max_restart_delay = out.restart_delay;
+    set('restart_delay', () => pm2Duration(label, 'restart_delay', fixed));
+    if (out.restart_delay !== undefined) out.max_restart_delay = out.restart_delay;
   }
 
-  if (get('instance_var') !== undefined) out.instance_var = pm2String(label, 'instance_var', get('instance_var'));
-  if (get('increment_var') !== undefined) out.increment_var = pm2String(label, 'increment_var', get('increment_var'));
-  if (get('autorestart') !== undefined) out.autorestart = pm2Bool(label, 'autorestart', get('autorestart'));
-  if (get('cron_restart') !== undefined) out.cron_restart = pm2String(label, 'cron_restart', get('cron_restart'));
-  if (get('shutdown_with_message') !== undefined) out.shutdown_with_message = pm2Bool(label, 'shutdown_with_message', get('shutdown_with_message'));
+  if (get('instance_var') !== undefined) set('instance_var', () => pm2String(label, 'instance_var', get('instance_var')));
+  if (get('increment_var') !== undefined) set('increment_var', () => pm2String(label, 'increment_var', get('increment_var')));
+  if (get('autorestart') !== undefined) set('autorestart', () => pm2Bool(label, 'autorestart', get('autorestart')));
+  if (get('cron_restart') !== undefined) set('cron_restart', () => pm2String(label, 'cron_restart', get('cron_restart')));
+  if (get('shutdown_with_message') !== undefined) set('shutdown_with_message', () => pm2Bool(label, 'shutdown_with_message', get('shutdown_with_message')));
   const watch = get('watch');
   if (watch !== undefined) {
     if (typeof watch === 'boolean') out.watch = watch;
     else if (typeof watch === 'string') out.watch = [watch];
-    else out.watch = pm2List(label, 'watch', watch);
+    else set('watch', () => pm2List(label, 'watch', watch));
   }
-  if (get('ignore_watch') !== undefined) out.ignore_watch = pm2List(label, 'ignore_watch', get('ignore_watch'));
+  if (get('ignore_watch') !== undefined) set('ignore_watch', () => pm2List(label, 'ignore_watch', get('ignore_watch')));
 
   // Fields with no smartworkers key: one warning per field (the table says why and what to do).
   for (const { field, spelling } of pm2.values()) {
@@ -357,6 +430,17 @@ function convertApp(entry: Dict, index: number, ctx: AppContext): RawApp | null 
       if (source) warnings.add(`\`${source.spelling}\` (app ${name}) is overridden by \`${key}\`, set in the same app.`);
     }
     out[key] = value;
+  }
+  if (resolved === undefined) {
+    // Left out of what the loader validates: its own keys are checked here instead.
+    for (const [key, value] of Object.entries(own)) {
+      const setting = SETTINGS_BY_KEY.get(key);
+      if (key === 'app' || setting === undefined || parseSettingValue(setting, value, cwd) !== undefined) continue;
+      problems.errors.push(
+        new SmartworkersError('SW_CONFIG_INVALID', `config: expected \`${key}\` (app ${name}) to be ${describeAccepted(setting, false)}, got ${show(value)}`),
+      );
+    }
+    return null;
   }
   return out;
 }

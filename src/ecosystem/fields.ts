@@ -17,8 +17,8 @@ export interface Pm2Field {
 }
 
 export const PM2_FIELDS: readonly Pm2Field[] = [
-  { name: 'name', key: 'name', note: 'Same. Defaults to the script file name without extension, as in pm2; names must be unique (pm2 allows duplicates).' },
-  { name: 'script', aliases: ['exec'], key: 'app', note: 'A JavaScript entry file (CommonJS or ESM). pm2 can also run a binary from the PATH (`script: "npm"`): point `script` at the file `npm start` would run instead.' },
+  { name: 'name', key: 'name', note: 'Same: any text pm2 accepts (spaces, quotes, `:`), without control characters, up to 200 characters. Defaults to the script file name without extension, as in pm2; names must be unique (pm2 allows duplicates).' },
+  { name: 'script', aliases: ['exec'], key: 'app', note: 'A JavaScript or TypeScript file runs as cluster workers. A command is resolved to the file it runs, which then runs as cluster workers: `npm` / `yarn` / `pnpm` with `args: "start"` or `"run prod"` (the package.json script is read, never run), `node [flags] file [args]`, `npx` / `tsx` / `ts-node file`, a package binary whose target is JavaScript (`next start`), or a command line in `script` itself. Anything else (a shell, pre/post scripts, a watcher like nodemon, a non-JavaScript program) stops with `SW_APP_UNSUPPORTED`: process apps are not supported yet. `smartworkers check` shows what each app resolved to.' },
   { name: 'args', key: 'args', note: 'Same; a string is split on spaces the way pm2 splits it (quoted parts kept together).' },
   { name: 'cwd', key: 'cwd', note: 'Same: relative to the directory smartworkers is started from, as in pm2. The script is resolved against it.' },
   { name: 'instances', key: 'workers', note: '`0`, `"max"` → `auto` (one per available CPU); `-1` → CPUs − 1 (at least 1), computed when the file is read; absent → 1, as in pm2.' },
@@ -35,7 +35,7 @@ export const PM2_FIELDS: readonly Pm2Field[] = [
   { name: 'max_restarts', key: 'max_restarts', note: 'Same: consecutive unstable restarts (uptime < `min_uptime`) after which the slot is no longer restarted (logged, shown by `status` and the `smartworkers_slots_stopped` metric); once every slot of every app has given up, smartworkers exits 1. A reload starts the slots again. pm2 defaults to 16; without it smartworkers retries forever with capped backoff, except at start: if no first worker boots, it exits 3.' },
   { name: 'restart_delay', key: 'restart_delay', note: 'pm2 waits a fixed delay before restarting a crashed app; converted to `restart_delay` = `max_restart_delay` = the value, so the delay stays fixed.' },
   { name: 'exp_backoff_restart_delay', key: 'restart_delay', note: 'pm2 multiplies the delay by 1.5 up to 15 s; converted to `restart_delay` = the value and `max_restart_delay: 15s`: smartworkers doubles the delay, up to that cap, and resets it after `min_uptime`. Wins over `restart_delay`, as in pm2.' },
-  { name: 'instance_var', key: 'instance_var', note: 'Same: renames `NODE_APP_INSTANCE`, the stable slot 0..N-1 (a replacement inherits its slot).' },
+  { name: 'instance_var', key: 'instance_var', note: 'Same (any name without `=`, `INSTANCE-ID` included): renames `NODE_APP_INSTANCE`, the stable slot 0..N-1 (a replacement inherits its slot).' },
   { name: 'increment_var', key: 'increment_var', note: 'Same: the named env var (e.g. `PORT`) is increased by the slot number in each worker.' },
   { name: 'autorestart', key: 'autorestart', note: '`false`: a worker that exits is not replaced (until the next reload or `cron_restart`). Recycling (max_requests, memory, reload) still replaces workers. When no worker is left, smartworkers exits (0 if each exited with 0).' },
   { name: 'cron_restart', aliases: ['cron'], key: 'cron_restart', note: "A rolling reload on the schedule (surge-then-retire), not pm2's stop-then-start: no request or task is dropped." },
@@ -43,7 +43,7 @@ export const PM2_FIELDS: readonly Pm2Field[] = [
   { name: 'ignore_watch', key: 'ignore_watch', note: 'Names and globs not watched: a name matches any path segment, a pattern with `/` or `*` the path relative to the watched directory; `node_modules`, `.git` and `*.log` are always ignored. Regular expressions are not supported.' },
   { name: 'shutdown_with_message', key: 'shutdown_with_message', note: "pm2 sends `'shutdown'` instead of SIGINT. smartworkers sends it just before its own drain (the worker stops accepting, finishes its requests and tasks, then exits): cleanup the handler starts with `tasks.run()` is waited for." },
   { name: 'autostart', key: null, note: '`false`: the app is left out (smartworkers has no list of stopped apps); a warning names it.' },
-  { name: 'exec_interpreter', aliases: ['interpreter'], key: null, note: 'Workers run on the Node.js that runs smartworkers; `node` is accepted silently, any other interpreter gets a warning.' },
+  { name: 'exec_interpreter', aliases: ['interpreter'], key: null, note: 'Workers run on the Node.js that runs smartworkers: `node` (or a path to it) or unset. `tsx` / `ts-node` load the file with that loader, installed for the app. `none`, `python3`, `bash` or any other program stop with `SW_APP_UNSUPPORTED` (process apps are not supported yet) instead of running the file as JavaScript.' },
   { name: 'watch_delay', key: null, note: 'Not supported: the dev-mode reload has its own debounce.' },
   { name: 'watch_options', key: null, note: 'Not supported (chokidar options).' },
   { name: 'out_file', aliases: ['out', 'output', 'out_log'], key: null, note: "Not supported: workers' stdout passes through untouched; let systemd (journald), Docker or your log shipper store it." },

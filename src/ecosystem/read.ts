@@ -1,16 +1,16 @@
 /**
- * Reading a pm2 ecosystem file: `.js` / `.cjs` with require (falling back to import() for an ES
- * module), `.mjs` with import(), `.json` with JSON.parse, `.yaml` / `.yml` with the yaml package.
- * Every read is fresh (SIGHUP re-reads the file), and any failure is one SW_ECOSYSTEM_FILE line.
+ * Reading a pm2 ecosystem file: `.js` / `.cjs` / `.mjs` evaluated with bounds (evaluate.ts),
+ * `.json` as pm2 reads it (json-relaxed.ts), `.yaml` / `.yml` with the yaml package. Every read is
+ * fresh (SIGHUP re-reads the file), and any failure is one SW_ECOSYSTEM_FILE line.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 /** Loaded on first use: `smartworkers start` imports this module, and the primary keeps what it loads. */
 const parseYaml = (text: string): unknown => (require('yaml') as typeof import('yaml')).parse(text);
 import { SmartworkersError } from '../errors';
-import { convertEcosystem, type ConvertResult } from './convert';
-import { importModule } from './import-module';
+import { convertEcosystemWithErrors, type ConvertResult } from './convert';
+import { readRegularFile } from '../config/read-file';
+import { evaluateEcosystemModule, type EvaluateOptions } from './evaluate';
+import { parseRelaxedJson } from './json-relaxed';
 
 export type EcosystemFormat = 'js' | 'mjs' | 'json' | 'yaml';
 
@@ -44,7 +44,7 @@ export function isEcosystemConfig(file: string): boolean {
   if (format !== 'yaml') return format !== null;
   let raw: unknown;
   try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
+    raw = parseYaml(readRegularFile(file));
   } catch {
     return false;
   }
@@ -60,34 +60,6 @@ function fileError(file: string, err: unknown): SmartworkersError {
   return new SmartworkersError('SW_ECOSYSTEM_FILE', `Cannot load ecosystem file ${file}: ${firstLine.trim()}`);
 }
 
-/** A module's configuration object: its default export when it has one (ESM, or transpiled CJS). */
-function moduleValue(mod: unknown): unknown {
-  if (typeof mod === 'object' && mod !== null && 'default' in mod && !('apps' in mod)) {
-    return (mod as { default: unknown }).default;
-  }
-  return mod;
-}
-
-async function importFresh(file: string): Promise<unknown> {
-  const url = pathToFileURL(file);
-  url.searchParams.set('smartworkers-read', String(Date.now()));
-  return moduleValue(await importModule(url.href));
-}
-
-function requireFresh(file: string): unknown {
-  const resolved = require.resolve(file);
-  delete require.cache[resolved];
-  try {
-    return moduleValue(require(resolved));
-  } finally {
-    delete require.cache[resolved];
-  }
-}
-
-function isModuleNamespace(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && Object.prototype.toString.call(value) === '[object Module]';
-}
-
 function formatOf(file: string, absolute: string): EcosystemFormat {
   const format = ecosystemFormat(absolute);
   if (format === null) {
@@ -97,49 +69,32 @@ function formatOf(file: string, absolute: string): EcosystemFormat {
 }
 
 function readDataFile(absolute: string, format: 'json' | 'yaml'): unknown {
-  const text = readFileSync(absolute, 'utf8');
-  return format === 'json' ? JSON.parse(text) : parseYaml(text);
+  const text = readRegularFile(absolute);
+  return format === 'json' ? parseRelaxedJson(text) : parseYaml(text);
 }
 
-/** The raw value the ecosystem file exports or contains, read afresh. */
-export async function readEcosystemFile(file: string): Promise<unknown> {
-  const absolute = path.resolve(file);
-  const format = formatOf(file, absolute);
-  try {
-    if (format === 'mjs') return await importFresh(absolute);
-    if (format !== 'js') return readDataFile(absolute, format);
-    const resolved = require.resolve(absolute);
-    let mod: unknown;
-    try {
-      mod = require(resolved) as unknown;
-    } catch (err) {
-      // An ES module in a `"type": "module"` package, on a Node that cannot require it.
-      if ((err as NodeJS.ErrnoException).code === 'ERR_REQUIRE_ESM') return await importFresh(absolute);
-      throw err;
-    } finally {
-      delete require.cache[resolved];
-    }
-    // An ES module that Node required (Node >= 20.19): import it instead, so that a re-read is fresh.
-    return isModuleNamespace(mod) ? await importFresh(absolute) : moduleValue(mod);
-  } catch (err) {
-    throw fileError(file, err);
-  }
-}
+export interface ReadEcosystemOptions extends EvaluateOptions {}
 
 /**
- * The same, synchronously, for a caller that cannot wait (a SIGHUP re-read). CommonJS, JSON and
- * YAML are read afresh; an ES module (`.mjs`, or `.js` of a `"type": "module"` package) is
- * required, which needs Node >= 20.19 and returns the module as first loaded by this process.
+ * The raw value the ecosystem file exports or contains, read afresh (SIGHUP re-reads it), as
+ * plain data. Regular files of at most 1 MiB only; JavaScript is evaluated within a time bound
+ * (evaluate.ts); `.json` is read as pm2 reads it (comments, trailing commas: json-relaxed.ts).
+ * Any failure is one SW_ECOSYSTEM_FILE line.
  */
-export function readEcosystemFileSync(file: string): unknown {
+export function readEcosystemFileSync(file: string, options: ReadEcosystemOptions = {}): unknown {
   const absolute = path.resolve(file);
   const format = formatOf(file, absolute);
   try {
     if (format === 'json' || format === 'yaml') return readDataFile(absolute, format);
-    return requireFresh(absolute);
+    return evaluateEcosystemModule(absolute, options);
   } catch (err) {
     throw fileError(file, err);
   }
+}
+
+/** {@link readEcosystemFileSync}, as a promise (the API's asynchronous form). */
+export async function readEcosystemFile(file: string, options: ReadEcosystemOptions = {}): Promise<unknown> {
+  return readEcosystemFileSync(file, options);
 }
 
 export interface LoadEcosystemOptions {
@@ -150,14 +105,14 @@ export interface LoadEcosystemOptions {
   cpus?: number;
 }
 
-/** Reads and converts an ecosystem file: the raw smartworkers config object and the warnings. */
+/** Reads and converts an ecosystem file: the raw smartworkers config object, the warnings and every error. */
 export async function loadEcosystem(file: string, options: LoadEcosystemOptions = {}): Promise<ConvertResult> {
   const ecosystem = await readEcosystemFile(file);
-  return convertEcosystem(ecosystem, { env: options.env, cwd: options.cwd ?? process.cwd(), cpus: options.cpus });
+  return convertEcosystemWithErrors(ecosystem, { env: options.env, cwd: options.cwd ?? process.cwd(), cpus: options.cpus });
 }
 
 /** {@link loadEcosystem}, synchronously (see {@link readEcosystemFileSync}). */
 export function loadEcosystemSync(file: string, options: LoadEcosystemOptions = {}): ConvertResult {
   const ecosystem = readEcosystemFileSync(file);
-  return convertEcosystem(ecosystem, { env: options.env, cwd: options.cwd ?? process.cwd(), cpus: options.cpus });
+  return convertEcosystemWithErrors(ecosystem, { env: options.env, cwd: options.cwd ?? process.cwd(), cpus: options.cpus });
 }

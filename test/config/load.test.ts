@@ -465,7 +465,8 @@ describe('errors: one line naming the key, its source, the value and what is acc
     [{ env: { SMARTWORKERS_ENV: 'production' } }, 'config: expected `env` (from SMARTWORKERS_ENV) to be a JSON object of strings or `KEY=VALUE`, got "production"'],
     [{ env: { SMARTWORKERS_NODE_ARGS: '[--inspect' } }, 'config: expected `node_args` (from SMARTWORKERS_NODE_ARGS) to be a JSON array of strings or space-separated words, got "[--inspect"'],
     [{ flags: { statusListen: '9100' } }, 'config: expected `status.listen` (from --status-listen) to be `host:port` like `127.0.0.1:9100` or `[::1]:9100`, got "9100"'],
-    [{ flags: { name: 'my app' } }, 'config: expected `name` (from --name) to be a name of letters, digits, `.`, `_` and `-`, got "my app"'],
+    [{ flags: { name: 'a\tb' } }, 'config: expected `name` (from --name) to be a name of up to 200 characters, without control characters or spaces at either end, got "a\\tb"'],
+    [{ flags: { name: 'a\nb' } }, 'config: expected `name` (from --name) to be a name of up to 200 characters, without control characters or spaces at either end, got "a\\nb"'],
   ])('%j', (input, message) => {
     expectError(() => load({ script: 'app.js', ...input }), 'SW_CONFIG_INVALID', message);
   });
@@ -522,7 +523,7 @@ describe('errors: one line naming the key, its source, the value and what is acc
     expectError(
       () => load({ configFile: 'folder.yaml', script: 'app.js' }),
       'SW_CONFIG_FILE',
-      `config: cannot read folder.yaml: it is a directory (${join(dir, 'folder.yaml')})`,
+      `config: cannot read folder.yaml: it is a directory, not a regular file (${join(dir, 'folder.yaml')})`,
     );
   });
 
@@ -596,14 +597,10 @@ describe('errors: one line naming the key, its source, the value and what is acc
     }
   });
 
-  it('a script name that cannot be an app name', () => {
+  it('names an app after its script file, spaces and all, as pm2 does', () => {
     writeFileSync(join(dir, 'my app.js'), '');
-    expectError(
-      () => load({ script: 'my app.js' }),
-      'SW_CONFIG_INVALID',
-      "config: expected `name` (derived from the script's file name) to be a name of letters, digits, `.`, `_` and `-`, got \"my app\"; set `name`",
-    );
-    expect(load({ script: 'my app.js', flags: { name: 'mine' } }).apps[0].name).toBe('mine');
+    expect(load({ script: 'my app.js' }).apps[0].name).toBe('my app');
+    expect(load({ script: 'my app.js', flags: { name: 'My API: "v2"' } }).apps[0].name).toBe('My API: "v2"');
   });
 
   it('every error carries exit code 2 and its fix', () => {
@@ -696,7 +693,9 @@ describe('pm2 conventions and non-HTTP groups', () => {
     expect(failure(() => load({ configFile: 'bad-cron.yaml' })).message).toMatch(
       /^config: expected `cron_restart` \(from bad-cron\.yaml:2\) to be a cron expression of 5 fields .*, got "61 \* \* \* \*"$/,
     );
-    expect(failure(() => load({ script: 'app.js', flags: { instanceVar: '1X' } })).message).toMatch(/`instance_var`.*environment variable name/);
+    expect(failure(() => load({ script: 'app.js', flags: { instanceVar: 'A=B' } })).message).toMatch(/`instance_var`.*environment variable name/);
+    // pm2 takes any name; one with a hyphen is in the field.
+    expect(load({ script: 'app.js', flags: { instanceVar: 'INSTANCE-ID' } }).apps[0].instanceVar).toBe('INSTANCE-ID');
   });
 
   it('ready_on: listening by default, message with wait_ready, and online when asked', () => {

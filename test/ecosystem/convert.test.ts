@@ -1,11 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import path from 'node:path';
 import { convertEcosystem, splitPm2List } from '../../src/ecosystem/convert';
+import type { ScriptInput } from '../../src/ecosystem/resolve-script';
 import { PM2_FIELDS, PM2_FIELD_BY_SPELLING, SMARTWORKERS_APP_KEYS } from '../../src/ecosystem/fields';
 import { SmartworkersError } from '../../src/errors';
 
 const cwd = '/srv/project';
+// The mapping of fields, apart from the file system: every `script` is taken for a file in the app's
+// cwd (what a script resolves to is tested in resolve-script.test.ts, on real files).
+const asFile = (input: ScriptInput) => ({ script: path.resolve(input.cwd, input.script), args: [...input.args], nodeArgs: [], env: {} });
 const convert = (ecosystem: unknown, options: { env?: string; cpus?: number } = {}) =>
-  convertEcosystem(ecosystem, { cwd, cpus: 4, ...options });
+  convertEcosystem(ecosystem, { cwd, cpus: 4, resolveScript: asFile, ...options });
 
 function conversionError(ecosystem: unknown, options: { env?: string; cpus?: number } = {}): SmartworkersError {
   try {
@@ -253,17 +258,26 @@ describe('convertEcosystem: what it cannot honour', () => {
     expect(warnings[0]).toMatch(/^`exec_mode` \(app q\) is fork: it runs as node:cluster workers/);
   });
 
-  it('accepts the node interpreter silently and warns about any other', () => {
-    expect(convert({ apps: [{ script: 'a.js', interpreter: 'node' }, { script: 'b.js', exec_interpreter: '/usr/local/bin/node' }] }).warnings).toEqual([]);
-    const { warnings } = convert({ apps: [{ name: 'a', script: 'a.js', interpreter: 'bun' }] });
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^`interpreter` \(app a\) is "bun": ignored; workers run on the Node.js that runs smartworkers/);
-  });
-
-  it('warns about a script that is not a JavaScript file', () => {
-    const { warnings } = convert({ apps: [{ name: 'web', script: 'npm', args: 'start' }] });
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^`script` \(app web\) is "npm", not a \.js\/\.cjs\/\.mjs file/);
+  it('hands script, args, interpreter and cwd to the script resolver, and takes what it resolved', () => {
+    const seen: ScriptInput[] = [];
+    const resolver = (input: ScriptInput) => {
+      seen.push(input);
+      return { script: '/srv/project/server.js', args: ['--port', '1'], nodeArgs: ['-r', 'dotenv/config'], env: { NODE_ENV: 'production', KEPT: 'x' }, via: '`npm start` → package.json script "start": "node server.js"' };
+    };
+    const { raw, notes, warnings } = convertEcosystem(
+      { apps: [{ name: 'web', script: 'npm', args: 'start', interpreter: 'node', node_args: '--inspect', env: { NODE_ENV: 'development' } }] },
+      { cwd, cpus: 4, resolveScript: resolver },
+    );
+    expect(seen).toEqual([{ app: 'web', script: 'npm', args: ['start'], interpreter: { field: 'interpreter', value: 'node' }, cwd }]);
+    expect(raw.apps[0]).toMatchObject({
+      app: '/srv/project/server.js',
+      args: ['--port', '1'],
+      node_args: ['-r', 'dotenv/config', '--inspect'],
+      // The app's env wins over what the command line set.
+      env: { NODE_ENV: 'development', KEPT: 'x' },
+    });
+    expect(warnings).toEqual([]);
+    expect(notes).toEqual(['app "web": `npm start` → package.json script "start": "node server.js" → runs /srv/project/server.js --port 1 as cluster workers']);
   });
 
   it('leaves out an app with autostart: false, with a warning', () => {
@@ -279,7 +293,7 @@ describe('convertEcosystem: what it cannot honour', () => {
     [{ applications: [] }, 'Expected the ecosystem file to have `apps` (a list of apps, each with a `script`), got keys ["applications"]'],
     [42, 'Expected the ecosystem file to export an object with `apps`, got 42'],
     [{ apps: ['a.js'] }, 'Expected app #1 to be an object, got "a.js"'],
-    [{ apps: [{ name: 'api' }] }, "app api: expected `script` to be the path of the app's entry file, got undefined"],
+    [{ apps: [{ name: 'api' }] }, "app api: expected `script` to be the path of the app's entry file or a command, got undefined"],
     [{ apps: [{ name: 'api', script: 'a.js' }, { name: 'api', script: 'b.js' }] }, 'Expected app names to be unique, got "api" twice (smartworkers addresses apps by name)'],
   ])('rejects %j', (ecosystem, message) => {
     expect(conversionError(ecosystem).message).toBe(message);

@@ -1,24 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempFiles } from './temp-files';
 import { ecosystemFormat, isEcosystemConfig, loadEcosystem, looksLikeEcosystemFile, readEcosystemFile, readEcosystemFileSync } from '../../src/ecosystem/read';
 import { SmartworkersError } from '../../src/errors';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'sw-ecosystem-'));
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function write(name: string, text: string): string {
-  const file = path.join(dir, name);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, text);
-  return file;
-}
+const temp = useTempFiles('sw-ecosystem-');
+const write = (name: string, text: string): string => temp.write(name, text);
 
 const expected = { apps: [{ name: 'api', script: 'server.js', instances: 2 }] };
 const asJs = `module.exports = ${JSON.stringify(expected)};\n`;
@@ -88,7 +75,7 @@ describe('readEcosystemFile', () => {
 
   it('evaluates the file like pm2 does: in Node, with process.env and __dirname', async () => {
     const file = write('dyn/ecosystem.config.js', 'module.exports = { apps: [{ script: "a.js", cwd: __dirname, env: { HOME_SET: String(Boolean(process.env.PATH)) } }] };');
-    expect(await readEcosystemFile(file)).toEqual({ apps: [{ script: 'a.js', cwd: path.join(dir, 'dyn'), env: { HOME_SET: 'true' } }] });
+    expect(await readEcosystemFile(file)).toEqual({ apps: [{ script: 'a.js', cwd: path.join(temp.dir(), 'dyn'), env: { HOME_SET: 'true' } }] });
   });
 
   it.each([
@@ -102,16 +89,17 @@ describe('readEcosystemFile', () => {
   });
 
   it('reports a missing file', async () => {
-    expect((await readError(path.join(dir, 'missing.config.js'))).message).toMatch(/Cannot load ecosystem file .*missing\.config\.js: Cannot find module/);
-    expect((await readError(path.join(dir, 'missing.json'))).message).toMatch(/ENOENT/);
+    expect((await readError(path.join(temp.dir(), 'missing.config.js'))).message).toMatch(/Cannot load ecosystem file .*missing\.config\.js: no such file$/);
+    expect((await readError(path.join(temp.dir(), 'missing.json'))).message).toMatch(/missing\.json: no such file$/);
   });
 });
 
 describe('loadEcosystem', () => {
   it('reads and converts, resolving paths against the given directory', async () => {
     const file = write('load/ecosystem.config.js', 'module.exports = { apps: [{ name: "api", script: "server.js", env_production: { NODE_ENV: "production" }, out_file: "x" }] };');
-    const result = await loadEcosystem(file, { env: 'production', cwd: '/srv/app', cpus: 2 });
-    expect(result.raw).toEqual({ apps: [{ name: 'api', app: '/srv/app/server.js', cwd: '/srv/app', workers: 1, env: { NODE_ENV: 'production' } }] });
+    const app = path.dirname(write('srv-app/server.js', ''));
+    const result = await loadEcosystem(file, { env: 'production', cwd: app, cpus: 2 });
+    expect(result.raw).toEqual({ apps: [{ name: 'api', app: path.join(app, 'server.js'), cwd: app, workers: 1, env: { NODE_ENV: 'production' } }] });
     expect(result.warnings).toHaveLength(1);
     expect(result.warnings[0]).toMatch(/^`out_file` \(app api\) is ignored/);
   });
@@ -144,6 +132,6 @@ describe('isEcosystemConfig', () => {
     expect(isEcosystemConfig(write('kind/workers.yaml', 'app: a.js\nworkers: 2\n'))).toBe(false);
     expect(isEcosystemConfig(write('kind/multi.yaml', 'apps:\n  - name: a\n    app: a.js\n'))).toBe(false);
     expect(isEcosystemConfig(write('kind/broken.yaml', 'apps: [\n'))).toBe(false);
-    expect(isEcosystemConfig(path.join(dir, 'kind', 'app.ts'))).toBe(false);
+    expect(isEcosystemConfig(path.join(temp.dir(), 'kind', 'app.ts'))).toBe(false);
   });
 });

@@ -50,7 +50,8 @@ export interface RecycleOptions extends ActionOptions {
 
 /** `3`, `all`, `api:3`, `api:all` → the protocol's recycle target. */
 export function parseRecycleTarget(text: string): Pick<CommandArgs['recycle'], 'app' | 'slot'> {
-  const match = /^(?:([^:\s]+):)?(all|\d+)$/.exec(text.trim());
+  // The app is everything before the last `:`, so names with spaces or colons work (`"My API:all"`).
+  const match = /^(?:([^]+):)?(all|\d+)$/.exec(text.trim());
   if (!match) {
     throw new SmartworkersError('SW_USAGE', `Expected the recycle target to be <slot>, all, <app>:<slot> or <app>:all, got ${JSON.stringify(text)}`);
   }

@@ -1,0 +1,73 @@
+/**
+ * `smartworkers check <file> [--env NAME]`: reads a workers.yaml or a pm2 ecosystem file (any
+ * format), converts and validates it exactly as `start` would, without starting anything, and
+ * prints every warning and every error of the file at once, then what each app resolved to:
+ * its kind, the command its workers run, how many, and where. Exit 2 when there is any error.
+ */
+import { loadSettings } from '../../config/load';
+import type { AppSettings, Settings } from '../../config/types';
+import { isEcosystemConfig, looksLikeEcosystemFile } from '../../ecosystem/read';
+import { EXIT, SmartworkersError, SmartworkersErrors } from '../../errors';
+import type { CommandIO } from './io';
+
+export interface CheckOptions {
+  /** `--env <name>`: an ecosystem file's env_<name>. */
+  env?: string;
+}
+
+interface Checked {
+  settings: Settings;
+  warnings: readonly string[];
+  notes: readonly string[];
+}
+
+function read(file: string, options: CheckOptions, io: CommandIO): Checked {
+  const base = { flags: {}, env: io.env, cwd: io.cwd, isTTY: false };
+  if (looksLikeEcosystemFile(file) && isEcosystemConfig(file)) {
+    const { loadEcosystemSettingsSync } = require('../../ecosystem/settings') as typeof import('../../ecosystem/settings');
+    return loadEcosystemSettingsSync({ ...base, file, envName: options.env });
+  }
+  if (options.env !== undefined) {
+    throw new SmartworkersError('SW_USAGE', `\`--env <name>\` selects a pm2 ecosystem file's env_<name> block; ${file} is a workers.yaml`);
+  }
+  return { settings: loadSettings({ ...base, configFile: file }), warnings: [], notes: [] };
+}
+
+/** `node --import … /srv/app/server.js --port 3000`, quoting words with spaces. */
+function commandLine(app: AppSettings): string {
+  const word = (w: string): string => (/^[\w@%+=:,./-]+$/.test(w) ? w : JSON.stringify(w));
+  return ['node', ...app.nodeArgs, app.script, ...app.args].map(word).join(' ');
+}
+
+export function describeApps(settings: Settings): string[] {
+  return settings.apps.map(
+    (app) => `app ${JSON.stringify(app.name)}: cluster · ${app.workers} worker${app.workers === 1 ? '' : 's'} · ${commandLine(app)} · cwd ${app.cwd}`,
+  );
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+export function runCheck(file: string, options: CheckOptions, io: CommandIO): number {
+  let checked: Checked;
+  try {
+    checked = read(file, options, io);
+  } catch (error) {
+    if (!(error instanceof SmartworkersError)) throw error;
+    const errors = error instanceof SmartworkersErrors ? error.errors : [error];
+    const warnings = error instanceof SmartworkersErrors ? error.warnings : [];
+    io.stderr.write(`${error.toLine()}\n`);
+    io.stdout.write(`${file}: ${plural(errors.length, 'error')}, ${plural(warnings.length, 'warning')}; nothing would start\n`);
+    return Math.max(...errors.map((e) => e.exitCode));
+  }
+  const { settings, warnings, notes } = checked;
+  for (const warning of warnings) io.stderr.write(`smartworkers: warning: ${warning}\n`);
+  const lines = [
+    `${file}: ${plural(settings.apps.length, 'app')}, 0 errors, ${plural(warnings.length, 'warning')}`,
+    ...describeApps(settings),
+    ...notes.map((note) => `  resolved: ${note}`),
+  ];
+  io.stdout.write(`${lines.join('\n')}\n`);
+  return EXIT.ok;
+}
