@@ -10,6 +10,7 @@ import type { Settings } from '../config/types';
 import { TAG, type TaskInfo } from '../protocol';
 import type { Clock, HostEvent, ProcessHost } from './host';
 import { initialState, step } from './policy';
+import { createSampler } from './procstat';
 import { liveWorkers } from './queries';
 import type { ClusterState, Effect, MemorySample, PrimarySignal, SupervisorEvent } from './state';
 
@@ -31,7 +32,7 @@ export interface SupervisorDeps {
   random?: () => number;
   /** Re-reads the config (SIGHUP / reload). Throws a one-line error when it is invalid. */
   reloadSettings?: () => Settings;
-  /** Samples RSS and CPU of these pids; defaults to pidusage. */
+  /** Samples RSS and CPU of these pids; defaults to /proc (pidusage elsewhere). */
   sampleMemory?: (pids: number[]) => Promise<Map<number, { rss: number; cpu: number }>>;
   /** Called once with the exit code when every worker is gone after a stop. */
   onExit: (code: number) => void;
@@ -53,6 +54,7 @@ export class Supervisor {
   private settings: Settings;
   private exited = false;
   private sampling = false;
+  private sampler: ((pids: number[]) => Promise<Map<number, { rss: number; cpu: number }>>) | null = null;
 
   constructor(private readonly deps: SupervisorDeps) {
     this.settings = deps.settings;
@@ -249,7 +251,7 @@ export class Supervisor {
       const byPid = new Map<number, number>();
       for (const w of liveWorkers(this.current)) if (w.pid !== null && w.pid > 0) byPid.set(w.pid, w.id);
       if (byPid.size === 0) return;
-      const sample = this.deps.sampleMemory ?? sampleWithPidusage;
+      const sample = (this.sampler ??= this.deps.sampleMemory ?? createSampler());
       const stats = await sample([...byPid.keys()]);
       const samples: MemorySample[] = [];
       for (const [pid, stat] of stats) {
@@ -263,16 +265,4 @@ export class Supervisor {
       this.sampling = false;
     }
   }
-}
-
-/** One pidusage call per pid, so a pid that exited meanwhile does not spoil the others. */
-async function sampleWithPidusage(pids: number[]): Promise<Map<number, { rss: number; cpu: number }>> {
-  // Loaded at the first sample, after the workers are forked: not on the path to ready.
-  const pidusage = require('pidusage') as typeof import('pidusage');
-  const out = new Map<number, { rss: number; cpu: number }>();
-  const results = await Promise.allSettled(pids.map((pid) => pidusage(pid)));
-  results.forEach((r, i) => {
-    if (r.status === 'fulfilled') out.set(pids[i]!, { rss: r.value.memory, cpu: r.value.cpu });
-  });
-  return out;
 }

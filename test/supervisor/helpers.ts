@@ -56,7 +56,8 @@ export class Sim {
 
   send(event: SupervisorEvent): Effect[] {
     const { state, effects } = step(this.state, event, { now: this.now, random: () => this.random() });
-    this.state = state;
+    // step shares unchanged records with the previous state: frozen, any write to one throws.
+    this.state = deepFreeze(state);
     this.effects.push(...effects);
     // The executor reports a pid for every fork.
     for (const e of effects) if (e.type === 'fork') this.send({ type: 'forked', id: e.id, pid: this.pid++ });
@@ -125,4 +126,10 @@ export class Sim {
 
 export function kinds(effects: Effect[]): string[] {
   return effects.filter((e) => e.type !== 'log').map((e) => (e.type === 'send' ? `send:${e.message.$sw}:${e.id}` : `${e.type}:${'id' in e ? e.id : ''}`));
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  for (const v of Object.values(value)) deepFreeze(v);
+  return Object.freeze(value);
 }

@@ -7,7 +7,7 @@ import { nextCronTime, parseCron } from '../../config/cron';
 import type { AppSettings } from '../../config/types';
 import { EXIT } from '../../errors';
 import { liveWorkers } from '../queries';
-import type { AppRuntime, ClusterState, Effect, LogLevel, PolicyEnv, RecycleReason, StopMode, WorkerRecord } from '../state';
+import type { AppRuntime, ClusterState, Effect, LogLevel, PolicyEnv, RecycleReason, SlotRecord, StopMode, Totals, WorkerRecord } from '../state';
 
 /** After `abandon`, how long a worker gets to report its lost tasks before SIGKILL. */
 export const ABANDON_GRACE_MS = 3_000;
@@ -16,11 +16,89 @@ export const GROUP_SIGNAL_SETTLE_MS = 300;
 /** A forced stop (second SIGTERM, SIGQUIT) gives workers this long before SIGKILL. */
 export const FORCE_STOP_GRACE_MS = 1_000;
 
-/** One step in progress: the state being built, the time and chance, the effects so far. */
+/**
+ * One step in progress: the next state, the time and chance, the effects so far.
+ *
+ * `step` must leave the state it was given untouched, yet cost the same whatever the number of
+ * workers: so `s` starts as a shallow copy and each record a rule changes is copied once, on its
+ * first write in the step (`own` holds the copies made so far). Rules write only through
+ * `mutWorker`, `mutApp`, `mutSlot` and `mutTotals`; everything else is shared with the previous
+ * state and read-only.
+ */
 export interface Ctx {
   readonly s: ClusterState;
   readonly env: PolicyEnv;
   readonly effects: Effect[];
+  readonly own: Set<object>;
+}
+
+export function newCtx(prev: ClusterState, env: PolicyEnv): Ctx {
+  const s = { ...prev };
+  return { s, env, effects: [], own: new Set([s]) };
+}
+
+function owned<T extends object>(ctx: Ctx, value: T, copy: (v: T) => T): T {
+  if (ctx.own.has(value)) return value;
+  const c = copy(value);
+  ctx.own.add(c);
+  return c;
+}
+
+/** The workers map of this step, writable. */
+export function workersMap(ctx: Ctx): Record<number, WorkerRecord> {
+  const map = owned(ctx, ctx.s.workers, (m) => ({ ...m }));
+  ctx.s.workers = map;
+  return map;
+}
+
+/** This step's writable copy of a worker (by record or id); every later read of it sees the copy. */
+export function mutWorker(ctx: Ctx, w: WorkerRecord | number): WorkerRecord {
+  const id = typeof w === 'number' ? w : w.id;
+  const current = ctx.s.workers[id];
+  if (current === undefined) throw new Error(`policy: no worker ${id}`);
+  if (ctx.own.has(current)) return current;
+  const map = workersMap(ctx);
+  const copy = owned(ctx, current, (r) => ({ ...r, recycle: r.recycle && { ...r.recycle } }));
+  map[id] = copy;
+  return copy;
+}
+
+/** The apps map of this step, writable. */
+export function appsMap(ctx: Ctx): Record<string, AppRuntime> {
+  const apps = owned(ctx, ctx.s.apps, (m) => ({ ...m }));
+  ctx.s.apps = apps;
+  return apps;
+}
+
+/** This step's writable copy of an app (its slots array stays shared until `mutSlot`). */
+export function mutApp(ctx: Ctx, name: string): AppRuntime {
+  const apps = appsMap(ctx);
+  const app = apps[name];
+  if (app === undefined) throw new Error(`policy: no app ${name}`);
+  const copy = owned(ctx, app, (a) => ({ ...a }));
+  apps[name] = copy;
+  return copy;
+}
+
+/** This step's writable copy of a slot record (created when the slot is new). */
+export function mutSlot(ctx: Ctx, appName: string, slot: number): SlotRecord {
+  const app = mutApp(ctx, appName);
+  const slots = owned(ctx, app.slots, (list) => [...list]);
+  app.slots = slots;
+  while (slots.length <= slot) {
+    const fresh: SlotRecord = { crashes: 0, nextForkAt: 0, restarts: 0, generation: -1, unstable: 0, stopped: null, lastExitClean: false };
+    ctx.own.add(fresh);
+    slots.push(fresh);
+  }
+  const copy = owned(ctx, slots[slot]!, (r) => ({ ...r }));
+  slots[slot] = copy;
+  return copy;
+}
+
+export function mutTotals(ctx: Ctx): Totals {
+  const totals = owned(ctx, ctx.s.totals, (t) => ({ ...t, exitedTasks: { ...t.exitedTasks }, recyclesByReason: { ...t.recyclesByReason } }));
+  ctx.s.totals = totals;
+  return totals;
 }
 
 export function who(w: WorkerRecord): Record<string, unknown> {
@@ -54,31 +132,36 @@ export function drawRequestLimit(app: AppSettings, random: () => number): number
   return app.maxRequests + Math.floor(random() * (app.maxRequestsJitter + 1));
 }
 
-export function requestRecycle(ctx: Ctx, w: WorkerRecord, reason: RecycleReason, force: boolean, override = false): void {
-  if (w.recycle && !override && !(force && !w.recycle.force)) return;
+/** The latest version of a worker in this step (a caller may hold an older one). */
+export function current(ctx: Ctx, w: WorkerRecord): WorkerRecord {
+  return ctx.s.workers[w.id] ?? w;
+}
+
+export function requestRecycle(ctx: Ctx, worker: WorkerRecord, reason: RecycleReason, force: boolean, override = false): void {
+  const prev = current(ctx, worker).recycle;
+  if (prev && !override && !(force && !prev.force)) return;
   // A reload (override) brings new code or settings: a replacement that failed before may boot now.
-  w.recycle = {
+  mutWorker(ctx, worker).recycle = {
     reason,
     force,
     since: ctx.env.now,
-    failedAttempts: override ? 0 : (w.recycle?.failedAttempts ?? 0),
-    retryAt: override ? 0 : (w.recycle?.retryAt ?? 0),
+    failedAttempts: override ? 0 : (prev?.failedAttempts ?? 0),
+    retryAt: override ? 0 : (prev?.retryAt ?? 0),
     postponedLogged: false,
   };
 }
 
-export function retire(ctx: Ctx, w: WorkerRecord, reason: RecycleReason | 'stop'): void {
-  const { s } = ctx;
+export function retire(ctx: Ctx, worker: WorkerRecord, reason: RecycleReason | 'stop'): void {
   const now = ctx.env.now;
-  const app = s.apps[w.app];
-  const settings = app?.settings;
+  const w = mutWorker(ctx, worker);
+  const settings = ctx.s.apps[w.app]?.settings;
   const stopping = reason === 'stop';
   w.state = stopping ? 'stopping' : 'retiring';
   w.exitReason = reason;
   w.retiredAt = now;
   const wait = stopping ? (settings?.gracefulTimeout ?? 30_000) : (settings?.maxTaskWait ?? 300_000);
   w.deadline = w.recycle?.force && !stopping ? now + (settings?.gracefulTimeout ?? 30_000) : now + wait;
-  if (!stopping) s.totals.recyclesByReason[reason] += 1;
+  if (!stopping) mutTotals(ctx).recyclesByReason[reason] += 1;
   // pm2's 'shutdown' goes first: the app's handler runs before the drain begins, so cleanup it
   // starts with tasks.run() is waited for like any task.
   if (settings?.shutdownWithMessage) emit(ctx, { type: 'app-message', id: w.id, message: 'shutdown' });
@@ -86,8 +169,9 @@ export function retire(ctx: Ctx, w: WorkerRecord, reason: RecycleReason | 'stop'
   log(ctx, 'info', stopping ? 'worker stopping' : 'worker retiring', { ...who(w), reason, served: w.served, tasks: w.activeTasks });
 }
 
-export function abandon(ctx: Ctx, w: WorkerRecord): void {
-  if (w.abandonSent) return;
+export function abandon(ctx: Ctx, worker: WorkerRecord): void {
+  if (current(ctx, worker).abandonSent) return;
+  const w = mutWorker(ctx, worker);
   w.abandonSent = true;
   w.killAt = ctx.env.now + ABANDON_GRACE_MS;
   if (w.activeTasks > 0) {
@@ -96,8 +180,9 @@ export function abandon(ctx: Ctx, w: WorkerRecord): void {
   emit(ctx, { type: 'send', id: w.id, message: { $sw: 'abandon' } });
 }
 
-export function kill(ctx: Ctx, w: WorkerRecord, reason: WorkerRecord['exitReason']): void {
-  if (w.killSent) return;
+export function kill(ctx: Ctx, worker: WorkerRecord, reason: WorkerRecord['exitReason']): void {
+  if (current(ctx, worker).killSent) return;
+  const w = mutWorker(ctx, worker);
   w.killSent = true;
   if (w.exitReason === null) w.exitReason = reason;
   if (w.state === 'starting') w.state = 'failed-boot';
@@ -128,7 +213,8 @@ export function beginStop(ctx: Ctx, mode: StopMode): void {
     for (const w of liveWorkers(s)) {
       if (w.state === 'starting' || w.state === 'ready') retire(ctx, w, 'stop');
       abandon(ctx, w);
-      w.killAt = Math.min(w.killAt ?? Infinity, now + FORCE_STOP_GRACE_MS);
+      const d = mutWorker(ctx, w);
+      d.killAt = Math.min(d.killAt ?? Infinity, now + FORCE_STOP_GRACE_MS);
     }
   }
 }
@@ -147,10 +233,7 @@ export function finishStopIfDone(ctx: Ctx): void {
 
 export function fork(ctx: Ctx, app: AppRuntime, slot: number, replaces: WorkerRecord | null): WorkerRecord {
   const { s } = ctx;
-  while (app.slots.length <= slot) {
-    app.slots.push({ crashes: 0, nextForkAt: 0, restarts: 0, generation: -1, unstable: 0, stopped: null, lastExitClean: false });
-  }
-  const slotRecord = app.slots[slot]!;
+  const slotRecord = mutSlot(ctx, app.settings.name, slot);
   slotRecord.generation += 1;
   if (slotRecord.generation > 0) slotRecord.restarts += 1;
   const id = s.nextWorkerId++;
@@ -186,8 +269,9 @@ export function fork(ctx: Ctx, app: AppRuntime, slot: number, replaces: WorkerRe
     killSent: false,
     lostReported: false,
   };
-  s.workers[id] = w;
-  if (replaces) replaces.replacementId = id;
+  workersMap(ctx)[id] = w;
+  ctx.own.add(w);
+  if (replaces) mutWorker(ctx, replaces).replacementId = id;
   emit(ctx, { type: 'fork', id, app: w.app, slot, generation: w.generation, requestLimit: w.requestLimit });
   log(ctx, 'info', replaces ? 'forking replacement' : 'forking worker', {
     ...who(w),

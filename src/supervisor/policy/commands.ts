@@ -5,7 +5,7 @@
 import type { Settings } from '../../config/types';
 import { liveWorkers } from '../queries';
 import type { AppRuntime, Command, PrimarySignal } from '../state';
-import { beginStop, type Ctx, emit, kill, log, newApp, nextCronAt, requestRecycle, retire } from './actions';
+import { appsMap, beginStop, type Ctx, emit, kill, log, mutApp, mutSlot, newApp, nextCronAt, requestRecycle, retire } from './actions';
 
 export function onSignal(ctx: Ctx, signal: PrimarySignal): void {
   const { s } = ctx;
@@ -73,7 +73,7 @@ export function onCommand(ctx: Ctx, c: Command): void {
       }
       if (target !== app.desired) {
         log(ctx, 'info', `scaling ${app.settings.name} from ${app.desired} to ${target} workers`, { app: app.settings.name });
-        app.desired = target;
+        mutApp(ctx, app.settings.name).desired = target;
       }
       return;
     }
@@ -95,22 +95,22 @@ export function onSettings(ctx: Ctx, settings: Settings): void {
   s.reloadPending = false;
   const names = new Set(settings.apps.map((a) => a.name));
   for (const appSettings of settings.apps) {
-    const existing = s.apps[appSettings.name];
-    if (existing) {
+    if (s.apps[appSettings.name]) {
+      const existing = mutApp(ctx, appSettings.name);
       const workersChanged = existing.settings.workers !== appSettings.workers;
       const cronChanged = existing.settings.cronRestart !== appSettings.cronRestart;
       existing.settings = appSettings;
       if (workersChanged) existing.desired = appSettings.workers;
       if (cronChanged) existing.nextCronAt = nextCronAt(appSettings, now);
     } else {
-      s.apps[appSettings.name] = newApp(appSettings, now);
+      appsMap(ctx)[appSettings.name] = newApp(appSettings, now);
       log(ctx, 'info', `reload: new app '${appSettings.name}'`);
     }
   }
   for (const name of Object.keys(s.apps)) {
     if (!names.has(name)) {
       log(ctx, 'info', `reload: app '${name}' removed from the config; retiring its workers`);
-      s.apps[name]!.desired = 0;
+      mutApp(ctx, name).desired = 0;
     }
   }
   let count = 0;
@@ -120,7 +120,8 @@ export function onSettings(ctx: Ctx, settings: Settings): void {
   // New code may fix what made slots give up or back off: they start again now.
   for (const [name, app] of Object.entries(s.apps)) {
     if (scope !== null && name !== scope) continue;
-    for (const record of app.slots) {
+    for (let slot = 0; slot < app.slots.length; slot++) {
+      const record = mutSlot(ctx, name, slot);
       record.stopped = null;
       record.unstable = 0;
       record.crashes = 0;

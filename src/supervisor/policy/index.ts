@@ -25,9 +25,9 @@ import type { Settings } from '../../config/types';
 import { RECYCLE_REASONS } from '../../status/snapshot';
 import { liveWorkers } from '../queries';
 import type { AppRuntime, ClusterState, Effect, PolicyEnv, RecycleReason, SupervisorEvent } from '../state';
-import { type Ctx, finishStopIfDone, log, newApp } from './actions';
+import { appsMap, type Ctx, finishStopIfDone, log, mutWorker, newApp, newCtx } from './actions';
 import { onCommand, onSettings, onSettingsError, onSignal, scaleDown } from './commands';
-import { detectLimits, onMemory, runCron, scheduleRecycles } from './recycling';
+import { detectLimit, detectLimits, onMemory, runCron, scheduleRecycles } from './recycling';
 import { fillSlots, onExit, resetStableBackoff, stopIfNothingLeft } from './restarts';
 import { enforceDeadlines, onMessage, onReadySignal } from './workers';
 
@@ -77,8 +77,7 @@ const HANDLERS: Handlers = {
     }),
   tick: () => {},
   forked: (ctx, e) => {
-    const w = ctx.s.workers[e.id];
-    if (w) w.pid = e.pid;
+    if (ctx.s.workers[e.id]) mutWorker(ctx, e.id).pid = e.pid;
   },
   listening: (ctx, e) => onReadySignal(ctx, e.id, 'listening'),
   'app-ready': (ctx, e) => onReadySignal(ctx, e.id, 'message'),
@@ -92,13 +91,33 @@ const HANDLERS: Handlers = {
   'settings-error': (ctx, e) => onSettingsError(ctx, e.error),
 };
 
-/** The whole policy: state + event → next state + effects. `prev` is never changed. */
+/**
+ * The whole policy: state + event → next state + effects. `prev` is never changed, and never
+ * copied whole: a step costs what the event touches (see `Ctx`), whatever the number of workers.
+ */
 export function step(prev: ClusterState, event: SupervisorEvent, env: PolicyEnv): StepResult {
-  const ctx: Ctx = { s: structuredClone(prev), env, effects: [] };
+  const ctx = newCtx(prev, env);
   (HANDLERS[event.type] as (ctx: Ctx, event: SupervisorEvent) => void)(ctx, event);
-  reconcile(ctx);
+  if (event.type === 'message' || event.type === 'forked') reconcileWorker(ctx, event.id);
+  else reconcile(ctx);
   return { state: ctx.s, effects: ctx.effects };
 }
+
+/**
+ * A worker's own message (up to one report per worker every report interval) or its pid can
+ * change only that worker: its request limit is checked, and the recycle schedule of its app runs
+ * only when that asked for a recycle. Deadlines and everything else that time moves are the
+ * tick's, ten times a second.
+ */
+function reconcileWorker(ctx: Ctx, id: number): void {
+  const w = ctx.s.workers[id];
+  const app = w && ctx.s.apps[w.app];
+  if (!w || !app || ctx.s.phase !== 'running') return;
+  if (detectLimit(ctx, w)) scheduleRecycles(ctx, app);
+}
+
+/** The reconcile passes of each app, in order (gunicorn's manage_workers). */
+const APP_PASSES: Array<(ctx: Ctx, app: AppRuntime) => void> = [runCron, detectLimits, fillSlots, scaleDown, scheduleRecycles, resetStableBackoff];
 
 /** After every event, in this order. */
 function reconcile(ctx: Ctx): void {
@@ -108,16 +127,12 @@ function reconcile(ctx: Ctx): void {
     finishStopIfDone(ctx);
     return;
   }
-  for (const app of Object.values(s.apps)) {
-    runCron(ctx, app);
-    detectLimits(ctx, app);
-    fillSlots(ctx, app);
-    scaleDown(ctx, app);
-    scheduleRecycles(ctx, app);
-    resetStableBackoff(ctx, app);
+  for (const name of Object.keys(s.apps)) {
+    // Each pass reads the app afresh: the one before may have changed it.
+    for (const pass of APP_PASSES) pass(ctx, s.apps[name]!);
   }
   for (const [name, app] of Object.entries(s.apps)) {
-    if (app.desired === 0 && liveWorkers(s, name).length === 0) delete s.apps[name];
+    if (app.desired === 0 && liveWorkers(s, name).length === 0) delete appsMap(ctx)[name];
   }
   stopIfNothingLeft(ctx);
 }

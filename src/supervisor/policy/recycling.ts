@@ -4,15 +4,15 @@
  * `max_retiring` draining at once, forced recycles first and unbounded).
  */
 import { liveWorkers } from '../queries';
-import type { AppRuntime, MemorySample } from '../state';
-import { abandon, type Ctx, fork, log, nextCronAt, requestRecycle, retire, who } from './actions';
+import type { AppRuntime, MemorySample, WorkerRecord } from '../state';
+import { abandon, type Ctx, fork, log, mutApp, mutWorker, nextCronAt, requestRecycle, retire, who } from './actions';
 import { onCommand } from './commands';
 
 export function onMemory(ctx: Ctx, samples: MemorySample[]): void {
   const { s } = ctx;
   for (const sample of samples) {
-    const w = s.workers[sample.id];
-    if (!w) continue;
+    if (!s.workers[sample.id]) continue;
+    const w = mutWorker(ctx, sample.id);
     w.rssBytes = sample.rssBytes;
     w.cpuPercent = sample.cpuPercent;
     const app = s.apps[w.app];
@@ -43,20 +43,23 @@ export function onMemory(ctx: Ctx, samples: MemorySample[]): void {
 export function runCron(ctx: Ctx, app: AppRuntime): void {
   const now = ctx.env.now;
   if (app.nextCronAt === null || now < app.nextCronAt) return;
-  app.nextCronAt = nextCronAt(app.settings, now);
+  const next = (mutApp(ctx, app.settings.name).nextCronAt = nextCronAt(app.settings, now));
   log(ctx, 'info', `cron_restart (${app.settings.cronRestart}): rolling reload of ${app.settings.name}`, {
     app: app.settings.name,
-    next: app.nextCronAt === null ? null : new Date(app.nextCronAt).toISOString(),
+    next: next === null ? null : new Date(next).toISOString(),
   });
   onCommand(ctx, { kind: 'reload', app: app.settings.name });
 }
 
 export function detectLimits(ctx: Ctx, app: AppRuntime): void {
-  for (const w of liveWorkers(ctx.s, app.settings.name)) {
-    if (w.state === 'ready' && !w.recycle && w.requestLimit > 0 && w.served >= w.requestLimit) {
-      requestRecycle(ctx, w, 'max_requests', false);
-    }
-  }
+  for (const w of liveWorkers(ctx.s, app.settings.name)) detectLimit(ctx, w);
+}
+
+/** max_requests reached: recycle. True when this call asked for the recycle. */
+export function detectLimit(ctx: Ctx, w: WorkerRecord): boolean {
+  if (w.state !== 'ready' || w.recycle || w.requestLimit <= 0 || w.served < w.requestLimit) return false;
+  requestRecycle(ctx, w, 'max_requests', false);
+  return true;
 }
 
 export function scheduleRecycles(ctx: Ctx, app: AppRuntime): void {
@@ -81,7 +84,7 @@ export function scheduleRecycles(ctx: Ctx, app: AppRuntime): void {
     const retiring = liveWorkers(ctx.s, name).filter((o) => o.state === 'retiring' || o.state === 'waiting-for-tasks').length;
     if (retiring >= app.settings.maxRetiring) {
       if (!recycle.postponedLogged) {
-        recycle.postponedLogged = true;
+        mutWorker(ctx, w).recycle!.postponedLogged = true;
         log(ctx, 'info', `recycle postponed: ${retiring} retired worker(s) still draining (max_retiring ${app.settings.maxRetiring})`, {
           ...who(w),
           reason: recycle.reason,

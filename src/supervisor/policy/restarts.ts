@@ -7,7 +7,7 @@ import type { AppSettings } from '../../config/types';
 import { EXIT } from '../../errors';
 import { liveWorkers } from '../queries';
 import type { AppRuntime, WorkerRecord } from '../state';
-import { beginStop, type Ctx, finishStopIfDone, fork, log, who } from './actions';
+import { beginStop, type Ctx, finishStopIfDone, fork, log, mutApp, mutSlot, mutTotals, mutWorker, who, workersMap } from './actions';
 
 /** Crash backoff: restart_delay doubling per consecutive crash, capped at max_restart_delay. */
 export function backoffDelay(app: AppSettings, attempt: number): number {
@@ -29,23 +29,21 @@ export function onExit(ctx: Ctx, id: number, code: number | null, signal: string
   const lostNow = w.lostReported || exitedClean ? 0 : w.activeTasks;
   const fields = { ...who(w), code, signal, reason: w.exitReason ?? 'crash', uptimeMs: now - w.forkedAt };
 
+  const totals = mutTotals(ctx);
   if (lostNow > 0) {
-    s.totals.tasksLost += lostNow;
+    totals.tasksLost += lostNow;
     log(ctx, 'warn', `worker exited with ${lostNow} task(s) still running: lost`, {
       ...fields,
       lostByType: w.tasks.activeByType,
     });
   }
-  if (w.waitingSince !== null) s.totals.taskWaitTotalMs += now - w.waitingSince;
-  s.totals.exitedServed += w.served;
-  for (const k of ['started', 'completed', 'failed', 'cancelled'] as const) s.totals.exitedTasks[k] += w.tasks[k];
-  delete s.workers[id];
+  if (w.waitingSince !== null) totals.taskWaitTotalMs += now - w.waitingSince;
+  totals.exitedServed += w.served;
+  for (const k of ['started', 'completed', 'failed', 'cancelled'] as const) totals.exitedTasks[k] += w.tasks[k];
+  delete workersMap(ctx)[id];
 
   // A surge whose old worker is gone: the replacement simply takes the slot.
-  if (w.replacementId !== null) {
-    const r = s.workers[w.replacementId];
-    if (r) r.replacesId = null;
-  }
+  if (w.replacementId !== null && s.workers[w.replacementId]) mutWorker(ctx, w.replacementId).replacesId = null;
 
   if (expected) {
     log(ctx, 'info', 'worker exited', fields);
@@ -62,14 +60,14 @@ export function onExit(ctx: Ctx, id: number, code: number | null, signal: string
       return;
     }
     if (!app.everReady && w.generation === 0) {
-      app.bootFailures += 1;
-      if (app.bootFailures >= app.desired && s.phase === 'running' && app.settings.watch.length > 0) {
-        if (app.bootFailures === app.desired) {
+      const failures = (mutApp(ctx, app.settings.name).bootFailures += 1);
+      if (failures >= app.desired && s.phase === 'running' && app.settings.watch.length > 0) {
+        if (failures === app.desired) {
           log(ctx, 'error', `no worker of app '${app.settings.name}' could boot; retrying, and reloading when a watched file changes`, {
             app: app.settings.name,
           });
         }
-      } else if (app.bootFailures >= app.desired && s.phase === 'running') {
+      } else if (failures >= app.desired && s.phase === 'running') {
         log(ctx, 'error', `no worker of app '${app.settings.name}' could boot; stopping [SW_BOOT_FAILED]`, {
           app: app.settings.name,
           fix: "read the app's own error above; run it with `node <script>` to reproduce",
@@ -83,7 +81,7 @@ export function onExit(ctx: Ctx, id: number, code: number | null, signal: string
     return;
   }
 
-  s.totals.recyclesByReason.crash += 1;
+  totals.recyclesByReason.crash += 1;
   if (code === 0 && signal === null) log(ctx, 'warn', 'worker exited on its own', fields);
   else log(ctx, 'error', 'worker crashed', fields);
   afterUnexpectedExit(ctx, app, w, code, signal);
@@ -91,8 +89,8 @@ export function onExit(ctx: Ctx, id: number, code: number | null, signal: string
 
 /** A worker of a slot exited unexpectedly (crash, exit, failed boot): restart it, or give the slot up. */
 function afterUnexpectedExit(ctx: Ctx, app: AppRuntime, w: WorkerRecord, code: number | null, signal: string | null): void {
-  const record = app.slots[w.slot];
-  if (!record) return;
+  if (!app.slots[w.slot]) return;
+  const record = mutSlot(ctx, app.settings.name, w.slot);
   const uptimeMs = ctx.env.now - w.forkedAt;
   record.unstable = uptimeMs < app.settings.minUptime ? record.unstable + 1 : 0;
   record.lastExitClean = code === 0 && signal === null;
@@ -126,8 +124,8 @@ function afterUnexpectedExit(ctx: Ctx, app: AppRuntime, w: WorkerRecord, code: n
  */
 function scheduleSlotRestart(ctx: Ctx, app: AppRuntime, slot: number, exited?: WorkerRecord): void {
   const now = ctx.env.now;
-  const record = app.slots[slot];
-  if (!record) return;
+  if (!app.slots[slot]) return;
+  const record = mutSlot(ctx, app.settings.name, slot);
   const wasServing = exited !== undefined && exited.listening && exited.readyAt !== null;
   const servedRequests = wasServing && exited.served > 0;
   record.crashes = servedRequests ? 0 : record.crashes + 1;
@@ -136,7 +134,8 @@ function scheduleSlotRestart(ctx: Ctx, app: AppRuntime, slot: number, exited?: W
   const delay = lastServing ? 0 : backoffDelay(app.settings, record.crashes);
   if (lastServing) {
     // Capacity first: slots still waiting out a backoff are brought forward too.
-    for (const other of app.slots) other.nextForkAt = Math.min(other.nextForkAt, now);
+    const slots = ctx.s.apps[app.settings.name]!.slots;
+    for (let i = 0; i < slots.length; i++) if (slots[i]!.nextForkAt > now) mutSlot(ctx, app.settings.name, i).nextForkAt = now;
   }
   record.nextForkAt = now + delay;
   if (delay > 0 && ctx.s.phase === 'running' && slot < app.desired) {
@@ -144,7 +143,8 @@ function scheduleSlotRestart(ctx: Ctx, app: AppRuntime, slot: number, exited?: W
   }
 }
 
-function replacementFailed(ctx: Ctx, old: WorkerRecord): void {
+function replacementFailed(ctx: Ctx, found: WorkerRecord): void {
+  const old = mutWorker(ctx, found);
   old.replacementId = null;
   if (!old.recycle) return;
   const app = ctx.s.apps[old.app];
@@ -168,11 +168,13 @@ function replacementFailed(ctx: Ctx, old: WorkerRecord): void {
 
 /** Every slot below `desired` has a starting or ready worker (after its backoff). */
 export function fillSlots(ctx: Ctx, app: AppRuntime): void {
-  const workers = liveWorkers(ctx.s, app.settings.name);
-  for (let slot = 0; slot < app.desired; slot++) {
+  const occupied = new Set<number>();
+  for (const w of liveWorkers(ctx.s, app.settings.name)) {
     // A failed boot still occupies its slot until it has exited, so its backoff applies.
-    const occupied = workers.some((w) => w.slot === slot && (w.state === 'starting' || w.state === 'ready' || w.state === 'failed-boot'));
-    if (occupied) continue;
+    if (w.state === 'starting' || w.state === 'ready' || w.state === 'failed-boot') occupied.add(w.slot);
+  }
+  for (let slot = 0; slot < app.desired; slot++) {
+    if (occupied.has(slot)) continue;
     const record = app.slots[slot];
     if (record && (record.stopped !== null || record.nextForkAt > ctx.env.now)) continue;
     fork(ctx, app, slot, null);
@@ -183,7 +185,7 @@ export function resetStableBackoff(ctx: Ctx, app: AppRuntime): void {
   for (const w of liveWorkers(ctx.s, app.settings.name)) {
     const record = app.slots[w.slot];
     if (record && record.crashes > 0 && w.readyAt !== null && ctx.env.now - w.readyAt >= app.settings.minUptime) {
-      record.crashes = 0;
+      mutSlot(ctx, app.settings.name, w.slot).crashes = 0;
     }
   }
 }

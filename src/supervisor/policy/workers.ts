@@ -5,20 +5,22 @@
 import type { ReadyOn } from '../../config/types';
 import type { WorkerMessage } from '../../protocol';
 import { liveWorkers } from '../queries';
-import { abandon, type Ctx, GROUP_SIGNAL_SETTLE_MS, kill, log, requestRecycle, retire, who } from './actions';
+import { abandon, type Ctx, GROUP_SIGNAL_SETTLE_MS, kill, log, mutApp, mutTotals, mutWorker, requestRecycle, retire, who } from './actions';
 
 export function onReadySignal(ctx: Ctx, id: number, via: ReadyOn): void {
   const { s } = ctx;
   const now = ctx.env.now;
-  const w = s.workers[id];
-  if (w && via === 'listening') w.listening = true;
-  if (!w || w.state !== 'starting') return;
-  const app = s.apps[w.app];
+  const found = s.workers[id];
+  if (!found) return;
+  if (via === 'listening' && !found.listening) mutWorker(ctx, found).listening = true;
+  if (found.state !== 'starting') return;
+  const app = s.apps[found.app];
   if (via !== (app?.settings.readyOn ?? 'listening')) return;
+  const w = mutWorker(ctx, found);
   w.state = 'ready';
   w.readyAt = now;
   w.lastHeartbeatAt = now;
-  if (app) app.everReady = true;
+  if (app && !app.everReady) mutApp(ctx, w.app).everReady = true;
   log(ctx, 'info', 'worker ready', { ...who(w), bootMs: now - w.forkedAt });
 
   if (s.phase === 'stopping') {
@@ -34,13 +36,14 @@ export function onReadySignal(ctx: Ctx, id: number, via: ReadyOn): void {
 export function onMessage(ctx: Ctx, id: number, m: WorkerMessage): void {
   const { s } = ctx;
   const now = ctx.env.now;
-  const w = s.workers[id];
-  if (!w) return;
+  const found = s.workers[id];
+  if (!found) return;
   switch (m.$sw) {
     case 'hello':
-      log(ctx, 'debug', 'worker runtime loaded', { ...who(w), protocol: m.protocol, node: m.node });
+      log(ctx, 'debug', 'worker runtime loaded', { ...who(found), protocol: m.protocol, node: m.node });
       return;
-    case 'report':
+    case 'report': {
+      const w = mutWorker(ctx, found);
       w.lastHeartbeatAt = now;
       w.served = m.served;
       w.inflight = m.inflight;
@@ -49,23 +52,27 @@ export function onMessage(ctx: Ctx, id: number, m: WorkerMessage): void {
       w.activeTasks = sumValues(m.tasks.activeByType);
       w.loopDelayMs = m.loopDelayMs;
       return;
-    case 'drained':
+    }
+    case 'drained': {
+      const w = mutWorker(ctx, found);
       w.lastHeartbeatAt = now;
       w.activeTasks = m.activeTasks;
       if ((w.state === 'retiring' || w.state === 'stopping') && m.activeTasks > 0) {
         if (w.state === 'retiring') {
           w.state = 'waiting-for-tasks';
-          s.totals.recyclesDelayedByTasks += 1;
+          mutTotals(ctx).recyclesDelayedByTasks += 1;
         }
         w.waitingSince = now;
         log(ctx, 'info', `worker waiting for ${m.activeTasks} task(s)`, { ...who(w), tasks: m.activeTasks });
         if (w.recycle?.force) abandon(ctx, w);
       }
       return;
+    }
     case 'lost':
-      if (!w.lostReported) {
+      if (!found.lostReported) {
+        const w = mutWorker(ctx, found);
         w.lostReported = true;
-        s.totals.tasksLost += m.tasks.length;
+        mutTotals(ctx).tasksLost += m.tasks.length;
         for (const t of m.tasks) {
           log(ctx, 'warn', 'task lost', {
             ...who(w),
@@ -75,12 +82,12 @@ export function onMessage(ctx: Ctx, id: number, m: WorkerMessage): void {
       }
       return;
     case 'signal':
-      if (s.phase === 'running' && w.state === 'ready' && !w.recycle) {
-        log(ctx, 'info', `worker received ${m.signal}: recycling it`, who(w));
-        requestRecycle(ctx, w, 'signal', false);
+      if (s.phase === 'running' && found.state === 'ready' && !found.recycle) {
+        log(ctx, 'info', `worker received ${m.signal}: recycling it`, who(found));
+        requestRecycle(ctx, found, 'signal', false);
         // Ctrl-C and systemd signal the whole group: the primary's own signal usually follows
         // within milliseconds and turns this into a stop, so do not fork a replacement yet.
-        w.recycle!.retryAt = now + GROUP_SIGNAL_SETTLE_MS;
+        mutWorker(ctx, found).recycle!.retryAt = now + GROUP_SIGNAL_SETTLE_MS;
       }
       return;
     case 'tasks':
@@ -106,7 +113,7 @@ export function enforceDeadlines(ctx: Ctx): void {
     const hangChecked = w.state === 'ready' || w.state === 'retiring' || w.state === 'waiting-for-tasks' || w.state === 'stopping';
     if (hangChecked && w.killAt === null && w.lastHeartbeatAt !== null && silentFor >= timeout) {
       log(ctx, 'error', `worker silent for ${silentFor}ms (timeout ${timeout}ms): killing it`, { ...who(w), state: w.state });
-      if (w.state === 'ready') s.totals.recyclesByReason.timeout += 1;
+      if (w.state === 'ready') mutTotals(ctx).recyclesByReason.timeout += 1;
       kill(ctx, w, w.exitReason ?? 'timeout');
       continue;
     }
