@@ -123,8 +123,10 @@ export interface ClusterState {
   reloadPending: boolean;
   /** The app a pending reload is for; null = every app. */
   reloadScope: string | null;
-  /** tasksLost when the stop began: the exit code reports losses during the stop. */
-  tasksLostBeforeStop: number;
+  /** When the last tick ran: a longer gap means the primary's own loop did not run (see STALL_MS). */
+  lastTickAt: number | null;
+  /** When the primary last resumed after such a stall: worker silence is judged from here at most. */
+  resumedAt: number | null;
 }
 
 export type StopSignal = 'SIGTERM' | 'SIGINT' | 'SIGQUIT';

@@ -195,7 +195,6 @@ export function beginStop(ctx: Ctx, mode: StopMode): void {
   const { s } = ctx;
   const now = ctx.env.now;
   const first = s.phase !== 'stopping';
-  if (first) s.tasksLostBeforeStop = s.totals.tasksLost;
   s.phase = 'stopping';
   s.stopMode = mode;
   if (first) {
@@ -219,15 +218,19 @@ export function beginStop(ctx: Ctx, mode: StopMode): void {
   }
 }
 
-/** The stop is done once no worker is left: exit, with a code that reports losses during the stop. */
+/**
+ * The stop is done once no worker is left: exit. Exit 0 only when nothing was lost over the
+ * primary's whole life: a task lost in a crash an hour ago still makes the code non-zero.
+ */
 export function finishStopIfDone(ctx: Ctx): void {
   const { s } = ctx;
   if (liveWorkers(s).length > 0) return;
   if (ctx.effects.some((e) => e.type === 'exit')) return;
-  const lostDuringStop = s.totals.tasksLost - s.tasksLostBeforeStop;
-  const code = s.exitCode ?? (lostDuringStop > 0 ? EXIT.failure : EXIT.ok);
+  const lost = s.totals.tasksLost;
+  const code = s.exitCode !== null && s.exitCode !== EXIT.ok ? s.exitCode : lost > 0 ? EXIT.failure : EXIT.ok;
   s.exitCode = code;
-  log(ctx, 'info', 'primary exiting', { code, tasksLost: lostDuringStop });
+  if (lost > 0) log(ctx, 'error', `${lost} task(s) were lost while the primary ran (each logged above as it happened): exiting ${code}`, { code, tasksLost: lost });
+  log(ctx, 'info', 'primary exiting', { code, tasksLost: lost });
   emit(ctx, { type: 'exit', code });
 }
 

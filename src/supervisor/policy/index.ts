@@ -29,8 +29,9 @@ import { appsMap, type Ctx, finishStopIfDone, log, mutWorker, newApp, newCtx } f
 import { onCommand, onSettings, onSettingsError, onSignal, scaleDown } from './commands';
 import { detectLimit, detectLimits, onMemory, runCron, scheduleRecycles } from './recycling';
 import { fillSlots, onExit, resetStableBackoff, stopIfNothingLeft } from './restarts';
-import { enforceDeadlines, onMessage, onReadySignal } from './workers';
+import { enforceDeadlines, noticeStall, onMessage, onReadySignal } from './workers';
 
+export { STALL_MS } from './workers';
 export { ABANDON_GRACE_MS, drawRequestLimit, FORCE_STOP_GRACE_MS, GROUP_SIGNAL_SETTLE_MS, nextCronAt } from './actions';
 export { backoffDelay } from './restarts';
 export { expectedWorkers, liveWorkers } from '../queries';
@@ -63,7 +64,8 @@ export function initialState(settings: Settings, now: number): ClusterState {
     },
     reloadPending: false,
     reloadScope: null,
-    tasksLostBeforeStop: 0,
+    lastTickAt: null,
+    resumedAt: null,
   };
 }
 
@@ -97,6 +99,7 @@ const HANDLERS: Handlers = {
  */
 export function step(prev: ClusterState, event: SupervisorEvent, env: PolicyEnv): StepResult {
   const ctx = newCtx(prev, env);
+  noticeStall(ctx, event.type === 'tick');
   (HANDLERS[event.type] as (ctx: Ctx, event: SupervisorEvent) => void)(ctx, event);
   if (event.type === 'message' || event.type === 'forked') reconcileWorker(ctx, event.id);
   else reconcile(ctx);

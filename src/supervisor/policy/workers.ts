@@ -7,6 +7,34 @@ import type { WorkerMessage } from '../../protocol';
 import { liveWorkers } from '../queries';
 import { abandon, type Ctx, GROUP_SIGNAL_SETTLE_MS, kill, log, mutApp, mutTotals, mutWorker, requestRecycle, retire, who } from './actions';
 
+/**
+ * Ticks come ten times a second; a gap longer than this between two of them means the primary's
+ * own loop did not run (SIGSTOP, a VM freeze, a long GC pause, a blocked loop).
+ */
+export const STALL_MS = 1_000;
+
+/**
+ * A primary that was not running cannot conclude that its workers were not: their heartbeats
+ * (and boots) were waiting in the pipe. After a stall, silence and boot time count again from
+ * the moment the primary resumed.
+ */
+export function noticeStall(ctx: Ctx, isTick: boolean): void {
+  const { s } = ctx;
+  const now = ctx.env.now;
+  if (s.lastTickAt !== null && now - s.lastTickAt > STALL_MS) {
+    const stalledMs = now - s.lastTickAt;
+    s.resumedAt = now;
+    s.lastTickAt = now;
+    log(ctx, 'warn', `the primary's event loop did not run for ${stalledMs}ms: worker heartbeats are judged from now`, { stalledMs });
+  }
+  if (isTick) s.lastTickAt = now;
+}
+
+/** Since when a worker's silence (or boot) counts: the primary must have been running meanwhile. */
+function countedSince(ctx: Ctx, since: number): number {
+  return ctx.s.resumedAt === null ? since : Math.max(since, ctx.s.resumedAt);
+}
+
 export function onReadySignal(ctx: Ctx, id: number, via: ReadyOn): void {
   const { s } = ctx;
   const now = ctx.env.now;
@@ -104,12 +132,12 @@ export function enforceDeadlines(ctx: Ctx): void {
     const app = s.apps[w.app];
     if (!app || w.killSent) continue;
     const { bootTimeout, timeout } = app.settings;
-    if (w.state === 'starting' && now - w.forkedAt >= bootTimeout) {
+    if (w.state === 'starting' && now - countedSince(ctx, w.forkedAt) >= bootTimeout) {
       log(ctx, 'error', `worker not ready within boot_timeout (${bootTimeout}ms): killing it`, who(w));
       kill(ctx, w, null); // counted as a failed boot on exit
       continue;
     }
-    const silentFor = w.lastHeartbeatAt === null ? 0 : now - w.lastHeartbeatAt;
+    const silentFor = w.lastHeartbeatAt === null ? 0 : now - countedSince(ctx, w.lastHeartbeatAt);
     const hangChecked = w.state === 'ready' || w.state === 'retiring' || w.state === 'waiting-for-tasks' || w.state === 'stopping';
     if (hangChecked && w.killAt === null && w.lastHeartbeatAt !== null && silentFor >= timeout) {
       log(ctx, 'error', `worker silent for ${silentFor}ms (timeout ${timeout}ms): killing it`, { ...who(w), state: w.state });
