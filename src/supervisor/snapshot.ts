@@ -31,7 +31,7 @@ export function buildSnapshot(state: ClusterState, now: number, primary: Primary
       cpuPercent: w.cpuPercent,
       loopDelayMs: w.loopDelayMs,
       heartbeatAgeMs: w.lastHeartbeatAt === null ? null : now - w.lastHeartbeatAt,
-      restarts: state.apps[w.app]?.slots[w.slot]?.restarts ?? 0,
+      restarts: w.generation,
       retireReason: w.exitReason !== null && w.exitReason !== 'stop' && w.exitReason !== 'boot_timeout' ? w.exitReason : null,
     }));
 

@@ -47,8 +47,6 @@ export class Supervisor {
   private readonly timers: unknown[] = [];
   private readonly stepListeners = new Set<StepListener>();
   private readonly badMessages = new Map<number, number>();
-  /** pm_id of each slot (`app\0slot`), see pmIdOf. */
-  private readonly pmIds = new Map<string, number>();
   private readonly taskRequests = new Map<number, (tasks: TaskInfo[], id: number) => void>();
   private nextRequestId = 1;
   private settings: Settings;
@@ -59,8 +57,6 @@ export class Supervisor {
   constructor(private readonly deps: SupervisorDeps) {
     this.settings = deps.settings;
     this.current = initialState(deps.settings, deps.clock.now());
-    // pm2 numbers the `-i N` processes of each app in config order: so do the first slots.
-    for (const app of deps.settings.apps) for (let slot = 0; slot < app.workers; slot++) this.pmIdOf(app.name, slot);
     deps.host.onEvent((e) => this.onHostEvent(e));
   }
 
@@ -152,7 +148,7 @@ export class Supervisor {
     const { host, logger } = this.deps;
     switch (effect.type) {
       case 'fork': {
-        const app = this.settings.apps.find((a) => a.name === effect.app);
+        const app = this.current.apps[effect.app]?.settings;
         if (!app) return;
         let pid: number;
         try {
@@ -162,8 +158,8 @@ export class Supervisor {
             slot: effect.slot,
             generation: effect.generation,
             requestLimit: effect.requestLimit,
-            pmId: this.pmIdOf(effect.app, effect.slot),
-            instances: this.current.apps[effect.app]?.desired ?? app.workers,
+            pmId: effect.pmId,
+            instances: effect.instances,
           });
         } catch (err) {
           logger.error({ err, app: effect.app, slot: effect.slot }, 'fork failed');
@@ -195,21 +191,6 @@ export class Supervisor {
         this.deps.onExit(effect.code);
         return;
     }
-  }
-
-  /**
-   * pm2's `pm_id` of a slot: unique across every app and stable for the slot's life. A slot added
-   * after the start (scale, a reload that adds workers or apps) takes the next free number, as in
-   * pm2, so it never repeats another app's id.
-   */
-  private pmIdOf(appName: string, slot: number): number {
-    const key = `${appName}\0${slot}`;
-    let id = this.pmIds.get(key);
-    if (id === undefined) {
-      id = this.pmIds.size;
-      this.pmIds.set(key, id);
-    }
-    return id;
   }
 
   private reloadSettings(): void {

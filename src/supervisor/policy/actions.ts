@@ -86,7 +86,7 @@ export function mutSlot(ctx: Ctx, appName: string, slot: number): SlotRecord {
   const slots = owned(ctx, app.slots, (list) => [...list]);
   app.slots = slots;
   while (slots.length <= slot) {
-    const fresh: SlotRecord = { crashes: 0, nextForkAt: 0, restarts: 0, generation: -1, unstable: 0, stopped: null, lastExitClean: false };
+    const fresh: SlotRecord = { crashes: 0, nextForkAt: 0, generation: -1, pmId: ctx.s.nextPmId++, unstable: 0, stopped: null, lastExitClean: false };
     ctx.own.add(fresh);
     slots.push(fresh);
   }
@@ -158,7 +158,6 @@ export function retire(ctx: Ctx, worker: WorkerRecord, reason: RecycleReason | '
   const stopping = reason === 'stop';
   w.state = stopping ? 'stopping' : 'retiring';
   w.exitReason = reason;
-  w.retiredAt = now;
   const wait = stopping ? (settings?.gracefulTimeout ?? 30_000) : (settings?.maxTaskWait ?? 300_000);
   w.deadline = w.recycle?.force && !stopping ? now + (settings?.gracefulTimeout ?? 30_000) : now + wait;
   if (!stopping) mutTotals(ctx).recyclesByReason[reason] += 1;
@@ -238,7 +237,6 @@ export function fork(ctx: Ctx, app: AppRuntime, slot: number, replaces: WorkerRe
   const { s } = ctx;
   const slotRecord = mutSlot(ctx, app.settings.name, slot);
   slotRecord.generation += 1;
-  if (slotRecord.generation > 0) slotRecord.restarts += 1;
   const id = s.nextWorkerId++;
   const w: WorkerRecord = {
     id,
@@ -264,7 +262,6 @@ export function fork(ctx: Ctx, app: AppRuntime, slot: number, replaces: WorkerRe
     replacesId: replaces?.id ?? null,
     listening: false,
     exitReason: null,
-    retiredAt: null,
     waitingSince: null,
     deadline: null,
     killAt: null,
@@ -275,7 +272,7 @@ export function fork(ctx: Ctx, app: AppRuntime, slot: number, replaces: WorkerRe
   workersMap(ctx)[id] = w;
   ctx.own.add(w);
   if (replaces) mutWorker(ctx, replaces).replacementId = id;
-  emit(ctx, { type: 'fork', id, app: w.app, slot, generation: w.generation, requestLimit: w.requestLimit });
+  emit(ctx, { type: 'fork', id, app: w.app, slot, generation: w.generation, requestLimit: w.requestLimit, pmId: slotRecord.pmId, instances: app.desired });
   log(ctx, 'info', replaces ? 'forking replacement' : 'forking worker', {
     ...who(w),
     replaces: replaces ? { id: replaces.id, pid: replaces.pid, reason: replaces.recycle?.reason } : undefined,

@@ -52,6 +52,7 @@ export function initialState(settings: Settings, now: number): ClusterState {
     exitCode: null,
     startedAt: now,
     nextWorkerId: 1,
+    nextPmId: 0,
     apps,
     workers: {},
     totals: {
