@@ -18,6 +18,7 @@ import { PEERS, NotAvailable, BENCH_DIR, installCleanup, stopAll } from './lib/p
 import { startLoad } from './lib/load.mjs';
 import * as proc from './lib/proc.mjs';
 import { sleep, get, fire, markdownTable, fmt } from './lib/util.mjs';
+import { CORE_SCENARIOS } from './chaos/core.mjs';
 
 const CONNECTIONS = 50;
 const WORKERS = 2;
@@ -81,7 +82,7 @@ function startedWithFlags(peer, app, { env = {}, flags = {}, args = [], ...rest 
   return PEERS[peer].start({ app, workers: WORKERS, env, flags, args, ...rest });
 }
 
-function newResult(scenario, peer) {
+export function newResult(scenario, peer) {
   return {
     scenario,
     peer,
@@ -100,10 +101,10 @@ function newResult(scenario, peer) {
   };
 }
 
-const check = (r, name, ok, detail) => r.checks.push({ name, ok: Boolean(ok), detail: detail === undefined ? undefined : String(detail) });
+export const check = (r, name, ok, detail) => r.checks.push({ name, ok: Boolean(ok), detail: detail === undefined ? undefined : String(detail) });
 
 /** Stops the instance and records the after-stop facts common to every scenario. */
-async function finish(r, inst, { expectExit0 = true } = {}) {
+export async function finish(r, inst, { expectExit0 = true } = {}) {
   r.zombies = await persistentZombies(inst.primaryPid);
   const s = await inst.stop();
   r.exitCode = s.code;
@@ -122,6 +123,7 @@ function swLogs(inst, msg) {
 // ------------------------------------------------------------------ scenarios
 
 export const SCENARIOS = {
+  ...CORE_SCENARIOS,
   kill: {
     title: 'SIGKILL a random worker every 500 ms',
     peers: ['smartworkers', 'bare', 'pm2'],

@@ -7,7 +7,8 @@
 //
 // Scenarios (issue 5): a steady throughput and latency; b two rolling reloads under load; c a recycle
 // storm; d start-to-ready and the primary's RSS; e memory ceiling to replacement; f hang to
-// replacement; g cost of task tracking and IPC rate. This machine is shared and noisy: read ratios,
+// replacement; g cost of task tracking and IPC rate; h the primary's own cost as workers grow
+// (bench/primary-cost.mjs). This machine is shared and noisy: read ratios,
 // not absolute figures.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,6 +18,7 @@ import { PEERS, NotAvailable, BENCH_DIR, REPO, installCleanup, stopAll, pm2Avail
 import { startLoad, runLoad } from './lib/load.mjs';
 import * as proc from './lib/proc.mjs';
 import { sleep, median, get, fire, fmt, markdownTable } from './lib/util.mjs';
+import { PRIMARY_COST_TITLE, scenarioPrimaryCost } from './primary-cost.mjs';
 
 // ------------------------------------------------------------------ options
 
@@ -28,11 +30,11 @@ const option = (name, fallback) => {
   return argv[i].includes('=') ? argv[i].split('=').slice(1).join('=') : argv[i + 1];
 };
 if (flag('help')) {
-  console.log('usage: node bench/run.mjs [--quick] [--only a,b,c,d,e,f,g] [--reps N] [--peers smartworkers,bare,pm2] [--out FILE]');
+  console.log('usage: node bench/run.mjs [--quick] [--only a,b,c,d,e,f,g,h] [--reps N] [--peers smartworkers,bare,pm2] [--out FILE]');
   process.exit(0);
 }
 const QUICK = flag('quick');
-const ONLY = new Set((option('only', 'a,b,c,d,e,f,g') || '').split(',').map((s) => s.trim()).filter(Boolean));
+const ONLY = new Set((option('only', 'a,b,c,d,e,f,g,h') || '').split(',').map((s) => s.trim()).filter(Boolean));
 const REPS = Number(option('reps', QUICK ? 1 : 3));
 const PEER_NAMES = option('peers', 'smartworkers,bare,pm2').split(',').filter((p) => PEERS[p]);
 
@@ -499,6 +501,7 @@ const TITLES = {
   e: `e. Memory ceiling (${MAX_MEMORY_MB} MB)`,
   f: 'f. Hung worker (event loop blocked)',
   g: 'g. Task tracking in a worker',
+  h: PRIMARY_COST_TITLE,
 };
 
 async function main() {
@@ -512,6 +515,7 @@ async function main() {
   if (ONLY.has('e')) s.e = await scenarioE();
   if (ONLY.has('f')) s.f = await scenarioF();
   if (ONLY.has('g')) s.g = await scenarioG();
+  if (ONLY.has('h')) s.h = await scenarioPrimaryCost({ quick: QUICK, peers: activePeers, log, target });
   results.meta.durationS = Math.round((Date.now() - started) / 1000);
 
   const m = results.meta;

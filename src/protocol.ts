@@ -148,8 +148,6 @@ export type PrimaryMessage = RetireMessage | AbandonMessage | ListTasksMessage |
 export const ENV = {
   /** Stable slot 0..N-1, inherited by a replacement. */
   workerId: 'SMARTWORKERS_WORKER_ID',
-  /** pm2's name for the slot. */
-  appInstance: 'NODE_APP_INSTANCE',
   /** Increases with each replacement in a slot. */
   generation: 'SMARTWORKERS_GENERATION',
   /** The app's name. */

@@ -9,8 +9,9 @@ import { APP_SETTINGS, GLOBAL_SETTINGS, describeDefault, type Setting } from './
 
 /** What each exit code means; a new entry of EXIT does not compile until it is described here. */
 const EXIT_MEANINGS: Record<keyof typeof EXIT, string> = {
-  ok: 'Stopped cleanly: no request or background task was lost (with `autorestart: false`: every worker finished with exit code 0).',
-  failure: 'Stopped, but background tasks were lost (forced stop, `graceful_timeout` passed), the primary failed, or every worker exited and none is restarted (`max_restarts` reached, or `autorestart: false` after a failing exit).',
+  ok: "Stopped cleanly: no background task was lost over the primary's whole life (with `autorestart: false`: every worker finished with exit code 0).",
+  failure:
+    "Stopped, but background tasks were lost at some point in the primary's life (a worker that crashed or called `process.exit()` mid-task, a forced stop, `graceful_timeout` or `max_task_wait` passed, `max_memory_hard`; each lost task is logged with its id where the worker could still report it, else counted by type), the primary failed, or every worker exited and none is restarted (`max_restarts` reached, or `autorestart: false` after a failing exit).",
   usage: 'Bad command line or configuration: nothing was started.',
   bootFailed: "No worker of the first generation could boot: the app is broken (its own error is printed above).",
 };
@@ -30,6 +31,9 @@ export function renderConfigReference(): string {
     '- Several apps in one manager: a top-level `apps:` list whose entries take the per-app keys and a unique `name`; per-app',
     '  keys at the top level are the defaults of every entry; flags and env vars apply to every app. Top-level keys that start',
     '  with `x-` are ignored: a place for YAML anchors (`<<: *defaults`).',
+    '',
+    'The SIGHUP column says what a reload (`SIGHUP`, `smartworkers reload`) does with a changed value: `yes`, the workers of',
+    'the rolling restart run with it; `restart`, it is read once when the primary starts.',
     '',
     '`config/workers.yaml` lists every key with its default. `smartworkers config check workers.yaml [script]` validates a',
     'file and prints the effective configuration. Any unknown key, wrong type or out-of-range value stops smartworkers with',
@@ -66,9 +70,9 @@ const MULTI_APP_EXAMPLE = [
 
 function settingsTable(settings: readonly Setting[]): string {
   const rows = settings.map((setting) =>
-    row([`\`${setting.key}\``, `\`${setting.flag}\``, `\`${setting.envVar}\``, defaultCell(setting), setting.description]),
+    row([`\`${setting.key}\``, `\`${setting.flag}\``, `\`${setting.envVar}\``, defaultCell(setting), setting.appliedOnReload ? 'yes' : 'restart', setting.description]),
   );
-  return [row(['key', 'flag', 'env', 'default', 'description']), row(['---', '---', '---', '---', '---']), ...rows].join('\n');
+  return [row(['key', 'flag', 'env', 'default', 'SIGHUP', 'description']), row(['---', '---', '---', '---', '---', '---']), ...rows].join('\n');
 }
 
 function defaultCell(setting: Setting): string {

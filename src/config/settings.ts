@@ -64,6 +64,12 @@ interface SettingRow<Field extends string> {
   flag?: string;
   /** An example value for the docs, for settings without a literal default. */
   example?: string;
+  /**
+   * Per-app settings apply on a reload (SIGHUP, `smartworkers reload`): the workers forked by the
+   * rolling restart run with the new values. `restart`: read once when the primary starts.
+   * The primary's own settings always need a restart.
+   */
+  reload?: 'restart';
 }
 
 export type AppSettingRow = SettingRow<keyof AppSettings>;
@@ -125,7 +131,7 @@ const APP_ROWS = [
     description: 'Hard RSS ceiling: a worker above it is replaced at once, tasks in flight are lost (and logged); 0 = off. Must be above max_memory.',
   },
   {
-    key: 'memory_check_interval', field: 'memoryCheckInterval', kind: 'duration', default: '1s', min: 100,
+    key: 'memory_check_interval', field: 'memoryCheckInterval', kind: 'duration', default: '1s', min: 100, reload: 'restart',
     description: "How often each worker's RSS is sampled.",
   },
   {
@@ -259,6 +265,8 @@ export interface Setting extends SettingRow<string> {
   envVar: string;
   /** The key commander stores the flag's value under: `maxRequests`. */
   optionKey: string;
+  /** A reload (SIGHUP) applies a new value; false: only a restart of the primary does. */
+  appliedOnReload: boolean;
 }
 
 function derive(row: SettingRow<string>, scope: SettingScope): Setting {
@@ -269,6 +277,7 @@ function derive(row: SettingRow<string>, scope: SettingScope): Setting {
     flag,
     envVar: `SMARTWORKERS_${row.key.replace(/\./g, '_').toUpperCase()}`,
     optionKey: flag.slice(2).replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase()),
+    appliedOnReload: scope === 'app' && row.reload !== 'restart',
   };
 }
 

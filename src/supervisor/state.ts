@@ -52,7 +52,6 @@ export interface WorkerRecord {
   listening: boolean;
   /** Why it is retiring / stopping / being killed. */
   exitReason: RecycleReason | 'stop' | 'boot_timeout' | null;
-  retiredAt: number | null;
   /** When the worker reported its requests done while tasks still ran. */
   waitingSince: number | null;
   /** When `abandon` is sent (tasks given up). */
@@ -71,10 +70,10 @@ export interface SlotRecord {
   crashes: number;
   /** A fork for this slot waits until then (crash backoff). */
   nextForkAt: number;
-  /** Workers started in this slot after the first. */
-  restarts: number;
-  /** Highest generation forked in this slot. */
+  /** Highest generation forked in this slot: also the number of restarts. */
   generation: number;
+  /** pm2's `pm_id`: unique across every app, taken in fork order (config order at the start), kept for the slot's life. */
+  pmId: number;
   /** Consecutive unexpected exits before min_uptime (pm2's unstable restarts); reset by a stable run. */
   unstable: number;
   /** Why the slot is no longer restarted (until the next reload of its app); null = it is. */
@@ -116,6 +115,8 @@ export interface ClusterState {
   exitCode: number | null;
   startedAt: number;
   nextWorkerId: number;
+  /** The next free pm_id (see SlotRecord.pmId). */
+  nextPmId: number;
   apps: Record<string, AppRuntime>;
   workers: Record<number, WorkerRecord>;
   totals: Totals;
@@ -123,8 +124,10 @@ export interface ClusterState {
   reloadPending: boolean;
   /** The app a pending reload is for; null = every app. */
   reloadScope: string | null;
-  /** tasksLost when the stop began: the exit code reports losses during the stop. */
-  tasksLostBeforeStop: number;
+  /** When the last tick ran: a longer gap means the primary's own loop did not run (see STALL_MS). */
+  lastTickAt: number | null;
+  /** When the primary last resumed after such a stall: worker silence is judged from here at most. */
+  resumedAt: number | null;
 }
 
 export type StopSignal = 'SIGTERM' | 'SIGINT' | 'SIGQUIT';
@@ -160,7 +163,7 @@ export type SupervisorEvent =
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export type Effect =
-  | { type: 'fork'; id: number; app: string; slot: number; generation: number; requestLimit: number }
+  | { type: 'fork'; id: number; app: string; slot: number; generation: number; requestLimit: number; pmId: number; instances: number }
   | { type: 'send'; id: number; message: PrimaryMessage }
   /** A plain message to the app itself (pm2's `'shutdown'`), outside smartworkers' protocol. */
   | { type: 'app-message'; id: number; message: 'shutdown' }

@@ -9,7 +9,9 @@
 import type { Settings } from '../config/types';
 import { TAG, type TaskInfo } from '../protocol';
 import type { Clock, HostEvent, ProcessHost } from './host';
-import { initialState, liveWorkers, step } from './policy';
+import { initialState, step } from './policy';
+import { createSampler } from './procstat';
+import { liveWorkers } from './queries';
 import type { ClusterState, Effect, MemorySample, PrimarySignal, SupervisorEvent } from './state';
 
 /** How often deadlines, backoffs and heartbeats are checked. */
@@ -30,7 +32,7 @@ export interface SupervisorDeps {
   random?: () => number;
   /** Re-reads the config (SIGHUP / reload). Throws a one-line error when it is invalid. */
   reloadSettings?: () => Settings;
-  /** Samples RSS and CPU of these pids; defaults to pidusage. */
+  /** Samples RSS and CPU of these pids; defaults to /proc (pidusage elsewhere). */
   sampleMemory?: (pids: number[]) => Promise<Map<number, { rss: number; cpu: number }>>;
   /** Called once with the exit code when every worker is gone after a stop. */
   onExit: (code: number) => void;
@@ -45,19 +47,16 @@ export class Supervisor {
   private readonly timers: unknown[] = [];
   private readonly stepListeners = new Set<StepListener>();
   private readonly badMessages = new Map<number, number>();
-  /** pm_id of each slot (`app\0slot`), see pmIdOf. */
-  private readonly pmIds = new Map<string, number>();
   private readonly taskRequests = new Map<number, (tasks: TaskInfo[], id: number) => void>();
   private nextRequestId = 1;
   private settings: Settings;
   private exited = false;
   private sampling = false;
+  private sampler: ((pids: number[]) => Promise<Map<number, { rss: number; cpu: number }>>) | null = null;
 
   constructor(private readonly deps: SupervisorDeps) {
     this.settings = deps.settings;
     this.current = initialState(deps.settings, deps.clock.now());
-    // pm2 numbers the `-i N` processes of each app in config order: so do the first slots.
-    for (const app of deps.settings.apps) for (let slot = 0; slot < app.workers; slot++) this.pmIdOf(app.name, slot);
     deps.host.onEvent((e) => this.onHostEvent(e));
   }
 
@@ -149,7 +148,7 @@ export class Supervisor {
     const { host, logger } = this.deps;
     switch (effect.type) {
       case 'fork': {
-        const app = this.settings.apps.find((a) => a.name === effect.app);
+        const app = this.current.apps[effect.app]?.settings;
         if (!app) return;
         let pid: number;
         try {
@@ -159,8 +158,8 @@ export class Supervisor {
             slot: effect.slot,
             generation: effect.generation,
             requestLimit: effect.requestLimit,
-            pmId: this.pmIdOf(effect.app, effect.slot),
-            instances: this.current.apps[effect.app]?.desired ?? app.workers,
+            pmId: effect.pmId,
+            instances: effect.instances,
           });
         } catch (err) {
           logger.error({ err, app: effect.app, slot: effect.slot }, 'fork failed');
@@ -192,21 +191,6 @@ export class Supervisor {
         this.deps.onExit(effect.code);
         return;
     }
-  }
-
-  /**
-   * pm2's `pm_id` of a slot: unique across every app and stable for the slot's life. A slot added
-   * after the start (scale, a reload that adds workers or apps) takes the next free number, as in
-   * pm2, so it never repeats another app's id.
-   */
-  private pmIdOf(appName: string, slot: number): number {
-    const key = `${appName}\0${slot}`;
-    let id = this.pmIds.get(key);
-    if (id === undefined) {
-      id = this.pmIds.size;
-      this.pmIds.set(key, id);
-    }
-    return id;
   }
 
   private reloadSettings(): void {
@@ -248,7 +232,7 @@ export class Supervisor {
       const byPid = new Map<number, number>();
       for (const w of liveWorkers(this.current)) if (w.pid !== null && w.pid > 0) byPid.set(w.pid, w.id);
       if (byPid.size === 0) return;
-      const sample = this.deps.sampleMemory ?? sampleWithPidusage;
+      const sample = (this.sampler ??= this.deps.sampleMemory ?? createSampler());
       const stats = await sample([...byPid.keys()]);
       const samples: MemorySample[] = [];
       for (const [pid, stat] of stats) {
@@ -262,16 +246,4 @@ export class Supervisor {
       this.sampling = false;
     }
   }
-}
-
-/** One pidusage call per pid, so a pid that exited meanwhile does not spoil the others. */
-async function sampleWithPidusage(pids: number[]): Promise<Map<number, { rss: number; cpu: number }>> {
-  // Loaded at the first sample, after the workers are forked: not on the path to ready.
-  const pidusage = require('pidusage') as typeof import('pidusage');
-  const out = new Map<number, { rss: number; cpu: number }>();
-  const results = await Promise.allSettled(pids.map((pid) => pidusage(pid)));
-  results.forEach((r, i) => {
-    if (r.status === 'fulfilled') out.set(pids[i]!, { rss: r.value.memory, cpu: r.value.cpu });
-  });
-  return out;
 }

@@ -4,8 +4,9 @@ import path from 'node:path';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { loadSettings, loadSettingsFromObject } from '../../src/config/load';
 import type { Settings } from '../../src/config/types';
+import { ROOT } from '../helpers/paths';
 
-export const ROOT = path.resolve(__dirname, '..', '..');
+export { ROOT };
 export const EXAMPLES = path.join(ROOT, 'examples');
 
 export function exampleFile(...parts: string[]): string {

@@ -1,46 +1,10 @@
-import type { AppSettings, Settings } from '../../src/config/types';
+import type { Settings } from '../../src/config/types';
 import { initialState, step } from '../../src/supervisor/policy';
 import type { ClusterState, Effect, SupervisorEvent, WorkerRecord } from '../../src/supervisor/state';
 import type { ReportMessage } from '../../src/protocol';
+import { appSettings, settingsWith } from '../helpers/settings';
 
-export function appSettings(overrides: Partial<AppSettings> = {}): AppSettings {
-  return {
-    name: 'api',
-    script: '/srv/app.js',
-    args: [],
-    nodeArgs: [],
-    env: {},
-    cwd: '/srv',
-    workers: 2,
-    maxRequests: 0,
-    maxRequestsJitter: 0,
-    maxMemory: 0,
-    maxMemoryHard: 0,
-    memoryCheckInterval: 1_000,
-    timeout: 30_000,
-    gracefulTimeout: 30_000,
-    maxTaskWait: 300_000,
-    bootTimeout: 30_000,
-    waitReady: false,
-    restartDelay: 100,
-    maxRestartDelay: 15_000,
-    minUptime: 10_000,
-    maxRetiring: 2,
-    drainIdleGrace: 1_000,
-    readyOn: overrides.waitReady ? 'message' : 'listening',
-    maxRestarts: 0,
-    autorestart: true,
-    instanceVar: 'NODE_APP_INSTANCE',
-    watch: [],
-    ignoreWatch: [],
-    shutdownWithMessage: false,
-    ...overrides,
-  };
-}
-
-export function settingsWith(overrides: Partial<AppSettings> = {}): Settings {
-  return { apps: [appSettings(overrides)], logFormat: 'json', logLevel: 'info', minReady: 1, summaryInterval: 0 };
-}
+export { appSettings, settingsWith };
 
 /** Drives the pure policy with a fake clock and records every effect. */
 export class Sim {
@@ -56,7 +20,8 @@ export class Sim {
 
   send(event: SupervisorEvent): Effect[] {
     const { state, effects } = step(this.state, event, { now: this.now, random: () => this.random() });
-    this.state = state;
+    // step shares unchanged records with the previous state: frozen, any write to one throws.
+    this.state = deepFreeze(state);
     this.effects.push(...effects);
     // The executor reports a pid for every fork.
     for (const e of effects) if (e.type === 'fork') this.send({ type: 'forked', id: e.id, pid: this.pid++ });
@@ -125,4 +90,10 @@ export class Sim {
 
 export function kinds(effects: Effect[]): string[] {
   return effects.filter((e) => e.type !== 'log').map((e) => (e.type === 'send' ? `send:${e.message.$sw}:${e.id}` : `${e.type}:${'id' in e ? e.id : ''}`));
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  for (const v of Object.values(value)) deepFreeze(v);
+  return Object.freeze(value);
 }

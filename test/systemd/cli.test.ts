@@ -3,11 +3,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { ROOT } from '../helpers/paths';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerSystemdUnitCommand } from '../../src/cli/commands/systemd-unit';
 import { parseUnitFile, single, splitExecLine } from './unit-file';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'smartworkers');
 
 interface Run {

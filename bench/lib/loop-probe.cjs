@@ -1,0 +1,38 @@
+'use strict';
+// Loaded into a primary with NODE_OPTIONS=--require (workers inherit it and skip it): once the
+// file LOOP_PROBE_TRIGGER exists, measures the primary's event loop — its busy time (event loop
+// utilization) and an event-loop delay histogram (10 ms resolution) — and writes them as JSON to
+// LOOP_PROBE_OUT when the primary exits.
+const cluster = require('node:cluster');
+const fs = require('node:fs');
+const { monitorEventLoopDelay, performance } = require('node:perf_hooks');
+
+const trigger = process.env.LOOP_PROBE_TRIGGER;
+const out = process.env.LOOP_PROBE_OUT;
+if (cluster.isPrimary && trigger && out && !process.env.NODE_UNIQUE_ID) {
+  let start = null;
+  let startedAt = 0;
+  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  const poll = setInterval(() => {
+    if (start !== null || !fs.existsSync(trigger)) return;
+    start = performance.eventLoopUtilization();
+    startedAt = performance.now();
+    histogram.enable();
+    clearInterval(poll);
+  }, 5);
+  poll.unref();
+  process.on('exit', () => {
+    if (start === null) return;
+    histogram.disable();
+    const elu = performance.eventLoopUtilization(start);
+    const ms = (ns) => Math.round(ns / 1e4) / 100;
+    fs.writeFileSync(
+      out,
+      JSON.stringify({
+        windowMs: Math.round(performance.now() - startedAt),
+        busyMs: Math.round(elu.active),
+        delay: { count: histogram.count, p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max) },
+      }),
+    );
+  });
+}

@@ -1,0 +1,143 @@
+// Scenario h, "primary cost vs workers" (issue 13): the primary is the accept loop of every
+// connection, so its own CPU is taken from every request. Measures, side by side with a bare
+// node:cluster primary in the same run:
+//   - the primary's CPU (% of one core, from /proc/<pid>/stat over a window) and RSS with 2, 16,
+//     64 and 256 idle workers, and with 16 and 64 workers each reporting at its maximum rate;
+//   - 256 workers failing their boot at the same moment: the primary's event-loop busy time and
+//     delay histogram from the moment they fail until it has exited (smartworkers only: a bare
+//     primary has no boot to fail, it re-forks forever).
+// Workers are whole node processes (~40 MB each): the 256 cases run once per peer.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BENCH_DIR, PEERS, stopAll } from './lib/peers.mjs';
+import * as proc from './lib/proc.mjs';
+import { fmt, markdownTable, sleep } from './lib/util.mjs';
+
+const PROBE = path.join(BENCH_DIR, 'lib', 'loop-probe.cjs');
+/** A paced worker runs a tracked task this often: its runtime then reports at its maximum rate. */
+const PACE_MS = 20;
+
+export const PRIMARY_COST_TITLE = 'h. Primary cost vs workers (CPU % of one core and RSS of the primary; bare node:cluster primary beside)';
+
+/** Cases: [label, workers, reporting]. */
+function cases(quick) {
+  const idle = quick ? [2, 16, 64] : [2, 16, 64, 256];
+  return [...idle.map((n) => [`${n} idle`, n, false]), [`16 reporting`, 16, true], [`64 reporting`, 64, true]];
+}
+
+async function measureCost(peer, workers, reporting, windowS) {
+  const inst = await PEERS[peer].start({
+    app: 'idle',
+    workers,
+    env: reporting ? { PACE_MS: String(PACE_MS) } : {},
+    flags: peer === 'smartworkers' ? { bootTimeout: '600s' } : {},
+    readyTimeoutMs: 600_000,
+  });
+  try {
+    await sleep(3000); // boots settle (late `online`s, first memory samples)
+    const cpu0 = proc.cpuSeconds(inst.primaryPid);
+    const t0 = Date.now();
+    await sleep(windowS * 1000);
+    const cpu1 = proc.cpuSeconds(inst.primaryPid);
+    if (cpu1 === null || !inst.primaryAlive()) {
+      throw new Error(`the primary exited during the window (code ${inst.exit?.code}, signal ${inst.exit?.signal}): ${inst.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    return { cpuPct: ((cpu1 - cpu0) / seconds) * 100, rssBytes: proc.rss(inst.primaryPid), live: inst.workerPids().length };
+  } finally {
+    await inst.stop({ timeoutMs: 120_000 });
+  }
+}
+
+/** 256 workers that never become ready all exit 1 at once; the primary then stops (SW_BOOT_FAILED). */
+async function bootFailStorm(workers) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swb-storm-'));
+  const trigger = path.join(dir, 'fail-now');
+  const out = path.join(dir, 'probe.json');
+  const inst = await PEERS.smartworkers.start({
+    app: 'boot-fail',
+    workers,
+    waitReady: false,
+    flags: { bootTimeout: '600s' },
+    env: {
+      BOOT_FAIL_TRIGGER: trigger,
+      LOOP_PROBE_TRIGGER: trigger,
+      LOOP_PROBE_OUT: out,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${PROBE}`.trim(),
+    },
+  });
+  try {
+    const deadline = Date.now() + 600_000;
+    while (inst.workerPids().length < workers && Date.now() < deadline) await sleep(500);
+    const forked = inst.workerPids().length;
+    await sleep(3000);
+    fs.writeFileSync(trigger, '');
+    const exit = await inst.waitExit(300_000);
+    const probe = fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, 'utf8')) : null;
+    return { forked, exitCode: exit?.code ?? null, ...(probe ?? { error: 'the probe wrote nothing' }) };
+  } finally {
+    await inst.stop({ timeoutMs: 10_000 });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function scenarioPrimaryCost({ quick, peers, log, target }) {
+  const windowS = quick ? 5 : 10;
+  const rows = [];
+  const trials = {};
+  for (const [label, workers, reporting] of cases(quick)) {
+    const row = { label };
+    for (const peer of peers.filter((p) => p !== 'pm2')) {
+      try {
+        row[peer] = await measureCost(peer, workers, reporting, windowS);
+      } catch (e) {
+        row[peer] = { error: e.message };
+        await stopAll();
+      }
+      log(`  h ${label} ${peer}: ${JSON.stringify(row[peer])}`);
+    }
+    trials[label] = row;
+    const sw = row.smartworkers;
+    const bare = row.bare;
+    const cpu = (r) => (r && !r.error ? `${fmt.n(r.cpuPct, 2)} %` : 'error');
+    const rss = (r) => (r && !r.error ? fmt.mb(r.rssBytes) : 'error');
+    const rssDelta = sw && bare && !sw.error && !bare.error ? `${((sw.rssBytes - bare.rssBytes) / 1048576).toFixed(1)} MB` : 'n/a';
+    rows.push([label, cpu(sw), cpu(bare), rss(sw), rss(bare), rssDelta]);
+  }
+  const at = (label) => trials[label]?.smartworkers;
+  const pct = (r, max) => (r && !r.error ? [`${fmt.n(r.cpuPct, 2)} %`, r.cpuPct <= max] : ['n/a', null]);
+  target('h', 'idle primary CPU ≤ 1 % of one core at 64 workers', ...pct(at('64 idle'), 1));
+  if (!quick) target('h', 'idle primary CPU ≤ 3 % at 256 workers', ...pct(at('256 idle'), 3));
+  target('h', 'primary CPU ≤ 5 % with 64 workers reporting at the maximum rate', ...pct(at('64 reporting'), 5));
+  const sw64 = at('64 idle');
+  const bare64 = trials['64 idle']?.bare;
+  if (sw64 && bare64 && !sw64.error && !bare64.error) {
+    const d = (sw64.rssBytes - bare64.rssBytes) / 1048576;
+    target('h', 'primary RSS at 64 workers within 15 MB of the bare primary', `${d.toFixed(1)} MB more`, d <= 15);
+  }
+
+  let storm = null;
+  const stormWorkers = quick ? 64 : 256;
+  try {
+    storm = await bootFailStorm(stormWorkers);
+  } catch (e) {
+    storm = { error: e.message };
+    await stopAll();
+  }
+  log(`  h storm ${stormWorkers}: ${JSON.stringify(storm)}`);
+  const stormRow = storm.error
+    ? [`${stormWorkers} fail boot at once`, 'error', '', '', '', '']
+    : [
+        `${stormWorkers} fail boot at once (${storm.forked} forked, exit ${storm.exitCode})`,
+        `busy ${fmt.ms(storm.busyMs)} over ${fmt.ms(storm.windowMs)}`,
+        'n/a',
+        `loop delay p50 ${storm.delay.p50} ms, p99 ${storm.delay.p99} ms, max ${storm.delay.max} ms`,
+        '',
+        '',
+      ];
+  rows.push(stormRow);
+  if (!storm.error) target('h', `${stormWorkers} workers failing boot at once: primary loop busy ≤ 100 ms in total`, `${fmt.ms(storm.busyMs)} (delay max ${storm.delay.max} ms)`, storm.busyMs <= 100);
+  const table = markdownTable(['workers', 'smartworkers CPU', 'bare CPU', 'smartworkers RSS', 'bare RSS', 'RSS difference'], rows);
+  return { trials: { ...trials, storm }, table };
+}
