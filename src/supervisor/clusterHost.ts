@@ -4,6 +4,7 @@
  * stdio is inherited: workers' logs never cross IPC or the primary's event loop.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { createProcessTree, type ProcessTree } from '../host/processTree';
 import { ENV, isTagged, parseWorkerMessage, type PrimaryMessage, type RuntimeOptions } from '../protocol';
 import type { ForkSpec, HostEvent, ProcessHost } from './host';
 
@@ -51,10 +52,13 @@ export interface ClusterHostOptions {
   /** Absolute path of the compiled worker runtime (dist/worker/runtime.js). */
   runtimePath: string;
   env?: NodeJS.ProcessEnv;
+  /** Ends what each worker leaves running after it exits (default: the /proc reaper). */
+  processTree?: ProcessTree;
 }
 
 export function createClusterHost(options: ClusterHostOptions): ProcessHost {
   const workers = new Map<number, Worker>();
+  const tree = options.processTree ?? createProcessTree();
   const listeners: Array<(e: HostEvent) => void> = [];
   const emit = (e: HostEvent): void => {
     for (const l of listeners) l(e);
@@ -71,7 +75,7 @@ export function createClusterHost(options: ClusterHostOptions): ProcessHost {
         cwd: spec.app.cwd,
         silent: false,
       });
-      const worker = cluster.fork(workerEnv(spec, options.env ?? process.env));
+      const worker = cluster.fork({ ...workerEnv(spec, options.env ?? process.env), ...tree.envFor(spec.id) });
       const id = spec.id;
       workers.set(id, worker);
       worker.on('online', () => emit({ type: 'online', id }));
@@ -102,7 +106,12 @@ export function createClusterHost(options: ClusterHostOptions): ProcessHost {
       });
       worker.on('exit', (code, signal) => {
         workers.delete(id);
-        emit({ type: 'exit', id, code, signal });
+        // A worker has exited once its whole tree has: whatever it left running is ended first,
+        // and reported with its exit (one /proc scan per exit, never periodic).
+        tree.reap(id).then(
+          (leftovers) => emit(leftovers.length > 0 ? { type: 'exit', id, code, signal, leftovers } : { type: 'exit', id, code, signal }),
+          () => emit({ type: 'exit', id, code, signal }),
+        );
       });
       return worker.process.pid ?? -1;
     },

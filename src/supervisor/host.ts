@@ -3,6 +3,7 @@
  * The supervisor sees it through this interface, so it can be driven by a fake in tests.
  */
 import type { AppSettings } from '../config/types';
+import type { KilledProcess } from '../host/processTree';
 import type { PrimaryMessage, WorkerMessage } from '../protocol';
 
 export interface ForkSpec {
@@ -24,7 +25,8 @@ export type HostEvent =
   | { type: 'online'; id: number }
   | { type: 'message'; id: number; message: WorkerMessage }
   | { type: 'bad-message'; id: number; error: string }
-  | { type: 'exit'; id: number; code: number | null; signal: string | null };
+  /** Emitted once the worker and every process it left running are gone; `leftovers`: what had to be ended. */
+  | { type: 'exit'; id: number; code: number | null; signal: string | null; leftovers?: KilledProcess[] };
 
 export interface ProcessHost {
   /** Starts a worker; returns its pid. Events for it arrive through `onEvent`. */
