@@ -418,6 +418,8 @@ export const SCENARIOS = {
   },
 };
 
+Object.assign(SCENARIOS, (await import('./chaos/runtime.mjs')).SCENARIOS);
+
 // ------------------------------------------------------------------ control socket garbage
 
 function controlRequest(sock, obj, timeoutMs = 5000) {
@@ -523,7 +525,7 @@ export async function runScenario(name, peer = 'smartworkers', variant = 'quick'
   let r;
   try {
     r = await Promise.race([
-      s.run(peer, v),
+      s.run(peer, v, variant),
       sleep(boundMs).then(() => {
         throw new Error(`scenario exceeded ${boundMs / 1000} s`);
       }),
