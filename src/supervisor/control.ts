@@ -5,7 +5,7 @@
  */
 import type { ActionResult, ActiveTask, ClusterControl, RecycleTarget, ScaleSpec } from '../control/types';
 import type { StatusSnapshot } from '../status/snapshot';
-import { liveWorkers } from './policy';
+import { readyCount, replaced, scaledTo, servingIds } from './queries';
 import { buildSnapshot } from './snapshot';
 import type { ClusterState } from './state';
 import type { Supervisor } from './supervisor';
@@ -46,23 +46,11 @@ export function createClusterControl(supervisor: Supervisor, options: ControlOpt
     return { error: { ok: false, message: `no app named '${app}'; apps: ${names.join(', ')}` } };
   }
 
-  /** Ids of the workers a command targets: ready or starting, of the app (or all). */
-  function serving(app?: string, slot: number | 'all' = 'all'): number[] {
-    return liveWorkers(supervisor.state, app)
-      .filter((w) => (w.state === 'ready' || w.state === 'starting') && (slot === 'all' || w.slot === slot))
-      .map((w) => w.id);
-  }
-
-  const replaced = (ids: number[]) => (state: ClusterState) =>
-    !state.reloadPending &&
-    ids.every((id) => {
-      const w = state.workers[id];
-      return w === undefined || (w.state !== 'ready' && w.state !== 'starting');
-    });
+  const serving = (app?: string, slot: number | 'all' = 'all') => servingIds(supervisor.state, app, slot);
 
   async function finish(what: string, ids: number[], wait: boolean, started: number): Promise<ActionResult> {
     if (!wait) return { ok: true, message: `${what}: ${ids.length} worker(s), started`, details: { workers: ids } };
-    const outcome = await waitFor(replaced(ids));
+    const outcome = await waitFor((state) => replaced(state, ids));
     const seconds = ((now() - started) / 1000).toFixed(1);
     if (outcome === 'stopping') return { ok: false, message: `${what} interrupted: the cluster is stopping`, details: { workers: ids } };
     return { ok: true, message: `${what}: ${ids.length} worker(s) replaced in ${seconds}s`, details: { workers: ids, seconds: Number(seconds) } };
@@ -126,10 +114,7 @@ export function createClusterControl(supervisor: Supervisor, options: ControlOpt
       const started = now();
       supervisor.dispatch({ type: 'command', command: { kind: 'scale', app: appName, absolute: target } });
       if (!wait) return { ok: true, message: `scaling ${appName} from ${from} to ${target}`, details: { from, to: target } };
-      const outcome = await waitFor((state) => {
-        const workers = liveWorkers(state, appName);
-        return workers.filter((w) => w.state === 'ready').length >= target && !workers.some((w) => w.slot >= target);
-      });
+      const outcome = await waitFor((state) => scaledTo(state, appName, target));
       if (outcome === 'stopping') return { ok: false, message: 'scale interrupted: the cluster is stopping' };
       const seconds = ((now() - started) / 1000).toFixed(1);
       return { ok: true, message: `scaled ${appName} from ${from} to ${target} workers in ${seconds}s`, details: { from, to: target } };
@@ -143,7 +128,7 @@ export function createClusterControl(supervisor: Supervisor, options: ControlOpt
     isReady(minReady) {
       const state = supervisor.state;
       if (state.phase !== 'running') return false;
-      return liveWorkers(state).filter((w) => w.state === 'ready').length >= minReady;
+      return readyCount(state) >= minReady;
     },
   };
 }

@@ -1,6 +1,6 @@
 /** Builds the status document from the supervisor's state (pure). */
 import type { StatusSnapshot, WorkerStatus } from '../status/snapshot';
-import { liveWorkers } from './policy';
+import { isReloading, liveWorkers, readyCount } from './queries';
 import type { ClusterState } from './state';
 
 export interface PrimaryInfo {
@@ -51,7 +51,7 @@ export function buildSnapshot(state: ClusterState, now: number, primary: Primary
     for (const [type, n] of Object.entries(w.tasks.activeByType)) activeTasksByType[type] = (activeTasksByType[type] ?? 0) + n;
   }
 
-  const reloading = liveWorkers(state).some((w) => w.recycle?.reason === 'reload') || state.reloadPending;
+  const reloading = isReloading(state);
   return {
     version: 1,
     primary: {
@@ -66,7 +66,7 @@ export function buildSnapshot(state: ClusterState, now: number, primary: Primary
       name: a.settings.name,
       script: a.settings.script,
       desiredWorkers: a.desired,
-      readyWorkers: liveWorkers(state, a.settings.name).filter((w) => w.state === 'ready').length,
+      readyWorkers: readyCount(state, a.settings.name),
       stoppedSlots: a.slots.slice(0, a.desired).flatMap((record, slot) => (record.stopped ? [{ slot, reason: record.stopped }] : [])),
     })),
     workers,

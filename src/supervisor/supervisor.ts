@@ -9,7 +9,8 @@
 import type { Settings } from '../config/types';
 import { TAG, type TaskInfo } from '../protocol';
 import type { Clock, HostEvent, ProcessHost } from './host';
-import { initialState, liveWorkers, step } from './policy';
+import { initialState, step } from './policy';
+import { liveWorkers } from './queries';
 import type { ClusterState, Effect, MemorySample, PrimarySignal, SupervisorEvent } from './state';
 
 /** How often deadlines, backoffs and heartbeats are checked. */

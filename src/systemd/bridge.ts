@@ -3,7 +3,7 @@
  * `READY=1` once every app has its workers ready, `RELOADING=1` while a reload replaces workers
  * and `READY=1` after, `STOPPING=1` when the stop begins. Transitions only: nothing per request.
  */
-import { expectedWorkers, liveWorkers } from '../supervisor/policy';
+import { allReady, expectedWorkers, isReloading, liveWorkers } from '../supervisor/queries';
 import type { ClusterState } from '../supervisor/state';
 import type { Supervisor } from '../supervisor/supervisor';
 import type { Notifier } from './notify';
@@ -15,17 +15,6 @@ export function statusLine(state: ClusterState): string {
   const desired = Object.values(state.apps).reduce((n, a) => n + expectedWorkers(a), 0);
   const tasks = workers.reduce((n, w) => n + w.activeTasks, 0);
   return `${ready}/${desired} workers ready, ${tasks} active task(s)`;
-}
-
-function allReady(state: ClusterState): boolean {
-  return Object.values(state.apps).every(
-    // Slots that gave up (autorestart: false, max_restarts) are not waited for.
-    (app) => liveWorkers(state, app.settings.name).filter((w) => w.state === 'ready').length >= expectedWorkers(app),
-  );
-}
-
-function reloadInProgress(state: ClusterState): boolean {
-  return state.reloadPending || liveWorkers(state).some((w) => w.recycle?.reason === 'reload');
 }
 
 export function bridgeToSystemd(supervisor: Supervisor, notifier: Notifier): { stop(): void } {
@@ -48,10 +37,10 @@ export function bridgeToSystemd(supervisor: Supervisor, notifier: Notifier): { s
       }
       return;
     }
-    if (!reloading && reloadInProgress(state)) {
+    if (!reloading && isReloading(state)) {
       reloading = true;
       void notifier.reloading(`reloading: ${statusLine(state)}`);
-    } else if (reloading && !reloadInProgress(state) && allReady(state)) {
+    } else if (reloading && !isReloading(state) && allReady(state)) {
       reloading = false;
       void notifier.ready(statusLine(state));
     }

@@ -1,0 +1,154 @@
+/**
+ * Operator commands: the primary's signals (stop, reload, scale), the control socket's commands,
+ * a re-read config applied by a reload, and the scale-down that follows a smaller `desired`.
+ */
+import type { Settings } from '../../config/types';
+import { liveWorkers } from '../queries';
+import type { AppRuntime, Command, PrimarySignal } from '../state';
+import { beginStop, type Ctx, emit, kill, log, newApp, nextCronAt, requestRecycle, retire } from './actions';
+
+export function onSignal(ctx: Ctx, signal: PrimarySignal): void {
+  const { s } = ctx;
+  switch (signal) {
+    case 'SIGTERM':
+    case 'SIGINT':
+      if (s.phase === 'stopping') {
+        if (s.stopMode === 'graceful') {
+          log(ctx, 'warn', `${signal} again: forcing the stop`);
+          beginStop(ctx, 'force');
+        }
+        return;
+      }
+      log(ctx, 'info', `${signal}: graceful stop`);
+      beginStop(ctx, 'graceful');
+      return;
+    case 'SIGQUIT':
+      log(ctx, 'info', 'SIGQUIT: fast stop');
+      beginStop(ctx, 'fast');
+      return;
+    case 'SIGHUP':
+      onCommand(ctx, { kind: 'reload' });
+      return;
+    case 'SIGTTIN':
+      onCommand(ctx, { kind: 'scale', delta: 1 });
+      return;
+    case 'SIGTTOU':
+      onCommand(ctx, { kind: 'scale', delta: -1 });
+      return;
+  }
+}
+
+export function onCommand(ctx: Ctx, c: Command): void {
+  const { s } = ctx;
+  if (s.phase === 'stopping') {
+    if (c.kind === 'stop' && c.force) beginStop(ctx, 'force');
+    else log(ctx, 'warn', `${c.kind} ignored: the cluster is stopping`);
+    return;
+  }
+  switch (c.kind) {
+    case 'reload':
+      if (s.reloadPending) {
+        log(ctx, 'info', 'reload already in progress: the config will be re-read once more');
+      }
+      s.reloadPending = true;
+      // Several reloads before the file is read: the widest scope wins.
+      s.reloadScope = c.app === undefined || (s.reloadScope !== null && s.reloadScope !== c.app) ? null : c.app;
+      emit(ctx, { type: 'reload-settings' });
+      return;
+    case 'recycle':
+      for (const w of liveWorkers(s)) {
+        if (c.app !== undefined && w.app !== c.app) continue;
+        if (c.slot !== 'all' && w.slot !== c.slot) continue;
+        if (w.state !== 'ready') continue;
+        requestRecycle(ctx, w, 'manual', c.force);
+      }
+      return;
+    case 'scale': {
+      const app = c.app !== undefined ? s.apps[c.app] : Object.values(s.apps)[0];
+      if (!app) return;
+      const target = c.absolute ?? app.desired + (c.delta ?? 0);
+      if (target < 1) {
+        log(ctx, 'warn', `scale to ${target} refused: an app keeps at least 1 worker (stop it instead)`, { app: app.settings.name });
+        return;
+      }
+      if (target !== app.desired) {
+        log(ctx, 'info', `scaling ${app.settings.name} from ${app.desired} to ${target} workers`, { app: app.settings.name });
+        app.desired = target;
+      }
+      return;
+    }
+    case 'stop':
+      beginStop(ctx, c.force ? 'force' : 'graceful');
+      return;
+  }
+}
+
+export function onSettingsError(ctx: Ctx, error: string): void {
+  ctx.s.reloadPending = false;
+  ctx.s.reloadScope = null;
+  log(ctx, 'error', 'reload aborted: the config file is invalid; workers keep running with the old config', { error });
+}
+
+export function onSettings(ctx: Ctx, settings: Settings): void {
+  const { s } = ctx;
+  const now = ctx.env.now;
+  s.reloadPending = false;
+  const names = new Set(settings.apps.map((a) => a.name));
+  for (const appSettings of settings.apps) {
+    const existing = s.apps[appSettings.name];
+    if (existing) {
+      const workersChanged = existing.settings.workers !== appSettings.workers;
+      const cronChanged = existing.settings.cronRestart !== appSettings.cronRestart;
+      existing.settings = appSettings;
+      if (workersChanged) existing.desired = appSettings.workers;
+      if (cronChanged) existing.nextCronAt = nextCronAt(appSettings, now);
+    } else {
+      s.apps[appSettings.name] = newApp(appSettings, now);
+      log(ctx, 'info', `reload: new app '${appSettings.name}'`);
+    }
+  }
+  for (const name of Object.keys(s.apps)) {
+    if (!names.has(name)) {
+      log(ctx, 'info', `reload: app '${name}' removed from the config; retiring its workers`);
+      s.apps[name]!.desired = 0;
+    }
+  }
+  let count = 0;
+  // Every worker that may run the old code or settings, including replacements still booting.
+  const scope = s.reloadScope;
+  s.reloadScope = null;
+  // New code may fix what made slots give up or back off: they start again now.
+  for (const [name, app] of Object.entries(s.apps)) {
+    if (scope !== null && name !== scope) continue;
+    for (const record of app.slots) {
+      record.stopped = null;
+      record.unstable = 0;
+      record.crashes = 0;
+      record.nextForkAt = 0;
+    }
+  }
+  for (const w of liveWorkers(s, scope ?? undefined)) {
+    if (w.state !== 'ready' && w.state !== 'starting') continue;
+    if (w.replacementId !== null && s.workers[w.replacementId]?.state === 'starting') continue; // its replacement is marked instead
+    requestRecycle(ctx, w, 'reload', w.recycle?.force ?? false, true);
+    count += 1;
+  }
+  log(ctx, 'info', `reload: rolling restart of ${count} worker(s)`);
+}
+
+/** Slots at or above `desired` are retired, highest first, never below one ready worker. */
+export function scaleDown(ctx: Ctx, app: AppRuntime): void {
+  const workers = liveWorkers(ctx.s, app.settings.name);
+  for (const w of workers) {
+    if (w.slot < app.desired) continue;
+    if (w.state === 'starting') {
+      kill(ctx, w, 'scale');
+    } else if (w.state === 'ready') {
+      if (w.replacementId !== null) {
+        const r = ctx.s.workers[w.replacementId];
+        if (r && r.state === 'starting') kill(ctx, r, 'scale');
+      }
+      retire(ctx, w, 'scale');
+    }
+  }
+}

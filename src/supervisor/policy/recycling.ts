@@ -1,0 +1,95 @@
+/**
+ * Recycling: when a serving worker is to be replaced (memory ceilings, max_requests,
+ * `cron_restart`) and when its replacement may start (one boot at a time per app, at most
+ * `max_retiring` draining at once, forced recycles first and unbounded).
+ */
+import { liveWorkers } from '../queries';
+import type { AppRuntime, MemorySample } from '../state';
+import { abandon, type Ctx, fork, log, nextCronAt, requestRecycle, retire, who } from './actions';
+import { onCommand } from './commands';
+
+export function onMemory(ctx: Ctx, samples: MemorySample[]): void {
+  const { s } = ctx;
+  for (const sample of samples) {
+    const w = s.workers[sample.id];
+    if (!w) continue;
+    w.rssBytes = sample.rssBytes;
+    w.cpuPercent = sample.cpuPercent;
+    const app = s.apps[w.app];
+    if (!app || s.phase !== 'running') continue;
+    const { maxMemory, maxMemoryHard } = app.settings;
+    const overHard = maxMemoryHard > 0 && sample.rssBytes >= maxMemoryHard;
+    const overSoft = maxMemory > 0 && sample.rssBytes >= maxMemory;
+    if (w.state === 'ready') {
+      if (overHard && !w.recycle?.force) {
+        log(ctx, 'warn', 'worker over max_memory_hard: replacing it now, tasks will be lost', {
+          ...who(w),
+          rssBytes: sample.rssBytes,
+          limit: maxMemoryHard,
+        });
+        requestRecycle(ctx, w, 'memory_hard', true);
+      } else if (overSoft && !w.recycle) {
+        log(ctx, 'info', 'worker over max_memory: recycling it', { ...who(w), rssBytes: sample.rssBytes, limit: maxMemory });
+        requestRecycle(ctx, w, 'memory', false);
+      }
+    } else if ((w.state === 'retiring' || w.state === 'waiting-for-tasks') && overHard && !w.abandonSent) {
+      log(ctx, 'warn', 'retiring worker over max_memory_hard: giving up its tasks', { ...who(w), rssBytes: sample.rssBytes });
+      abandon(ctx, w);
+    }
+  }
+}
+
+/** `cron_restart`: the app's rolling reload, through the same command as `reload <app>`. */
+export function runCron(ctx: Ctx, app: AppRuntime): void {
+  const now = ctx.env.now;
+  if (app.nextCronAt === null || now < app.nextCronAt) return;
+  app.nextCronAt = nextCronAt(app.settings, now);
+  log(ctx, 'info', `cron_restart (${app.settings.cronRestart}): rolling reload of ${app.settings.name}`, {
+    app: app.settings.name,
+    next: app.nextCronAt === null ? null : new Date(app.nextCronAt).toISOString(),
+  });
+  onCommand(ctx, { kind: 'reload', app: app.settings.name });
+}
+
+export function detectLimits(ctx: Ctx, app: AppRuntime): void {
+  for (const w of liveWorkers(ctx.s, app.settings.name)) {
+    if (w.state === 'ready' && !w.recycle && w.requestLimit > 0 && w.served >= w.requestLimit) {
+      requestRecycle(ctx, w, 'max_requests', false);
+    }
+  }
+}
+
+export function scheduleRecycles(ctx: Ctx, app: AppRuntime): void {
+  const now = ctx.env.now;
+  const name = app.settings.name;
+  const workers = liveWorkers(ctx.s, name);
+  const pending = workers
+    .filter((w) => w.state === 'ready' && w.recycle && w.replacementId === null && w.recycle.retryAt <= now)
+    .sort((a, b) => Number(b.recycle!.force) - Number(a.recycle!.force) || a.recycle!.since - b.recycle!.since);
+
+  for (const w of pending) {
+    const recycle = w.recycle!;
+    const othersReady = workers.some((o) => o.id !== w.id && o.state === 'ready');
+    if (recycle.force) {
+      // Replace now; retire at once if another worker keeps the port open, else after the surge.
+      fork(ctx, app, w.slot, w);
+      if (othersReady) retire(ctx, w, recycle.reason);
+      continue;
+    }
+    const booting = liveWorkers(ctx.s, name).some((o) => o.state === 'starting' && o.replacesId !== null);
+    if (booting) return; // staggered: one replacement boots at a time
+    const retiring = liveWorkers(ctx.s, name).filter((o) => o.state === 'retiring' || o.state === 'waiting-for-tasks').length;
+    if (retiring >= app.settings.maxRetiring) {
+      if (!recycle.postponedLogged) {
+        recycle.postponedLogged = true;
+        log(ctx, 'info', `recycle postponed: ${retiring} retired worker(s) still draining (max_retiring ${app.settings.maxRetiring})`, {
+          ...who(w),
+          reason: recycle.reason,
+        });
+      }
+      return;
+    }
+    fork(ctx, app, w.slot, w);
+    return;
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Exits and restarts: what a worker's exit means (planned, crash, failed boot, failed
+ * replacement), crash backoff reset after `min_uptime`, slots that give up (`autorestart: false`,
+ * `max_restarts`), filling empty slots, and stopping once nothing is left to run.
+ */
+import type { AppSettings } from '../../config/types';
+import { EXIT } from '../../errors';
+import { liveWorkers } from '../queries';
+import type { AppRuntime, WorkerRecord } from '../state';
+import { beginStop, type Ctx, finishStopIfDone, fork, log, who } from './actions';
+
+/** Crash backoff: restart_delay doubling per consecutive crash, capped at max_restart_delay. */
+export function backoffDelay(app: AppSettings, attempt: number): number {
+  if (attempt <= 0) return 0;
+  const delay = app.restartDelay * 2 ** Math.min(attempt - 1, 30);
+  return Math.min(delay, app.maxRestartDelay);
+}
+
+export function onExit(ctx: Ctx, id: number, code: number | null, signal: string | null): void {
+  const { s } = ctx;
+  const now = ctx.env.now;
+  const w = s.workers[id];
+  if (!w) return;
+  const app = s.apps[w.app];
+  const expected = w.exitReason !== null;
+  // A retired worker exits 0 on its own only once its tasks are done (its last report may
+  // not have arrived yet); otherwise the tasks it last reported are gone with it.
+  const exitedClean = expected && code === 0 && signal === null && !w.abandonSent;
+  const lostNow = w.lostReported || exitedClean ? 0 : w.activeTasks;
+  const fields = { ...who(w), code, signal, reason: w.exitReason ?? 'crash', uptimeMs: now - w.forkedAt };
+
+  if (lostNow > 0) {
+    s.totals.tasksLost += lostNow;
+    log(ctx, 'warn', `worker exited with ${lostNow} task(s) still running: lost`, {
+      ...fields,
+      lostByType: w.tasks.activeByType,
+    });
+  }
+  if (w.waitingSince !== null) s.totals.taskWaitTotalMs += now - w.waitingSince;
+  s.totals.exitedServed += w.served;
+  for (const k of ['started', 'completed', 'failed', 'cancelled'] as const) s.totals.exitedTasks[k] += w.tasks[k];
+  delete s.workers[id];
+
+  // A surge whose old worker is gone: the replacement simply takes the slot.
+  if (w.replacementId !== null) {
+    const r = s.workers[w.replacementId];
+    if (r) r.replacesId = null;
+  }
+
+  if (expected) {
+    log(ctx, 'info', 'worker exited', fields);
+    return;
+  }
+
+  if (!app) return;
+  const wasReplacement = w.replacesId !== null ? s.workers[w.replacesId] : undefined;
+
+  if (w.state === 'starting' || w.state === 'failed-boot') {
+    log(ctx, 'error', 'worker failed to boot', fields);
+    if (wasReplacement && wasReplacement.replacementId === w.id) {
+      replacementFailed(ctx, wasReplacement);
+      return;
+    }
+    if (!app.everReady && w.generation === 0) {
+      app.bootFailures += 1;
+      if (app.bootFailures >= app.desired && s.phase === 'running' && app.settings.watch.length > 0) {
+        if (app.bootFailures === app.desired) {
+          log(ctx, 'error', `no worker of app '${app.settings.name}' could boot; retrying, and reloading when a watched file changes`, {
+            app: app.settings.name,
+          });
+        }
+      } else if (app.bootFailures >= app.desired && s.phase === 'running') {
+        log(ctx, 'error', `no worker of app '${app.settings.name}' could boot; stopping [SW_BOOT_FAILED]`, {
+          app: app.settings.name,
+          fix: "read the app's own error above; run it with `node <script>` to reproduce",
+        });
+        s.exitCode = EXIT.bootFailed;
+        beginStop(ctx, 'fast');
+        return;
+      }
+    }
+    afterUnexpectedExit(ctx, app, w, code, signal);
+    return;
+  }
+
+  s.totals.recyclesByReason.crash += 1;
+  if (code === 0 && signal === null) log(ctx, 'warn', 'worker exited on its own', fields);
+  else log(ctx, 'error', 'worker crashed', fields);
+  afterUnexpectedExit(ctx, app, w, code, signal);
+}
+
+/** A worker of a slot exited unexpectedly (crash, exit, failed boot): restart it, or give the slot up. */
+function afterUnexpectedExit(ctx: Ctx, app: AppRuntime, w: WorkerRecord, code: number | null, signal: string | null): void {
+  const record = app.slots[w.slot];
+  if (!record) return;
+  const uptimeMs = ctx.env.now - w.forkedAt;
+  record.unstable = uptimeMs < app.settings.minUptime ? record.unstable + 1 : 0;
+  record.lastExitClean = code === 0 && signal === null;
+  if (ctx.s.phase !== 'running' || w.slot >= app.desired) return scheduleSlotRestart(ctx, app, w.slot);
+  const where = { app: app.settings.name, slot: w.slot };
+  if (!app.settings.autorestart) {
+    record.stopped = 'autorestart';
+    log(ctx, 'warn', `autorestart is off: slot ${w.slot} stays empty until the next reload`, where);
+    return;
+  }
+  const { maxRestarts } = app.settings;
+  if (maxRestarts > 0 && record.unstable >= maxRestarts) {
+    record.stopped = 'max_restarts';
+    log(ctx, 'error', `slot ${w.slot} gave up after ${record.unstable} unstable restarts (max_restarts ${maxRestarts}); not restarted until the next reload`, {
+      ...where,
+      unstableRestarts: record.unstable,
+      minUptimeMs: app.settings.minUptime,
+    });
+    return;
+  }
+  scheduleSlotRestart(ctx, app, w.slot, w);
+}
+
+/**
+ * When the slot of an exited worker forks again. Backoff (restart_delay, doubling per
+ * consecutive crash) is for an app that cannot boot or dies before doing any work, so it never
+ * spins. A worker that served requests proved the app boots and works: it is replaced at once,
+ * as gunicorn or a bare node:cluster primary would (a worker killed from outside, a crash on one
+ * request in a hundred), and its slot's count of consecutive crashes starts over. So is the last
+ * worker holding the port, which would otherwise refuse connections for the whole backoff.
+ */
+function scheduleSlotRestart(ctx: Ctx, app: AppRuntime, slot: number, exited?: WorkerRecord): void {
+  const now = ctx.env.now;
+  const record = app.slots[slot];
+  if (!record) return;
+  const wasServing = exited !== undefined && exited.listening && exited.readyAt !== null;
+  const servedRequests = wasServing && exited.served > 0;
+  record.crashes = servedRequests ? 0 : record.crashes + 1;
+  const othersServing = liveWorkers(ctx.s, app.settings.name).some((o) => o.state === 'ready');
+  const lastServing = wasServing && !othersServing;
+  const delay = lastServing ? 0 : backoffDelay(app.settings, record.crashes);
+  if (lastServing) {
+    // Capacity first: slots still waiting out a backoff are brought forward too.
+    for (const other of app.slots) other.nextForkAt = Math.min(other.nextForkAt, now);
+  }
+  record.nextForkAt = now + delay;
+  if (delay > 0 && ctx.s.phase === 'running' && slot < app.desired) {
+    log(ctx, 'info', `restarting slot ${slot} in ${delay}ms (backoff)`, { app: app.settings.name, slot, delayMs: delay, crashes: record.crashes });
+  }
+}
+
+function replacementFailed(ctx: Ctx, old: WorkerRecord): void {
+  old.replacementId = null;
+  if (!old.recycle) return;
+  const app = ctx.s.apps[old.app];
+  if (!app) return;
+  if (app.settings.watch.length > 0 && old.recycle.reason === 'reload') {
+    // Watched (dev mode): the new code is broken; retrying it would print the same error again
+    // and again. The next change of a watched file reloads.
+    old.recycle = null;
+    log(ctx, 'warn', 'replacement failed to boot; the old worker keeps serving until the next change', who(old));
+    return;
+  }
+  old.recycle.failedAttempts += 1;
+  const delay = Math.max(backoffDelay(app.settings, old.recycle.failedAttempts), app.settings.restartDelay);
+  old.recycle.retryAt = ctx.env.now + delay;
+  log(ctx, 'warn', 'replacement failed to boot; the old worker keeps serving', {
+    ...who(old),
+    retryInMs: delay,
+    attempts: old.recycle.failedAttempts,
+  });
+}
+
+/** Every slot below `desired` has a starting or ready worker (after its backoff). */
+export function fillSlots(ctx: Ctx, app: AppRuntime): void {
+  const workers = liveWorkers(ctx.s, app.settings.name);
+  for (let slot = 0; slot < app.desired; slot++) {
+    // A failed boot still occupies its slot until it has exited, so its backoff applies.
+    const occupied = workers.some((w) => w.slot === slot && (w.state === 'starting' || w.state === 'ready' || w.state === 'failed-boot'));
+    if (occupied) continue;
+    const record = app.slots[slot];
+    if (record && (record.stopped !== null || record.nextForkAt > ctx.env.now)) continue;
+    fork(ctx, app, slot, null);
+  }
+}
+
+export function resetStableBackoff(ctx: Ctx, app: AppRuntime): void {
+  for (const w of liveWorkers(ctx.s, app.settings.name)) {
+    const record = app.slots[w.slot];
+    if (record && record.crashes > 0 && w.readyAt !== null && ctx.env.now - w.readyAt >= app.settings.minUptime) {
+      record.crashes = 0;
+    }
+  }
+}
+
+/**
+ * Every slot of every app gave up (`autorestart: false`, `max_restarts`) and no worker is left:
+ * stop — unless an app could come back by itself on a reload (`cron_restart`, `watch`).
+ * Exit 0 only when every worker had exited cleanly of its own accord (a finished job).
+ */
+export function stopIfNothingLeft(ctx: Ctx): void {
+  const { s } = ctx;
+  const apps = Object.values(s.apps);
+  if (s.phase !== 'running' || s.reloadPending || apps.length === 0) return;
+  if (liveWorkers(s).length > 0) return;
+  let clean = true;
+  for (const app of apps) {
+    if (app.settings.cronRestart !== undefined || app.settings.watch.length > 0) return;
+    for (let slot = 0; slot < app.desired; slot++) {
+      const record = app.slots[slot];
+      if (!record?.stopped) return;
+      if (record.stopped !== 'autorestart' || !record.lastExitClean) clean = false;
+    }
+  }
+  s.exitCode = clean ? EXIT.ok : EXIT.failure;
+  log(ctx, clean ? 'info' : 'error', 'no worker is left and none will be restarted: stopping', { code: s.exitCode });
+  beginStop(ctx, 'graceful');
+  finishStopIfDone(ctx);
+}
