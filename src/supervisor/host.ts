@@ -25,8 +25,12 @@ export type HostEvent =
   | { type: 'online'; id: number }
   | { type: 'message'; id: number; message: WorkerMessage }
   | { type: 'bad-message'; id: number; error: string }
-  /** Emitted once the worker and every process it left running are gone; `leftovers`: what had to be ended. */
-  | { type: 'exit'; id: number; code: number | null; signal: string | null; leftovers?: KilledProcess[] };
+  /** `reaping`: processes it left running are being looked for; a `reaped` event follows. */
+  | { type: 'exit'; id: number; code: number | null; signal: string | null; reaping?: boolean }
+  /** After the exit: every process the worker left running has been ended (`leftovers`, often none). */
+  | { type: 'reaped'; id: number; app: string; slot: number; pid: number | null; leftovers: KilledProcess[] }
+  /** The worker closed its IPC channel while its process still runs. */
+  | { type: 'disconnect'; id: number };
 
 export interface ProcessHost {
   /** Starts a worker; returns its pid. Events for it arrive through `onEvent`. */

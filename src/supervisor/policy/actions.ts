@@ -136,19 +136,22 @@ export function beginStop(ctx: Ctx, mode: StopMode): void {
 /** The stop is done once no worker is left: exit, with a code that reports losses during the stop. */
 export function finishStopIfDone(ctx: Ctx): void {
   const { s } = ctx;
-  if (liveWorkers(s).length > 0) return;
+  // Processes an exited worker left running are ended before the primary goes.
+  if (liveWorkers(s).length > 0 || s.reaping > 0) return;
   if (ctx.effects.some((e) => e.type === 'exit')) return;
   const lostDuringStop = s.totals.tasksLost - s.tasksLostBeforeStop;
-  const code = s.exitCode ?? (lostDuringStop > 0 ? EXIT.failure : EXIT.ok);
+  // Processes a worker left running were cut by the primary: over the whole lifetime, like a lost task.
+  const cut = lostDuringStop > 0 || s.totals.processesKilled > 0;
+  const code = s.exitCode ?? (cut ? EXIT.failure : EXIT.ok);
   s.exitCode = code;
-  log(ctx, 'info', 'primary exiting', { code, tasksLost: lostDuringStop });
+  log(ctx, 'info', 'primary exiting', { code, tasksLost: lostDuringStop, processesKilled: s.totals.processesKilled });
   emit(ctx, { type: 'exit', code });
 }
 
 export function fork(ctx: Ctx, app: AppRuntime, slot: number, replaces: WorkerRecord | null): WorkerRecord {
   const { s } = ctx;
   while (app.slots.length <= slot) {
-    app.slots.push({ crashes: 0, nextForkAt: 0, restarts: 0, generation: -1, unstable: 0, stopped: null, lastExitClean: false });
+    app.slots.push({ crashes: 0, nextForkAt: 0, restarts: 0, generation: -1, unstable: 0, stopped: null, lastExitClean: false, servers: [] });
   }
   const slotRecord = app.slots[slot]!;
   slotRecord.generation += 1;
@@ -177,6 +180,9 @@ export function fork(ctx: Ctx, app: AppRuntime, slot: number, replaces: WorkerRe
     replacementId: null,
     replacesId: replaces?.id ?? null,
     listening: false,
+    servers: [],
+    requiredServers: [...slotRecord.servers],
+    untracked: false,
     exitReason: null,
     retiredAt: null,
     waitingSince: null,

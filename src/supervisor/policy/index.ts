@@ -29,7 +29,7 @@ import { type Ctx, finishStopIfDone, log, newApp } from './actions';
 import { onCommand, onSettings, onSettingsError, onSignal, scaleDown } from './commands';
 import { detectLimits, onMemory, runCron, scheduleRecycles } from './recycling';
 import { fillSlots, onExit, resetStableBackoff, stopIfNothingLeft } from './restarts';
-import { enforceDeadlines, onMessage, onReadySignal } from './workers';
+import { enforceDeadlines, onDisconnect, onMessage, onReaped, onReadySignal } from './workers';
 
 export { ABANDON_GRACE_MS, drawRequestLimit, FORCE_STOP_GRACE_MS, GROUP_SIGNAL_SETTLE_MS, nextCronAt } from './actions';
 export { backoffDelay } from './restarts';
@@ -60,9 +60,11 @@ export function initialState(settings: Settings, now: number): ClusterState {
       recyclesByReason,
       recyclesDelayedByTasks: 0,
       taskWaitTotalMs: 0,
+      processesKilled: 0,
     },
     reloadPending: false,
     reloadScope: null,
+    reaping: 0,
     tasksLostBeforeStop: 0,
   };
 }
@@ -85,7 +87,12 @@ const HANDLERS: Handlers = {
   online: (ctx, e) => onReadySignal(ctx, e.id, 'online'),
   message: (ctx, e) => onMessage(ctx, e.id, e.message),
   memory: (ctx, e) => onMemory(ctx, e.samples),
-  exit: (ctx, e) => onExit(ctx, e.id, e.code, e.signal),
+  exit: (ctx, e) => {
+    if (e.reaping) ctx.s.reaping += 1;
+    onExit(ctx, e.id, e.code, e.signal);
+  },
+  reaped: (ctx, e) => onReaped(ctx, e),
+  disconnect: (ctx, e) => onDisconnect(ctx, e.id),
   signal: (ctx, e) => onSignal(ctx, e.signal),
   command: (ctx, e) => onCommand(ctx, e.command),
   settings: (ctx, e) => onSettings(ctx, e.settings),
