@@ -78,9 +78,25 @@ function start(): void {
   };
 
   tasks.onChange(() => reporter.markDirty());
+  reportBeforeDisconnect(reporter);
   requests.start();
   installLifecycle(drain, options, tasks.active);
   reporter.start();
+}
+
+/**
+ * An app that calls `process.disconnect()` closes the channel with its latest counts perhaps not
+ * sent yet (reports are coalesced): the primary would not know which tasks it leaves untracked.
+ * The one wrapper the runtime puts on the process: send a report first (it is queued on the
+ * channel ahead of the close), then disconnect as asked.
+ */
+function reportBeforeDisconnect(reporter: Reporter): void {
+  const disconnect = process.disconnect;
+  if (typeof disconnect !== 'function') return;
+  process.disconnect = function (this: NodeJS.Process): void {
+    if (connected()) reporter.flush();
+    disconnect.call(this);
+  };
 }
 
 function installLifecycle(drain: Drain, options: RuntimeOptions, activeTasks: () => TaskInfo[]): void {
