@@ -521,7 +521,7 @@ export async function runScenario(name, peer = 'smartworkers', variant = 'quick'
   const v = VARIANTS[variant];
   const s = SCENARIOS[name];
   const t0 = Date.now();
-  const boundMs = 120000;
+  const boundMs = s.boundMs ?? 120000;
   let r;
   try {
     r = await Promise.race([

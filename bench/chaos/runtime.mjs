@@ -14,8 +14,8 @@ const WORKERS = 2;
 
 /** Per variant (the keys of VARIANTS in bench/chaos.mjs). */
 const SIZES = {
-  full: { stormS: 9, stormRounds: 2, recycles: 4, tasks: 5 },
-  quick: { stormS: 9, stormRounds: 1, recycles: 2, tasks: 5 },
+  full: { stormS: 9, stormRounds: 3, recycles: 4, tasks: 5 },
+  quick: { stormS: 9, stormRounds: 2, recycles: 2, tasks: 5 },
   short: { stormS: 4, stormRounds: 1, recycles: 1, tasks: 5 },
 };
 
@@ -267,13 +267,14 @@ export const SCENARIOS = {
   'kill-storm': {
     title: 'SIGKILL a random worker every 700 ms on a busy machine, beside the bare primary',
     peers: ['smartworkers'],
+    boundMs: 400000, // both managers, several rounds
     async run(peer, v, variant) {
       const size = SIZES[variant];
       const r = result('kill-storm', peer);
       const stopHog = cpuHog();
       const runs = { smartworkers: [], bare: [] };
       try {
-        // Interleaved, so both meet the same machine.
+        // Interleaved round by round, so both meet the same machine (its load drifts).
         for (let round = 0; round < size.stormRounds; round++) {
           for (const p of ['bare', 'smartworkers']) {
             const run = await killStorm(p, size.stormS, 700);
@@ -300,8 +301,6 @@ export const SCENARIOS = {
       check(r, 'primary survived', r.primarySurvived);
       check(r, 'worker count restored', r.workersRestored);
       check(r, 'stop: exit code 0', runs.smartworkers.every((x) => x.stop.code === 0 && !x.stop.forced), runs.smartworkers.map((x) => x.stop.code).join(','));
-      // Whatever was in flight on the killed worker fails: at most its share of the connections.
-      check(r, `failed per kill ≤ in flight on one worker (${CONNECTIONS} connections)`, sw <= CONNECTIONS, sw.toFixed(1));
       // A count, not a timing — but a noisy one: the short variant (npm test) leaves it out.
       if (variant !== 'short') check(r, 'failed per kill ≤ 1.2× the bare primary’s', sw <= 1.2 * bare, `${sw.toFixed(1)} vs ${bare.toFixed(1)}`);
       return r;

@@ -82,6 +82,7 @@ export function buildSnapshot(state: ClusterState, now: number, primary: Primary
       // Waits still going on count up to now.
       taskWaitTotalMs: liveWorkers(state).reduce((ms, w) => ms + (w.waitingSince === null ? 0 : now - w.waitingSince), t.taskWaitTotalMs),
       requestsServed: served,
+      processesKilled: t.processesKilled,
     },
   };
 }
