@@ -18,6 +18,7 @@ import { PEERS, NotAvailable, BENCH_DIR, installCleanup, stopAll } from './lib/p
 import { startLoad } from './lib/load.mjs';
 import * as proc from './lib/proc.mjs';
 import { sleep, get, fire, markdownTable, fmt } from './lib/util.mjs';
+import { newResult, check, settle, killRandomWorkers } from './lib/scenario.mjs';
 
 const CONNECTIONS = 50;
 const WORKERS = 2;
@@ -31,18 +32,6 @@ export const VARIANTS = {
 };
 
 // ------------------------------------------------------------------ helpers
-
-/** Waits until the manager has exactly `n` live workers, each of them listening. */
-async function settle(inst, n, timeoutMs = 20000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const workers = inst.workerPids();
-    const listening = new Set(inst.readyPids());
-    if (workers.length === n && workers.every((p) => listening.has(p))) return true;
-    await sleep(100);
-  }
-  return false;
-}
 
 /** Zombie children of the primary that stay zombies for a second (a transient one is being reaped). */
 async function persistentZombies(pid) {
@@ -81,27 +70,6 @@ function startedWithFlags(peer, app, { env = {}, flags = {}, args = [], ...rest 
   return PEERS[peer].start({ app, workers: WORKERS, env, flags, args, ...rest });
 }
 
-function newResult(scenario, peer) {
-  return {
-    scenario,
-    peer,
-    requestsSent: null,
-    requestsFailed: null,
-    tasks: null,
-    primarySurvived: null,
-    workersRestored: null,
-    leftovers: [],
-    zombies: [],
-    exitCode: null,
-    stopMs: null,
-    checks: [],
-    notes: [],
-    error: null,
-  };
-}
-
-const check = (r, name, ok, detail) => r.checks.push({ name, ok: Boolean(ok), detail: detail === undefined ? undefined : String(detail) });
-
 /** Stops the instance and records the after-stop facts common to every scenario. */
 async function finish(r, inst, { expectExit0 = true } = {}) {
   r.zombies = await persistentZombies(inst.primaryPid);
@@ -129,21 +97,8 @@ export const SCENARIOS = {
       const r = newResult('kill', peer);
       const inst = await startedWithFlags(peer, 'hello');
       const load = startLoad({ url: inst.url, connections: CONNECTIONS, durationS: v.killS + 1 });
-      let kills = 0;
       await sleep(500);
-      const until = Date.now() + v.killS * 1000;
-      while (Date.now() < until) {
-        const pids = inst.workerPids();
-        if (pids.length > 0) {
-          try {
-            process.kill(pids[Math.floor(Math.random() * pids.length)], 'SIGKILL');
-            kills++;
-          } catch {
-            /* already gone */
-          }
-        }
-        await sleep(500);
-      }
+      const kills = await killRandomWorkers(inst, v.killS, 500);
       const sum = await load.done;
       r.primarySurvived = inst.primaryAlive();
       r.workersRestored = await settle(inst, WORKERS, 30000);

@@ -1,13 +1,14 @@
 // Chaos scenarios of the worker runtime and its process host (issue 17, items 3–6): a worker
 // that disconnects its IPC channel, a server that listens late, processes a worker leaves behind,
 // and a kill storm on a busy machine beside the bare node:cluster primary. Imported by
-// bench/chaos.mjs; each result has the shape of the other scenarios' (see `newResult` there).
+// bench/chaos.mjs; results and checks have the shape of every scenario's (bench/lib/scenario.mjs).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { PEERS, REPO } from '../lib/peers.mjs';
 import { startLoad } from '../lib/load.mjs';
 import * as proc from '../lib/proc.mjs';
 import { sleep, get, freePort } from '../lib/util.mjs';
+import { newResult as result, check, settle, killRandomWorkers } from '../lib/scenario.mjs';
 
 const CONNECTIONS = 50;
 const WORKERS = 2;
@@ -18,39 +19,6 @@ const SIZES = {
   quick: { stormS: 9, stormRounds: 2, recycles: 2, tasks: 5 },
   short: { stormS: 4, stormRounds: 1, recycles: 1, tasks: 5 },
 };
-
-function result(scenario, peer) {
-  return {
-    scenario,
-    peer,
-    requestsSent: null,
-    requestsFailed: null,
-    tasks: null,
-    primarySurvived: null,
-    workersRestored: null,
-    leftovers: [],
-    zombies: [],
-    exitCode: null,
-    stopMs: null,
-    checks: [],
-    notes: [],
-    error: null,
-  };
-}
-
-const check = (r, name, ok, detail) => r.checks.push({ name, ok: Boolean(ok), detail: detail === undefined ? undefined : String(detail) });
-
-/** Waits until the manager has exactly `n` live workers, each of them listening. */
-async function settle(inst, n, timeoutMs = 20000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const workers = inst.workerPids();
-    const listening = new Set(inst.readyPids());
-    if (workers.length === n && workers.every((p) => listening.has(p))) return true;
-    await sleep(100);
-  }
-  return false;
-}
 
 /** Stops the instance and records what every scenario records after a stop. */
 async function stopInto(r, inst) {
@@ -110,21 +78,8 @@ async function killStorm(peer, seconds, everyMs) {
   const inst = await PEERS[peer].start({ app: 'hello', workers: WORKERS });
   try {
     const load = startLoad({ url: inst.url, connections: CONNECTIONS, durationS: seconds + 1 });
-    let kills = 0;
     await sleep(500);
-    const until = Date.now() + seconds * 1000;
-    while (Date.now() < until) {
-      const pids = inst.workerPids();
-      if (pids.length > 0) {
-        try {
-          process.kill(pids[Math.floor(Math.random() * pids.length)], 'SIGKILL');
-          kills++;
-        } catch {
-          /* already gone */
-        }
-      }
-      await sleep(everyMs);
-    }
+    const kills = await killRandomWorkers(inst, seconds, everyMs);
     const sum = await load.done;
     const restored = await settle(inst, WORKERS, 30000);
     return { inst, sum, kills, restored, alive: inst.primaryAlive(), perKill: sum.failed / Math.max(1, kills) };
