@@ -141,12 +141,13 @@ export const SCENARIOS = {
         if (peer === 'smartworkers') {
           outcomes.push(await recycleAll(inst));
         } else {
-          // The bare primary's rolling restart: fork, wait for 'listening' (the first), retire the old.
-          const old = new Set(inst.workerPids());
+          // The bare primary's rolling restart: fork, wait for 'listening' (the first), disconnect the old
+          // (which lingers while keep-alive clients hold it): done once every worker is new.
+          const old = new Set(inst.readyPids());
+          const since = Date.now();
           inst.signal('SIGHUP');
-          const t = Date.now();
-          while (Date.now() - t < 30000 && inst.workerPids().some((p) => old.has(p))) await sleep(100);
-          outcomes.push({ ok: true, out: '' });
+          const done = await inst.waitWorkers(WORKERS, { since, timeoutMs: 30000 }).then(() => true, () => false);
+          outcomes.push({ ok: done, out: done ? '' : `not every worker replaced (${old.size} old)` });
         }
         await sleep(2500); // the new workers' second servers are up; traffic reaches them
       }
