@@ -10,7 +10,7 @@ import { APP_SETTINGS, GLOBAL_SETTINGS, describeDefault, type Setting } from './
 /** What each exit code means; a new entry of EXIT does not compile until it is described here. */
 const EXIT_MEANINGS: Record<keyof typeof EXIT, string> = {
   ok: 'Stopped cleanly: no request or background task was lost (with `autorestart: false`: every worker finished with exit code 0).',
-  failure: 'Stopped, but background tasks were lost (forced stop, `graceful_timeout` passed), the primary failed, or every worker exited and none is restarted (`max_restarts` reached, or `autorestart: false` after a failing exit).',
+  failure: 'Stopped, but background tasks were lost (forced stop, `graceful_timeout` passed), processes a worker left running had to be ended (see "Processes a worker leaves behind"), the primary failed, or every worker exited and none is restarted (`max_restarts` reached, or `autorestart: false` after a failing exit).',
   usage: 'Bad command line or configuration: nothing was started.',
   bootFailed: "No worker of the first generation could boot: the app is broken (its own error is printed above).",
 };
