@@ -19,6 +19,7 @@ import { startLoad } from './lib/load.mjs';
 import * as proc from './lib/proc.mjs';
 import { sleep, get, fire, markdownTable, fmt } from './lib/util.mjs';
 import { CORE_SCENARIOS } from './chaos/core.mjs';
+import { newResult, check, settle, killRandomWorkers } from './lib/scenario.mjs';
 
 const CONNECTIONS = 50;
 const WORKERS = 2;
@@ -32,18 +33,6 @@ export const VARIANTS = {
 };
 
 // ------------------------------------------------------------------ helpers
-
-/** Waits until the manager has exactly `n` live workers, each of them listening. */
-async function settle(inst, n, timeoutMs = 20000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const workers = inst.workerPids();
-    const listening = new Set(inst.readyPids());
-    if (workers.length === n && workers.every((p) => listening.has(p))) return true;
-    await sleep(100);
-  }
-  return false;
-}
 
 /** Zombie children of the primary that stay zombies for a second (a transient one is being reaped). */
 async function persistentZombies(pid) {
@@ -82,27 +71,6 @@ function startedWithFlags(peer, app, { env = {}, flags = {}, args = [], ...rest 
   return PEERS[peer].start({ app, workers: WORKERS, env, flags, args, ...rest });
 }
 
-export function newResult(scenario, peer) {
-  return {
-    scenario,
-    peer,
-    requestsSent: null,
-    requestsFailed: null,
-    tasks: null,
-    primarySurvived: null,
-    workersRestored: null,
-    leftovers: [],
-    zombies: [],
-    exitCode: null,
-    stopMs: null,
-    checks: [],
-    notes: [],
-    error: null,
-  };
-}
-
-export const check = (r, name, ok, detail) => r.checks.push({ name, ok: Boolean(ok), detail: detail === undefined ? undefined : String(detail) });
-
 /** Stops the instance and records the after-stop facts common to every scenario. */
 export async function finish(r, inst, { expectExit0 = true } = {}) {
   r.zombies = await persistentZombies(inst.primaryPid);
@@ -131,21 +99,8 @@ export const SCENARIOS = {
       const r = newResult('kill', peer);
       const inst = await startedWithFlags(peer, 'hello');
       const load = startLoad({ url: inst.url, connections: CONNECTIONS, durationS: v.killS + 1 });
-      let kills = 0;
       await sleep(500);
-      const until = Date.now() + v.killS * 1000;
-      while (Date.now() < until) {
-        const pids = inst.workerPids();
-        if (pids.length > 0) {
-          try {
-            process.kill(pids[Math.floor(Math.random() * pids.length)], 'SIGKILL');
-            kills++;
-          } catch {
-            /* already gone */
-          }
-        }
-        await sleep(500);
-      }
+      const kills = await killRandomWorkers(inst, v.killS, 500);
       const sum = await load.done;
       r.primarySurvived = inst.primaryAlive();
       r.workersRestored = await settle(inst, WORKERS, 30000);
@@ -421,6 +376,8 @@ export const SCENARIOS = {
 };
 Object.assign(SCENARIOS, (await import('./chaos/outside.mjs')).scenarios({ newResult, check, finish, settle, startedWithFlags, NotAvailable, CONNECTIONS, WORKERS, VARIANTS }));
 
+Object.assign(SCENARIOS, (await import('./chaos/runtime.mjs')).SCENARIOS);
+
 // ------------------------------------------------------------------ control socket garbage
 
 function controlRequest(sock, obj, timeoutMs = 5000) {
@@ -522,11 +479,11 @@ export async function runScenario(name, peer = 'smartworkers', variant = 'quick'
   const v = VARIANTS[variant];
   const s = SCENARIOS[name];
   const t0 = Date.now();
-  const boundMs = 120000;
+  const boundMs = s.boundMs ?? 120000;
   let r;
   try {
     r = await Promise.race([
-      s.run(peer, v),
+      s.run(peer, v, variant),
       sleep(boundMs).then(() => {
         throw new Error(`scenario exceeded ${boundMs / 1000} s`);
       }),

@@ -100,8 +100,23 @@ export interface SyncMessage {
   seq: number;
 }
 
+/**
+ * The servers listening in the worker right now (`host:port`, `[v6]:port` or a pipe's path), sent
+ * whenever that set changes. A replacement counts as ready only once it listens on every server
+ * the previous worker of its slot had listening. At most {@link MAX_SERVERS} entries.
+ */
+export interface ServersMessage {
+  [TAG]: 'servers';
+  listening: string[];
+}
+
+/** Bounds of a `servers` message: what the primary accepts to read. */
+export const MAX_SERVERS = 64;
+const MAX_ADDRESS_LENGTH = 256;
+
 export type WorkerMessage =
   | HelloMessage
+  | ServersMessage
   | ReportMessage
   | DrainedMessage
   | LostMessage
@@ -210,6 +225,10 @@ const workerValidators: Record<WorkerMessage[typeof TAG], (m: Record<string, unk
   signal: (m) => m.signal === 'SIGTERM' || m.signal === 'SIGINT',
   tasks: (m) => isCount(m.requestId) && Array.isArray(m.tasks) && m.tasks.every(isTaskInfo),
   sync: (m) => isCount(m.seq),
+  servers: (m) =>
+    Array.isArray(m.listening) &&
+    m.listening.length <= MAX_SERVERS &&
+    m.listening.every((a) => isStr(a) && a.length <= MAX_ADDRESS_LENGTH),
 };
 
 /**

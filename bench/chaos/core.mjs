@@ -3,7 +3,8 @@
 import { PEERS } from '../lib/peers.mjs';
 import { startLoad } from '../lib/load.mjs';
 import { sleep } from '../lib/util.mjs';
-import { check, finish, newResult } from '../chaos.mjs';
+import { finish } from '../chaos.mjs';
+import { check, newResult } from '../lib/scenario.mjs';
 
 const PAUSE_S = 5;
 const TIMEOUT_MS = 3000;

@@ -149,6 +149,11 @@ export function createStatusMetrics(control: ClusterControl, options: StatusMetr
     'Total seconds retired workers spent waiting for background tasks.',
     (s) => s.totals.taskWaitTotalMs / 1000,
   );
+  counter(
+    'smartworkers_processes_killed_total',
+    'Processes workers left running after they exited, ended by the primary (SIGTERM, then SIGKILL).',
+    (s) => s.totals.processesKilled,
+  );
   new Gauge({
     name: 'smartworkers_active_tasks',
     help: 'Background tasks running now in all workers, by type.',

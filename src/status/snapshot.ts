@@ -57,6 +57,8 @@ export interface ClusterTotals {
   /** Total time retired workers spent waiting on tasks, ms. */
   taskWaitTotalMs: number;
   requestsServed: number;
+  /** Processes workers left running after they exited, ended by the primary (Linux). */
+  processesKilled: number;
 }
 
 export interface AppStatus {

@@ -4,6 +4,8 @@
  * stdio is inherited: workers' logs never cross IPC or the primary's event loop.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { readFileSync } from 'node:fs';
+import { createProcessTree, type KilledProcess, type ProcessTree } from '../host/processTree';
 import { ENV, isTagged, parseWorkerMessage, type PrimaryMessage, type RuntimeOptions } from '../protocol';
 import type { ForkSpec, HostEvent, ProcessHost } from './host';
 
@@ -12,6 +14,21 @@ export const REPORT_INTERVAL_MS = 200;
 
 export function heartbeatIntervalFor(timeoutMs: number): number {
   return Math.max(50, Math.min(1_000, Math.floor(timeoutMs / 4)));
+}
+
+/** How long after its channel closed a worker must still run to count as disconnected (not exiting). */
+const DISCONNECT_SETTLE_MS = 100;
+
+/** The process runs (on Linux: is not a zombie waiting to be reaped). */
+function isRunning(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  if (process.platform !== 'linux') return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 /** The primary's systemd channel: a worker must not be able to report READY=1 for the service. */
@@ -51,10 +68,13 @@ export interface ClusterHostOptions {
   /** Absolute path of the compiled worker runtime (dist/worker/runtime.js). */
   runtimePath: string;
   env?: NodeJS.ProcessEnv;
+  /** Ends what each worker leaves running after it exits (default: the /proc reaper). */
+  processTree?: ProcessTree;
 }
 
 export function createClusterHost(options: ClusterHostOptions): ProcessHost {
   const workers = new Map<number, Worker>();
+  const tree = options.processTree ?? createProcessTree();
   const listeners: Array<(e: HostEvent) => void> = [];
   const emit = (e: HostEvent): void => {
     for (const l of listeners) l(e);
@@ -71,7 +91,7 @@ export function createClusterHost(options: ClusterHostOptions): ProcessHost {
         cwd: spec.app.cwd,
         silent: false,
       });
-      const worker = cluster.fork(workerEnv(spec, options.env ?? process.env));
+      const worker = cluster.fork({ ...workerEnv(spec, options.env ?? process.env), ...tree.envFor(spec.id) });
       const id = spec.id;
       workers.set(id, worker);
       worker.on('online', () => emit({ type: 'online', id }));
@@ -97,12 +117,25 @@ export function createClusterHost(options: ClusterHostOptions): ProcessHost {
         if (parsed.ok) emit({ type: 'message', id, message: parsed.message });
         else emit({ type: 'bad-message', id, error: parsed.error });
       });
+      worker.on('disconnect', () => {
+        // The channel also closes when a worker exits: only one that still runs a moment later
+        // disconnected on purpose (the app called `process.disconnect()`).
+        setTimeout(() => {
+          if (workers.get(id) === worker && isRunning(worker.process.pid)) emit({ type: 'disconnect', id });
+        }, DISCONNECT_SETTLE_MS).unref();
+      });
       worker.on('error', () => {
         // EPIPE and the like on a dying worker's channel: the exit event follows.
       });
       worker.on('exit', (code, signal) => {
         workers.delete(id);
-        emit({ type: 'exit', id, code, signal });
+        // The exit goes out at once (a crashed worker is replaced without waiting); what the worker
+        // left running is ended meanwhile and reported with `reaped` (one /proc scan per exit).
+        emit({ type: 'exit', id, code, signal, reaping: tree.supported });
+        if (!tree.supported) return;
+        const reaped = (leftovers: KilledProcess[]): void =>
+          emit({ type: 'reaped', id, app: spec.app.name, slot: spec.slot, pid: worker.process.pid ?? null, leftovers });
+        tree.reap(id).then(reaped, () => reaped([]));
       });
       return worker.process.pid ?? -1;
     },

@@ -3,6 +3,7 @@
  * The supervisor sees it through this interface, so it can be driven by a fake in tests.
  */
 import type { AppSettings } from '../config/types';
+import type { KilledProcess } from '../host/processTree';
 import type { PrimaryMessage, WorkerMessage } from '../protocol';
 
 export interface ForkSpec {
@@ -24,7 +25,12 @@ export type HostEvent =
   | { type: 'online'; id: number }
   | { type: 'message'; id: number; message: WorkerMessage }
   | { type: 'bad-message'; id: number; error: string }
-  | { type: 'exit'; id: number; code: number | null; signal: string | null };
+  /** `reaping`: processes it left running are being looked for; a `reaped` event follows. */
+  | { type: 'exit'; id: number; code: number | null; signal: string | null; reaping?: boolean }
+  /** After the exit: every process the worker left running has been ended (`leftovers`, often none). */
+  | { type: 'reaped'; id: number; app: string; slot: number; pid: number | null; leftovers: KilledProcess[] }
+  /** The worker closed its IPC channel while its process still runs. */
+  | { type: 'disconnect'; id: number };
 
 export interface ProcessHost {
   /** Starts a worker; returns its pid. Events for it arrive through `onEvent`. */

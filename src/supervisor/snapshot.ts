@@ -32,7 +32,7 @@ export function buildSnapshot(state: ClusterState, now: number, primary: Primary
       loopDelayMs: w.loopDelayMs,
       heartbeatAgeMs: w.lastHeartbeatAt === null ? null : now - w.lastHeartbeatAt,
       restarts: w.generation,
-      retireReason: w.exitReason !== null && w.exitReason !== 'stop' && w.exitReason !== 'boot_timeout' ? w.exitReason : null,
+      retireReason: w.exitReason !== null && w.exitReason !== 'stop' && w.exitReason !== 'boot_timeout' && w.exitReason !== 'disconnect' ? w.exitReason : null,
     }));
 
   const t = state.totals;
@@ -82,6 +82,7 @@ export function buildSnapshot(state: ClusterState, now: number, primary: Primary
       // Waits still going on count up to now.
       taskWaitTotalMs: liveWorkers(state).reduce((ms, w) => ms + (w.waitingSince === null ? 0 : now - w.waitingSince), t.taskWaitTotalMs),
       requestsServed: served,
+      processesKilled: t.processesKilled,
     },
   };
 }

@@ -3,6 +3,7 @@
  * state + event into the next state + effects; `supervisor.ts` performs the effects.
  */
 import type { AppSettings, Settings } from '../config/types';
+import type { KilledProcess } from '../host/processTree';
 import type { PrimaryMessage, TaskCounters, WorkerMessage } from '../protocol';
 import type { RecycleReason, SlotStopReason, WorkerStateName } from '../status/snapshot';
 
@@ -50,8 +51,14 @@ export interface WorkerRecord {
   replacesId: number | null;
   /** Its server has listened (node:cluster routes connections to it), ready or not. */
   listening: boolean;
+  /** Servers listening in it now, as its runtime reports them (`servers` message). */
+  servers: string[];
+  /** Servers it must listen on before it counts as ready: those its slot had listening when it was forked. */
+  requiredServers: string[];
+  /** It closed its IPC channel (`process.disconnect()`): no report, no command reaches it; its exit code tells. */
+  untracked: boolean;
   /** Why it is retiring / stopping / being killed. */
-  exitReason: RecycleReason | 'stop' | 'boot_timeout' | null;
+  exitReason: RecycleReason | 'stop' | 'boot_timeout' | 'disconnect' | null;
   /** When the worker reported its requests done while tasks still ran. */
   waitingSince: number | null;
   /** When `abandon` is sent (tasks given up). */
@@ -80,6 +87,8 @@ export interface SlotRecord {
   stopped: SlotStopReason | null;
   /** The last unexpected exit of the slot's worker was `exit(0)` (no signal). */
   lastExitClean: boolean;
+  /** Servers the slot's ready worker listens on: what its next worker must listen on to be ready. */
+  servers: string[];
 }
 
 export interface AppRuntime {
@@ -102,6 +111,8 @@ export interface Totals {
   recyclesByReason: Record<RecycleReason, number>;
   recyclesDelayedByTasks: number;
   taskWaitTotalMs: number;
+  /** Processes workers left running after they exited, which the primary had to end. */
+  processesKilled: number;
 }
 
 export type Phase = 'running' | 'stopping';
@@ -128,6 +139,8 @@ export interface ClusterState {
   lastTickAt: number | null;
   /** When the primary last resumed after such a stall: worker silence is judged from here at most. */
   resumedAt: number | null;
+  /** Exited workers whose leftover processes are still being ended: the primary waits for them to exit. */
+  reaping: number;
 }
 
 export type StopSignal = 'SIGTERM' | 'SIGINT' | 'SIGQUIT';
@@ -154,7 +167,12 @@ export type SupervisorEvent =
   | { type: 'online'; id: number }
   | { type: 'message'; id: number; message: WorkerMessage }
   | { type: 'memory'; samples: MemorySample[] }
-  | { type: 'exit'; id: number; code: number | null; signal: string | null }
+  /** `reaping`: the host looks for processes it left running, and says so with `reaped`. */
+  | { type: 'exit'; id: number; code: number | null; signal: string | null; reaping?: boolean }
+  /** Processes an exited worker left running have been ended (see host/processTree.ts). */
+  | { type: 'reaped'; id: number; app: string; slot: number; pid: number | null; leftovers: KilledProcess[] }
+  /** The worker closed its IPC channel while it still runs (the app called `process.disconnect()`). */
+  | { type: 'disconnect'; id: number }
   | { type: 'signal'; signal: PrimarySignal }
   | { type: 'command'; command: Command }
   | { type: 'settings'; settings: Settings }

@@ -15,7 +15,7 @@ import type { TaskInfo } from '../protocol';
 import type { RequestTracker } from './requests';
 import type { TaskRegistry } from './tasks';
 import type { Reporter } from './reporter';
-import { sendToPrimary } from './ipc';
+import { connected, sendToPrimary } from './ipc';
 
 export type DrainPhase = 'serving' | 'draining' | 'waiting-for-tasks' | 'exiting';
 
@@ -38,6 +38,7 @@ export class Drain {
   private phase: DrainPhase = 'serving';
   private deadline: NodeJS.Timeout | null = null;
   private unsubscribeTasks: (() => void) | null = null;
+  private lostLogged = false;
 
   constructor(private readonly deps: DrainDeps) {}
 
@@ -80,6 +81,22 @@ export class Drain {
     this.barrier(() => this.deps.exit(0));
   }
 
+  /**
+   * The process is exiting (its `exit` event). Without a primary — it died, or the app called
+   * `process.disconnect()` — nobody else can account for tasks still running: they are logged
+   * here, one by one, and the primary learns the outcome from the exit code alone. Returns true
+   * when tasks were lost, so that the exit code is never 0 over them.
+   */
+  lostAtExit(): boolean {
+    if (this.lostLogged || connected()) return false;
+    const lost = this.deps.tasks.active();
+    if (lost.length === 0) return false;
+    this.lostLogged = true;
+    this.deps.log(`exiting without a primary with ${lost.length} task(s) still running, lost:`);
+    for (const task of lost) this.deps.log(`  lost task ${describe(task)}`);
+    return true;
+  }
+
   /** Re-evaluates progress; called whenever a request, connection or task ends. */
   check(): void {
     if (this.phase === 'serving' || this.phase === 'exiting') return;
@@ -120,6 +137,7 @@ export class Drain {
     this.phase = 'exiting';
     const lost = this.deps.tasks.active();
     const { inflight } = this.deps.requests.counts();
+    this.lostLogged = true;
     this.deps.log(
       `graceful timeout (${gracefulTimeoutMs} ms) passed without the primary; exiting with ` +
         `${inflight} request(s) in flight and ${lost.length} task(s) lost${lost.length ? ':' : ''}`,

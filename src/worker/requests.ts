@@ -38,6 +38,16 @@ export interface RequestTrackerHooks {
   onRequest(served: number): void;
   /** After a response or a connection closes. */
   onSettle(): void;
+  /** After a server starts or stops listening. */
+  onServers(): void;
+}
+
+/** How a listening server is named to the primary: `host:port`, `[v6]:port`, or the pipe's path. */
+export function addressOf(server: NetServer): string | null {
+  const address = server.address();
+  if (address === null) return null;
+  if (typeof address === 'string') return address;
+  return address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
 }
 
 /**
@@ -67,6 +77,16 @@ export class RequestTracker {
       const server = (message as { server?: unknown }).server;
       if (server instanceof NetServer) this.addServer(server);
     });
+  }
+
+  /** Addresses of the servers listening now, as {@link addressOf} names them, sorted. */
+  listening(): string[] {
+    const out: string[] = [];
+    for (const server of this.servers) {
+      const address = server.listening ? addressOf(server) : null;
+      if (address !== null) out.push(address);
+    }
+    return out.sort();
   }
 
   counts(): RequestCounts {
@@ -109,9 +129,13 @@ export class RequestTracker {
   private addServer(server: NetServer): void {
     if (this.servers.has(server)) return;
     this.servers.add(server);
-    server.once('close', () => this.servers.delete(server));
+    server.once('close', () => {
+      this.servers.delete(server);
+      this.hooks.onServers();
+    });
     // A server that starts listening after the drain began must not take traffic either.
     if (this.draining && server.listening) NetServer.prototype.close.call(server);
+    else this.hooks.onServers();
   }
 
   /**

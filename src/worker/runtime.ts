@@ -8,17 +8,20 @@
  *
  * What it does in a worker:
  * - counts requests and connections from diagnostics_channel (no patching);
- * - sends `hello`, then coalesced `report`s that double as the heartbeat;
+ * - sends `hello`, then coalesced `report`s that double as the heartbeat, and `servers`
+ *   whenever a server starts or stops listening (the primary's readiness rule);
  * - answers `retire`, `abandon` and `list-tasks`; leaves every other message to the app;
  * - survives its primary: node:cluster would `process.exit(0)` the moment the IPC
  *   channel closes, cutting background tasks when the primary is SIGKILLed or
- *   OOM-killed; instead the worker drains on its own within `gracefulTimeoutMs`;
+ *   OOM-killed, or when the app calls `process.disconnect()`; instead the worker drains
+ *   on its own within `gracefulTimeoutMs`, and exits 0 only if no task was lost (the
+ *   exit code is all a primary without a channel can learn);
  * - never dies from SIGTERM/SIGINT sent to it directly (Ctrl-C reaches the whole
  *   process group, systemd signals every process of the unit): it tells the primary,
  *   which decides; SIGHUP/SIGTTIN/SIGTTOU are the primary's controls and are ignored.
  */
 import cluster from 'node:cluster';
-import { ENV, TAG, isTagged, parsePrimaryMessage } from '../protocol';
+import { ENV, MAX_SERVERS, TAG, isTagged, parsePrimaryMessage } from '../protocol';
 import type { PrimaryMessage, RuntimeOptions, TaskInfo } from '../protocol';
 import { connected, onSyncAck, sendToPrimary, syncWithPrimary } from './ipc';
 import { parseRuntimeOptions } from './options';
@@ -58,20 +61,52 @@ function start(): void {
       reporter.markDirty();
       drain.check();
     },
+    onServers: () => serversChanged(),
   });
   const reporter = new Reporter({ requests: () => requests.counts(), tasks: () => tasks.counters() }, options);
   const drain = new Drain({ requests, tasks, reporter, log, exit: (code) => process.exit(code), sync: syncWithPrimary });
 
+  // Servers listen in bursts (an app opening several at once): one message per burst.
+  let serversPending = false;
+  const serversChanged = (): void => {
+    if (serversPending) return;
+    serversPending = true;
+    setImmediate(() => {
+      serversPending = false;
+      sendToPrimary({ [TAG]: 'servers', listening: requests.listening().slice(0, MAX_SERVERS) });
+    }).unref();
+  };
+
   tasks.onChange(() => reporter.markDirty());
+  reportBeforeDisconnect(reporter);
   requests.start();
   installLifecycle(drain, options, tasks.active);
   reporter.start();
+}
+
+/**
+ * An app that calls `process.disconnect()` closes the channel with its latest counts perhaps not
+ * sent yet (reports are coalesced): the primary would not know which tasks it leaves untracked.
+ * The one wrapper the runtime puts on the process: send a report first (it is queued on the
+ * channel ahead of the close), then disconnect as asked.
+ */
+function reportBeforeDisconnect(reporter: Reporter): void {
+  const disconnect = process.disconnect;
+  if (typeof disconnect !== 'function') return;
+  process.disconnect = function (this: NodeJS.Process): void {
+    if (connected()) reporter.flush();
+    disconnect.call(this);
+  };
 }
 
 function installLifecycle(drain: Drain, options: RuntimeOptions, activeTasks: () => TaskInfo[]): void {
   // Keep node:cluster from exiting the worker when the channel closes (see the header).
   cluster.worker!.exitedAfterDisconnect = true;
   process.once('disconnect', () => drain.primaryLost(options.idleGraceMs, options.gracefulTimeoutMs));
+  // Exit 0 tells a primary that lost the channel that every task finished: never say it over lost ones.
+  process.on('exit', (code) => {
+    if (drain.lostAtExit() && code === 0) process.exitCode = 1;
+  });
 
   process.on('message', (value: unknown) => {
     // Untagged messages (the app's own, pm2's 'shutdown') belong to the app.

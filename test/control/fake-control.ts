@@ -55,6 +55,7 @@ export function makeSnapshot(overrides: Partial<StatusSnapshot> = {}): StatusSna
       activeTasksByType: { email: 2 },
       recyclesByReason: { max_requests: 3, memory: 1, memory_hard: 0, timeout: 0, reload: 2, manual: 0, crash: 0, scale: 0, signal: 0 },
       recyclesDelayedByTasks: 2,
+      processesKilled: 0,
       taskWaitTotalMs: 4100,
       requestsServed: 123_456,
     },

@@ -23,6 +23,7 @@ describe('Prometheus metrics', () => {
       'smartworkers_primary_phase',
       'smartworkers_primary_rss_bytes',
       'smartworkers_primary_uptime_seconds',
+      'smartworkers_processes_killed_total',
       'smartworkers_recycle_task_wait_seconds_total',
       'smartworkers_recycles_delayed_by_tasks_total',
       'smartworkers_recycles_total',

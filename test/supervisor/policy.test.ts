@@ -185,7 +185,7 @@ describe('failures', () => {
     sim.take();
     for (let crash = 0; crash < 5; crash++) {
       const [w] = sim.workers('ready');
-      sim.exit(w!.id, null, 'SIGKILL');
+      sim.exit(w!.id, null, 'SIGSEGV');
       const [next] = sim.of('fork');
       expect(next).toBeDefined();
       sim.send({ type: 'listening', id: next!.id });

@@ -86,7 +86,7 @@ export function mutSlot(ctx: Ctx, appName: string, slot: number): SlotRecord {
   const slots = owned(ctx, app.slots, (list) => [...list]);
   app.slots = slots;
   while (slots.length <= slot) {
-    const fresh: SlotRecord = { crashes: 0, nextForkAt: 0, generation: -1, pmId: ctx.s.nextPmId++, unstable: 0, stopped: null, lastExitClean: false };
+    const fresh: SlotRecord = { crashes: 0, nextForkAt: 0, generation: -1, pmId: ctx.s.nextPmId++, unstable: 0, stopped: null, lastExitClean: false, servers: [] };
     ctx.own.add(fresh);
     slots.push(fresh);
   }
@@ -223,13 +223,17 @@ export function beginStop(ctx: Ctx, mode: StopMode): void {
  */
 export function finishStopIfDone(ctx: Ctx): void {
   const { s } = ctx;
-  if (liveWorkers(s).length > 0) return;
+  // Processes an exited worker left running are ended before the primary goes.
+  if (liveWorkers(s).length > 0 || s.reaping > 0) return;
   if (ctx.effects.some((e) => e.type === 'exit')) return;
   const lost = s.totals.tasksLost;
-  const code = s.exitCode !== null && s.exitCode !== EXIT.ok ? s.exitCode : lost > 0 ? EXIT.failure : EXIT.ok;
+  const killed = s.totals.processesKilled;
+  // Processes a worker left running were cut by the primary: over the whole lifetime, like a lost task.
+  const cut = lost > 0 || killed > 0;
+  const code = s.exitCode !== null && s.exitCode !== EXIT.ok ? s.exitCode : cut ? EXIT.failure : EXIT.ok;
   s.exitCode = code;
   if (lost > 0) log(ctx, 'error', `${lost} task(s) were lost while the primary ran (each logged above as it happened): exiting ${code}`, { code, tasksLost: lost });
-  log(ctx, 'info', 'primary exiting', { code, tasksLost: lost });
+  log(ctx, 'info', 'primary exiting', { code, tasksLost: lost, processesKilled: killed });
   emit(ctx, { type: 'exit', code });
 }
 
@@ -261,6 +265,9 @@ export function fork(ctx: Ctx, app: AppRuntime, slot: number, replaces: WorkerRe
     replacementId: null,
     replacesId: replaces?.id ?? null,
     listening: false,
+    servers: [],
+    requiredServers: [...slotRecord.servers],
+    untracked: false,
     exitReason: null,
     waitingSince: null,
     deadline: null,

@@ -29,7 +29,7 @@ import { appsMap, type Ctx, finishStopIfDone, log, mutWorker, newApp, newCtx } f
 import { onCommand, onSettings, onSettingsError, onSignal, scaleDown } from './commands';
 import { detectLimit, detectLimits, onMemory, runCron, scheduleRecycles } from './recycling';
 import { fillSlots, onExit, resetStableBackoff, stopIfNothingLeft } from './restarts';
-import { enforceDeadlines, noticeStall, onMessage, onReadySignal } from './workers';
+import { enforceDeadlines, noticeStall, onDisconnect, onMessage, onReaped, onReadySignal } from './workers';
 
 export { STALL_MS } from './workers';
 export { ABANDON_GRACE_MS, drawRequestLimit, FORCE_STOP_GRACE_MS, GROUP_SIGNAL_SETTLE_MS, nextCronAt } from './actions';
@@ -62,11 +62,13 @@ export function initialState(settings: Settings, now: number): ClusterState {
       recyclesByReason,
       recyclesDelayedByTasks: 0,
       taskWaitTotalMs: 0,
+      processesKilled: 0,
     },
     reloadPending: false,
     reloadScope: null,
     lastTickAt: null,
     resumedAt: null,
+    reaping: 0,
   };
 }
 
@@ -87,7 +89,12 @@ const HANDLERS: Handlers = {
   online: (ctx, e) => onReadySignal(ctx, e.id, 'online'),
   message: (ctx, e) => onMessage(ctx, e.id, e.message),
   memory: (ctx, e) => onMemory(ctx, e.samples),
-  exit: (ctx, e) => onExit(ctx, e.id, e.code, e.signal),
+  exit: (ctx, e) => {
+    if (e.reaping) ctx.s.reaping += 1;
+    onExit(ctx, e.id, e.code, e.signal);
+  },
+  reaped: (ctx, e) => onReaped(ctx, e),
+  disconnect: (ctx, e) => onDisconnect(ctx, e.id),
   signal: (ctx, e) => onSignal(ctx, e.signal),
   command: (ctx, e) => onCommand(ctx, e.command),
   settings: (ctx, e) => onSettings(ctx, e.settings),

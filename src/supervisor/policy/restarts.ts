@@ -25,17 +25,21 @@ export function onExit(ctx: Ctx, id: number, code: number | null, signal: string
   const expected = w.exitReason !== null;
   // A retired worker exits 0 on its own only once its tasks are done (its last report may
   // not have arrived yet); otherwise the tasks it last reported are gone with it.
-  const exitedClean = expected && code === 0 && signal === null && !w.abandonSent;
+  // A worker that disconnected exits 0 only once every task finished (its runtime sees to that).
+  const exitedClean = expected && code === 0 && signal === null && (!w.abandonSent || w.untracked);
   const lostNow = w.lostReported || exitedClean ? 0 : w.activeTasks;
   const fields = { ...who(w), code, signal, reason: w.exitReason ?? 'crash', uptimeMs: now - w.forkedAt };
 
   const totals = mutTotals(ctx);
   if (lostNow > 0) {
     totals.tasksLost += lostNow;
-    log(ctx, 'warn', `worker exited with ${lostNow} task(s) still running: lost`, {
+    const since = w.untracked ? ' (untracked since it disconnected; its own log names them)' : '';
+    log(ctx, 'warn', `worker exited with ${lostNow} task(s) still running: lost${since}`, {
       ...fields,
       lostByType: w.tasks.activeByType,
     });
+  } else if (w.untracked && w.activeTasks > 0) {
+    log(ctx, 'info', `worker exited 0 after disconnecting: the ${w.activeTasks} task(s) it was running finished`, fields);
   }
   if (w.waitingSince !== null) totals.taskWaitTotalMs += now - w.waitingSince;
   totals.exitedServed += w.served;
@@ -110,7 +114,7 @@ function afterUnexpectedExit(ctx: Ctx, app: AppRuntime, w: WorkerRecord, code: n
     });
     return;
   }
-  scheduleSlotRestart(ctx, app, w.slot, w);
+  scheduleSlotRestart(ctx, app, w.slot, w, signal);
 }
 
 /**
@@ -121,16 +125,21 @@ function afterUnexpectedExit(ctx: Ctx, app: AppRuntime, w: WorkerRecord, code: n
  * request in a hundred), and its slot's count of consecutive crashes starts over. So is the last
  * worker holding the port, which would otherwise refuse connections for the whole backoff.
  */
-function scheduleSlotRestart(ctx: Ctx, app: AppRuntime, slot: number, exited?: WorkerRecord): void {
+function scheduleSlotRestart(ctx: Ctx, app: AppRuntime, slot: number, exited?: WorkerRecord, signal?: string | null): void {
   const now = ctx.env.now;
   if (!app.slots[slot]) return;
   const record = mutSlot(ctx, app.settings.name, slot);
   const wasServing = exited !== undefined && exited.listening && exited.readyAt !== null;
   const servedRequests = wasServing && exited.served > 0;
-  record.crashes = servedRequests ? 0 : record.crashes + 1;
+  // A SIGKILL the primary did not send (kill -9, a kill storm, the OOM killer) says nothing about an
+  // app that has booted before: its worker is replaced at once, as a bare primary would. Under
+  // keep-alive load a fresh worker may not have served yet when it is killed; backing off then
+  // left its slot empty and stretched the time with no worker listening (kill-storm scenario).
+  const killedFromOutside = exited !== undefined && signal === 'SIGKILL' && !exited.killSent && app.everReady;
+  record.crashes = servedRequests ? 0 : killedFromOutside ? record.crashes : record.crashes + 1;
   const othersServing = liveWorkers(ctx.s, app.settings.name).some((o) => o.state === 'ready');
   const lastServing = wasServing && !othersServing;
-  const delay = lastServing ? 0 : backoffDelay(app.settings, record.crashes);
+  const delay = lastServing || killedFromOutside ? 0 : backoffDelay(app.settings, record.crashes);
   if (lastServing) {
     // Capacity first: slots still waiting out a backoff are brought forward too.
     const slots = ctx.s.apps[app.settings.name]!.slots;

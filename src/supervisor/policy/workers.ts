@@ -5,7 +5,8 @@
 import type { ReadyOn } from '../../config/types';
 import type { WorkerMessage } from '../../protocol';
 import { liveWorkers } from '../queries';
-import { abandon, type Ctx, GROUP_SIGNAL_SETTLE_MS, kill, log, mutApp, mutTotals, mutWorker, requestRecycle, retire, who } from './actions';
+import type { SupervisorEvent, WorkerRecord } from '../state';
+import { ABANDON_GRACE_MS, abandon, type Ctx, GROUP_SIGNAL_SETTLE_MS, kill, log, mutApp, mutSlot, mutTotals, mutWorker, requestRecycle, retire, who } from './actions';
 
 /**
  * Ticks come ten times a second; a gap longer than this between two of them means the primary's
@@ -36,19 +37,33 @@ function countedSince(ctx: Ctx, since: number): number {
 }
 
 export function onReadySignal(ctx: Ctx, id: number, via: ReadyOn): void {
-  const { s } = ctx;
-  const now = ctx.env.now;
-  const found = s.workers[id];
+  const found = ctx.s.workers[id];
   if (!found) return;
   if (via === 'listening' && !found.listening) mutWorker(ctx, found).listening = true;
   if (found.state !== 'starting') return;
-  const app = s.apps[found.app];
+  const app = ctx.s.apps[found.app];
   if (via !== (app?.settings.readyOn ?? 'listening')) return;
+  // Ready on every server its slot had listening: a replacement ready on its first server only
+  // would let the old worker retire while the second port still has nobody new behind it.
+  if (via === 'listening' && missingServers(ctx.s.workers[id]!).length > 0) return;
+  becomeReady(ctx, ctx.s.workers[id]!);
+}
+
+/** Servers of its slot the worker does not listen on yet. */
+function missingServers(w: WorkerRecord): string[] {
+  return w.requiredServers.filter((address) => !w.servers.includes(address));
+}
+
+function becomeReady(ctx: Ctx, found: WorkerRecord): void {
+  const { s } = ctx;
+  const now = ctx.env.now;
   const w = mutWorker(ctx, found);
   w.state = 'ready';
   w.readyAt = now;
   w.lastHeartbeatAt = now;
+  const app = s.apps[w.app];
   if (app && !app.everReady) mutApp(ctx, w.app).everReady = true;
+  if (app?.slots[w.slot]) mutSlot(ctx, w.app, w.slot).servers = [...w.servers];
   log(ctx, 'info', 'worker ready', { ...who(w), bootMs: now - w.forkedAt });
 
   if (s.phase === 'stopping') {
@@ -122,6 +137,55 @@ export function onMessage(ctx: Ctx, id: number, m: WorkerMessage): void {
       return; // answered to whoever asked, outside the policy
     case 'sync':
       return; // the exit barrier, answered by the process host
+    case 'servers': {
+      const w = mutWorker(ctx, found);
+      w.servers = m.listening;
+      // What the slot's next worker must listen on: only while this one serves (a drain closes them all).
+      if (w.state === 'ready' && s.apps[w.app]?.slots[w.slot]) mutSlot(ctx, w.app, w.slot).servers = [...m.listening];
+      else if (w.state === 'starting' && w.listening) onReadySignal(ctx, id, 'listening');
+      return;
+    }
+  }
+}
+
+/**
+ * The worker closed its IPC channel (`process.disconnect()`) and still runs. node:cluster no
+ * longer routes connections to it, and nothing reaches it any more: no report, no retire, no
+ * abandon. Its runtime drains on its own within `graceful_timeout` and exits 0 only if every task
+ * finished — the exit code is how the primary learns their outcome (see `onExit`). Its slot is
+ * refilled at once; it is not judged silent, and is SIGKILLed only past its own bound.
+ */
+export function onDisconnect(ctx: Ctx, id: number): void {
+  const found = ctx.s.workers[id];
+  if (!found || found.untracked || found.killSent) return;
+  const app = ctx.s.apps[found.app];
+  const w = mutWorker(ctx, found);
+  w.untracked = true;
+  w.lastHeartbeatAt = null;
+  w.deadline = null;
+  w.killAt = ctx.env.now + (app?.settings.gracefulTimeout ?? 30_000) + ABANDON_GRACE_MS;
+  // A worker already leaving on the primary's word just finishes without a channel.
+  if (w.state !== 'ready') return;
+  log(ctx, 'warn', `worker disconnected from the primary: it takes no new connections, and its ${w.activeTasks} task(s) are no longer tracked; its exit code tells whether they finished`, {
+    ...who(w),
+    tasks: w.activeTasks,
+  });
+  w.state = 'retiring';
+  w.exitReason = 'disconnect';
+}
+
+/** An exited worker's leftover processes have been ended: each is logged and counted. */
+export function onReaped(ctx: Ctx, e: Extract<SupervisorEvent, { type: 'reaped' }>): void {
+  ctx.s.reaping = Math.max(0, ctx.s.reaping - 1);
+  mutTotals(ctx).processesKilled += e.leftovers.length;
+  for (const p of e.leftovers) {
+    log(ctx, 'warn', `process left running by an exited worker: ended with ${p.signal}`, {
+      app: e.app,
+      worker: e.id,
+      slot: e.slot,
+      workerPid: e.pid,
+      process: { pid: p.pid, command: p.command },
+    });
   }
 }
 
@@ -132,6 +196,15 @@ export function enforceDeadlines(ctx: Ctx): void {
     const app = s.apps[w.app];
     if (!app || w.killSent) continue;
     const { bootTimeout, timeout } = app.settings;
+    if (w.state === 'starting' && now - countedSince(ctx, w.forkedAt) >= bootTimeout && w.listening && missingServers(w).length > 0) {
+      // It listens, just not on every server its slot had: new code may have dropped one.
+      log(ctx, 'warn', `worker not listening on every server of its slot within boot_timeout (${bootTimeout}ms): counting it ready`, {
+        ...who(w),
+        missing: missingServers(w),
+      });
+      becomeReady(ctx, w);
+      continue;
+    }
     if (w.state === 'starting' && now - countedSince(ctx, w.forkedAt) >= bootTimeout) {
       log(ctx, 'error', `worker not ready within boot_timeout (${bootTimeout}ms): killing it`, who(w));
       kill(ctx, w, null); // counted as a failed boot on exit
