@@ -42,12 +42,20 @@ export interface RequestTrackerHooks {
   onServers(): void;
 }
 
-/** How a listening server is named to the primary: `host:port`, `[v6]:port`, or the pipe's path. */
+/**
+ * How a listening server is named to the primary: `host:port`, `[v6]:port`, or the pipe's path.
+ * A server that asked for port 0 is named with port 0: once the last worker holding it is gone,
+ * node:cluster hands the next generation a new ephemeral port, and it is still the same server.
+ * The requested port is read from `_connectionKey` (`<type>:<address>:<port>`, set by
+ * net.Server#listen since Node 0.x); without it the port it got is used.
+ */
 export function addressOf(server: NetServer): string | null {
   const address = server.address();
   if (address === null) return null;
   if (typeof address === 'string') return address;
-  return address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+  const key = (server as { _connectionKey?: unknown })._connectionKey;
+  const port = typeof key === 'string' && key.endsWith(':0') ? 0 : address.port;
+  return address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]:${port}` : `${address.address}:${port}`;
 }
 
 /**

@@ -40,6 +40,21 @@ describe('ready on every server of the slot', () => {
     expect(kinds(sim.take())).toContain('send:retire:1');
   });
 
+  it('two servers on port 0 count as two: one of them is not enough', () => {
+    const Z = '127.0.0.1:0';
+    const sim = new Sim(settingsWith({ workers: 1, bootTimeout: 30_000, timeout: 120_000 }));
+    sim.boot();
+    servers(sim, 1, [Z, Z]);
+    sim.take();
+    sim.send({ type: 'command', command: { kind: 'recycle', slot: 'all', force: false } });
+    const [fork] = sim.of('fork');
+    sim.send({ type: 'listening', id: fork!.id });
+    servers(sim, fork!.id, [Z]);
+    expect(sim.worker(fork!.id).state).toBe('starting');
+    servers(sim, fork!.id, [Z, Z]);
+    expect(sim.worker(fork!.id).state).toBe('ready');
+  });
+
   it('the runtime’s report may come before node:cluster’s listening event', () => {
     const sim = twoServers();
     const [fork] = sim.of('fork');

@@ -9,16 +9,18 @@ import { FixtureCluster, killAll } from './harness';
 afterEach(killAll);
 
 describe('servers', () => {
-  it('reports each server that starts or stops listening', async () => {
+  it('reports each server that starts or stops listening, a port-0 server by the port it asked for', async () => {
+    // Both servers of the fixture listen on port 0: node:cluster gives a later generation other
+    // ephemeral ports, so they are named by what they asked for, and counted as two.
     const { cluster, port } = await FixtureCluster.start('app.cjs');
-    await cluster.waitForMessage('servers', (m) => m.listening.length === 1 && m.listening[0] === `127.0.0.1:${port}`);
+    expect(port).toBeGreaterThan(0);
+    await cluster.waitForMessage('servers', (m) => JSON.stringify(m.listening) === JSON.stringify(['127.0.0.1:0']));
     const from = cluster.events.length;
-    const { port: second } = await cluster.command({ app: 'listen-second' }, 'second-listening');
-    const both = [`127.0.0.1:${port}`, `127.0.0.1:${second as number}`].sort();
-    await cluster.waitForMessage('servers', (m) => JSON.stringify(m.listening) === JSON.stringify(both), from);
+    await cluster.command({ app: 'listen-second' }, 'second-listening');
+    await cluster.waitForMessage('servers', (m) => JSON.stringify(m.listening) === JSON.stringify(['127.0.0.1:0', '127.0.0.1:0']), from);
     const closing = cluster.events.length;
     await cluster.command({ app: 'close-second' }, 'second-closed');
-    await cluster.waitForMessage('servers', (m) => JSON.stringify(m.listening) === JSON.stringify([`127.0.0.1:${port}`]), closing);
+    await cluster.waitForMessage('servers', (m) => JSON.stringify(m.listening) === JSON.stringify(['127.0.0.1:0']), closing);
   });
 });
 

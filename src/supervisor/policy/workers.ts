@@ -49,9 +49,15 @@ export function onReadySignal(ctx: Ctx, id: number, via: ReadyOn): void {
   becomeReady(ctx, ctx.s.workers[id]!);
 }
 
-/** Servers of its slot the worker does not listen on yet. */
+/** Servers of its slot the worker does not listen on yet (a multiset: two port-0 servers are two). */
 function missingServers(w: WorkerRecord): string[] {
-  return w.requiredServers.filter((address) => !w.servers.includes(address));
+  const unmatched = [...w.servers];
+  return w.requiredServers.filter((address) => {
+    const at = unmatched.indexOf(address);
+    if (at === -1) return true;
+    unmatched.splice(at, 1);
+    return false;
+  });
 }
 
 function becomeReady(ctx: Ctx, found: WorkerRecord): void {
