@@ -10,7 +10,7 @@ import type { Settings } from '../config/types';
 import { TAG, type TaskInfo } from '../protocol';
 import type { Clock, HostEvent, ProcessHost } from './host';
 import { initialState, step } from './policy';
-import { createSampler } from './procstat';
+import { createSampler, type Usage } from './procstat';
 import { liveWorkers } from './queries';
 import type { ClusterState, Effect, MemorySample, PrimarySignal, SupervisorEvent } from './state';
 
@@ -33,7 +33,7 @@ export interface SupervisorDeps {
   /** Re-reads the config (SIGHUP / reload). Throws a one-line error when it is invalid. */
   reloadSettings?: () => Settings;
   /** Samples RSS and CPU of these pids; defaults to /proc (pidusage elsewhere). */
-  sampleMemory?: (pids: number[]) => Promise<Map<number, { rss: number; cpu: number }>>;
+  sampleMemory?: (pids: number[]) => Promise<Usage>;
   /** Called once with the exit code when every worker is gone after a stop. */
   onExit: (code: number) => void;
 }
@@ -52,7 +52,7 @@ export class Supervisor {
   private settings: Settings;
   private exited = false;
   private sampling = false;
-  private sampler: ((pids: number[]) => Promise<Map<number, { rss: number; cpu: number }>>) | null = null;
+  private sampler: ((pids: number[]) => Promise<Usage>) | null = null;
 
   constructor(private readonly deps: SupervisorDeps) {
     this.settings = deps.settings;
