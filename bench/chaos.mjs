@@ -14,7 +14,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PEERS, NotAvailable, BENCH_DIR, installCleanup, stopAll } from './lib/peers.mjs';
+import { PEERS, NotAvailable, BENCH_DIR, installCleanup, stopAll, pm2Available } from './lib/peers.mjs';
 import { startLoad } from './lib/load.mjs';
 import * as proc from './lib/proc.mjs';
 import { sleep, get, fire, markdownTable, fmt } from './lib/util.mjs';
@@ -153,9 +153,18 @@ export const SCENARIOS = {
       const inst = await startedWithFlags(peer, 'memory', { env: { LEAK_BYTES: '2000' }, flags: { maxMemory: '110MB', maxMemoryHard: '400MB', memoryCheckInterval: '250ms' } });
       const old = new Set(inst.readyPids());
       const t0 = Date.now();
-      const sum = await startLoad({ url: inst.url, connections: CONNECTIONS, durationS: v.leakS }).done;
-      inst.poll();
-      const recycles = new Set(inst.ready.filter((e) => e.t >= t0 && !old.has(e.pid)).map((e) => e.pid)).size;
+      // The leak grows with requests served, so a loaded machine leaks slower: keep the load on in
+      // rounds until the ceiling has been crossed at least twice (bounded at 4 rounds).
+      const sum = { sent: 0, failed: 0, errorCodes: {} };
+      let recycles = 0;
+      for (let round = 0; round < 4 && recycles < 2; round++) {
+        const part = await startLoad({ url: inst.url, connections: CONNECTIONS, durationS: v.leakS }).done;
+        sum.sent += part.sent;
+        sum.failed += part.failed;
+        for (const [code, n] of Object.entries(part.errorCodes)) sum.errorCodes[code] = (sum.errorCodes[code] ?? 0) + n;
+        inst.poll();
+        recycles = new Set(inst.ready.filter((e) => e.t >= t0 && !old.has(e.pid)).map((e) => e.pid)).size;
+      }
       r.primarySurvived = inst.primaryAlive();
       r.workersRestored = await settle(inst, WORKERS, 20000);
       r.requestsSent = sum.sent;
@@ -537,8 +546,9 @@ async function main() {
       results.push(r);
     }
   }
-  const meta = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, variant, durationS: Math.round((Date.now() - t0) / 1000) };
-  const md = `Machine: ${meta.cpus} cores (${meta.cpuModel}); Node ${meta.node}; ${meta.date.slice(0, 10)}; ${variant} run, ${meta.durationS} s.\n\n${tableOf(results)}`;
+  const pm2 = peers.includes('pm2') ? pm2Available() : null;
+  const meta = { date: new Date().toISOString(), node: process.version, pm2: pm2?.ok ? pm2.version : undefined, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, variant, durationS: Math.round((Date.now() - t0) / 1000) };
+  const md = `Machine: ${meta.cpus} cores (${meta.cpuModel}); Node ${meta.node}${meta.pm2 ? `; pm2 ${meta.pm2}` : ''}; ${meta.date.slice(0, 10)}; ${variant} run, ${meta.durationS} s.\n\n${tableOf(results)}`;
   console.log(md);
   const out = opt('out', path.join(BENCH_DIR, 'results', `chaos-${meta.date.slice(0, 10)}${variant === 'full' ? '' : `-${variant}`}.json`));
   fs.mkdirSync(path.dirname(out), { recursive: true });

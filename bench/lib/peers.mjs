@@ -347,18 +347,32 @@ export const bare = {
 
 let pm2Checked = null;
 
-/** Installs pm2@6 into bench/peers/ on first use (git-ignored; never a package dependency). */
+/** The pm2 the bench compares against: the current major (users judge us against it, not an old one). */
+const PM2_SPEC = 'pm2@7';
+const PM2_MAJOR = 7;
+
+/** Installed pm2's version, or null (read from its package.json: no pm2 process is started). */
+function installedPm2Version() {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(PEERS_DIR, 'node_modules', 'pm2', 'package.json'), 'utf8')).version;
+  } catch {
+    return null;
+  }
+}
+
+/** Installs PM2_SPEC into bench/peers/ on first use, or over an older major (git-ignored; never a package dependency). */
 export function pm2Available() {
   if (pm2Checked) return pm2Checked;
-  if (!fs.existsSync(PM2_BIN)) {
-    process.stderr.write('installing pm2@6 into bench/peers/ (once) …\n');
-    const r = spawnSync('npm', ['install', '--prefix', PEERS_DIR, 'pm2@6', '--no-audit', '--no-fund', '--no-save'], {
+  const installed = installedPm2Version();
+  if (!fs.existsSync(PM2_BIN) || Number(String(installed).split('.')[0]) !== PM2_MAJOR) {
+    process.stderr.write(`installing ${PM2_SPEC} into bench/peers/ (once; found ${installed ?? 'none'}) …\n`);
+    const r = spawnSync('npm', ['install', '--prefix', PEERS_DIR, PM2_SPEC, '--no-audit', '--no-fund', '--no-save'], {
       cwd: REPO,
       encoding: 'utf8',
       timeout: 180000,
     });
     if (r.status !== 0 || !fs.existsSync(PM2_BIN)) {
-      pm2Checked = { ok: false, reason: `could not install pm2@6: ${(r.stderr || '').trim().split('\n').slice(-2).join(' ')}` };
+      pm2Checked = { ok: false, reason: `could not install ${PM2_SPEC}: ${(r.stderr || '').trim().split('\n').slice(-2).join(' ')}` };
       return pm2Checked;
     }
   }
