@@ -1,0 +1,179 @@
+/**
+ * Long-lived connections end to end: real WebSocket, socket.io, SSE, download and upload
+ * clients on loopback against a real cluster, through reloads, recycles and stops. Each test
+ * asserts what the clients saw, the log lines, the counters and the exit code.
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { StatusSnapshot } from '../../src/status/snapshot';
+import { BIN, cleanup, FIXTURES, isMsg, run, type Cluster, type LogLine } from './harness';
+import { download, sseClient, upload, wsClient } from './long-lived-clients';
+
+const APP = path.join(FIXTURES, 'longlived.cjs');
+
+afterEach(cleanup);
+
+/** Results are also printed, so one run shows the clients' side next to the cluster's. */
+const REPORT = process.env.LONG_LIVED_REPORT === '1';
+function show(title: string, value: unknown): void {
+  if (REPORT) process.stdout.write(`\n=== ${title}\n${typeof value === 'string' ? value : JSON.stringify(value, null, 1)}\n`);
+}
+
+function cli(cluster: Cluster, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args, '--socket', cluster.controlSocket], { timeout: 120_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function status(cluster: Cluster): Promise<StatusSnapshot> {
+  const r = await cli(cluster, 'status', '--json');
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout) as StatusSnapshot;
+}
+
+async function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ cluster: Cluster; port: number; statusUrl: string }> {
+  const cluster = run(
+    ['start', APP, '--workers', '2', '--status-listen', '127.0.0.1:0', '--summary-interval', '0', '--log-format', 'json', ...args],
+    env,
+  );
+  const ready = await cluster.waitFor(isMsg('control socket ready'), 30_000);
+  await cluster.waitForCount(isMsg('worker ready'), 2, 30_000);
+  return { cluster, port: await cluster.port(), statusUrl: ready.statusUrl as string };
+}
+
+const cuts = (cluster: Cluster): LogLine[] => cluster.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('connection cut'));
+const readyPids = (s: StatusSnapshot): number[] => s.workers.filter((w) => w.state === 'ready').map((w) => w.pid!);
+const sum = (s: StatusSnapshot, key: 'upgradedConnections' | 'streamingResponses' | 'idleConnections'): number =>
+  s.workers.reduce((n, w) => n + (w[key] ?? 0), 0);
+
+async function metric(statusUrl: string, name: string): Promise<string[]> {
+  const text = await (await fetch(`${statusUrl}/metrics`)).text();
+  return text.split('\n').filter((l) => l.startsWith(name) && !l.endsWith(' 0'));
+}
+
+describe('long-lived connections', () => {
+  it('ws with the drain API: every client sees 1001 on reload, reconnects to a new pid, no message lost; stop exits 0', async () => {
+    const { cluster, port, statusUrl } = await start([], { DRAIN: 'api' });
+    const clients = Array.from({ length: 10 }, () => wsClient(port));
+    await Promise.all(clients.map((c) => c.acks(3)));
+    const before = await status(cluster);
+    expect(sum(before, 'upgradedConnections')).toBe(10);
+    // Upgrades are served traffic.
+    expect(before.workers.every((w) => w.served > 0)).toBe(true);
+    const oldPids = readyPids(before);
+
+    const reload = await cli(cluster, 'reload');
+    expect(reload.code).toBe(0);
+    show('ws + drain API: reload prints', reload.stdout);
+    expect(reload.stdout).toMatch(/reload: 2 worker\(s\) replaced in [\d.]+s/);
+    await Promise.all(clients.map((c) => c.openOnOtherThan(oldPids)));
+    await Promise.all(clients.map((c) => c.acks(3)));
+    const results = await Promise.all(clients.map((c) => c.stop()));
+    show('ws + drain API: clients', results);
+    for (const r of results) {
+      expect(r.closeCodes.slice(0, 1)).toEqual([1001]);
+      expect(r.reconnects).toBeGreaterThanOrEqual(1);
+      expect(r.lost).toBe(0);
+      expect(r.pids.some((pid) => !oldPids.includes(pid))).toBe(true);
+    }
+    await cluster.waitForCount((l) => l.msg === 'worker exited' && l.reason === 'reload', 2, 30_000);
+    expect(cuts(cluster)).toEqual([]);
+    const after = await status(cluster);
+    expect(after.totals.connectionsCutTotal).toBe(0);
+    expect(await metric(statusUrl, 'smartworkers_connections_cut_total')).toEqual([]);
+    cluster.signal('SIGTERM');
+    const exit = await cluster.exited;
+    show('ws + drain API: exit', { ...exit, primaryExiting: cluster.lines.find(isMsg('primary exiting')) });
+    expect(exit.code).toBe(0);
+  });
+
+  it('ws without the drain API: cut at drain_timeout with 1006, logged and counted; the exit code says so', async () => {
+    const { cluster, port, statusUrl } = await start(['--drain-timeout', '1s']);
+    const clients = Array.from({ length: 10 }, () => wsClient(port));
+    await Promise.all(clients.map((c) => c.acks(3)));
+    const oldPids = readyPids(await status(cluster));
+
+    const reload = await cli(cluster, 'reload');
+    expect(reload.code).toBe(0);
+    show('ws, no drain API: reload prints', reload.stdout);
+    expect(reload.stdout).toMatch(/still draining \d+ connection\(s\) \(\d+ long-lived\)/);
+    await Promise.all(clients.map((c) => c.openOnOtherThan(oldPids)));
+    const results = await Promise.all(clients.map((c) => c.stop()));
+    show('ws, no drain API: clients', results);
+    for (const r of results) {
+      expect(r.closeCodes[0]).toBe(1006);
+      expect(r.lost).toBe(0); // the client resent what was not acknowledged
+    }
+    // A rolling reload: a client cut from the first old worker may land on the second before it
+    // retires, and be cut once more. Every 1006 a client saw is one cut smartworkers logged.
+    const closes1006 = results.reduce((n, r) => n + r.closeCodes.filter((c) => c === 1006).length, 0);
+    const cut = await cluster.waitForCount(isMsg('connection cut'), closes1006, 30_000);
+    show('ws, no drain API: smartworkers logged', cut);
+    expect(cut).toHaveLength(closes1006);
+    for (const line of cut) {
+      expect(line).toMatchObject({ kind: 'upgraded', reason: 'drain_timeout', path: '/ws' });
+      expect(line.openMs).toBeGreaterThan(0);
+      expect(oldPids).toContain(line.pid);
+    }
+    const s = await status(cluster);
+    expect(s.totals.connectionsCut.upgraded.drain_timeout).toBe(closes1006);
+    expect(s.totals.connectionsCutTotal).toBe(closes1006);
+    const m = await metric(statusUrl, 'smartworkers_connections_cut_total');
+    show('ws, no drain API: /metrics', m);
+    expect(m).toEqual([`smartworkers_connections_cut_total{kind="upgraded",reason="drain_timeout"} ${closes1006}`]);
+    cluster.signal('SIGTERM');
+    const exit = await cluster.exited;
+    show('ws, no drain API: exit', { ...exit, lines: cluster.lines.filter((l) => /connection\(s\) were cut|primary exiting/.test(String(l.msg))) });
+    expect(exit.code).toBe(1);
+    expect(cluster.lines.find(isMsg('primary exiting'))).toMatchObject({ code: 1, connectionsCut: closes1006 });
+  });
+
+  it('SSE through a recycle: the app ends its streams (shutdown message), clients resume on a new worker without a gap', async () => {
+    const { cluster, port } = await start(['--shutdown-with-message'], { DRAIN: 'message' });
+    const clients = Array.from({ length: 6 }, () => sseClient(port));
+    await Promise.all(clients.map((c) => c.events(3)));
+    const before = await status(cluster);
+    expect(sum(before, 'streamingResponses')).toBe(6);
+    const oldPids = readyPids(before);
+    const recycle = await cli(cluster, 'recycle', 'all');
+    expect(recycle.code).toBe(0);
+    await Promise.all(clients.map((c) => c.openOnOtherThan(oldPids)));
+    await Promise.all(clients.map((c) => c.events(3)));
+    const results = clients.map((c) => c.stop());
+    show('SSE through a recycle: clients', results);
+    for (const r of results) {
+      expect(r).toMatchObject({ gaps: 0, errors: 0 });
+      expect(r.ended).toBeGreaterThanOrEqual(1);
+    }
+    await cluster.waitForCount((l) => l.msg === 'worker exited' && l.reason === 'manual', 2, 30_000);
+    expect(cuts(cluster)).toEqual([]);
+    cluster.signal('SIGTERM');
+    expect((await cluster.exited).code).toBe(0);
+  });
+
+  it('socket.io with the drain API: clients reconnect to a new worker, every ack arrives', async () => {
+    const { io } = await import('socket.io-client');
+    const { cluster, port } = await start([], { DRAIN: 'api', SOCKETIO: '1' });
+    const sockets = Array.from({ length: 4 }, () => io(`http://127.0.0.1:${port}`, { transports: ['websocket'], reconnectionDelay: 50, reconnectionDelayMax: 200 }));
+    const reasons: string[] = [];
+    for (const s of sockets) s.on('disconnect', (reason) => reasons.push(reason));
+    const ack = (s: (typeof sockets)[number], seq: number): Promise<{ ack: number; pid: number }> =>
+      new Promise((resolve) => s.emit('msg', { seq }, resolve));
+    const first = await Promise.all(sockets.map((s, i) => ack(s, i)));
+    const oldPids = [...new Set(first.map((a) => a.pid))];
+    expect((await cli(cluster, 'reload')).code).toBe(0);
+    await cluster.waitForCount((l) => l.msg === 'worker exited' && l.reason === 'reload', 2, 30_000);
+    // Emits while disconnected are buffered by socket.io and sent on reconnect.
+    const second = await Promise.all(sockets.map((s, i) => ack(s, 100 + i)));
+    show('socket.io: disconnect reasons and pids', { reasons, before: first, after: second });
+    expect(second.every((a) => !oldPids.includes(a.pid))).toBe(true);
+    expect(reasons.every((r) => r === 'transport close')).toBe(true);
+    for (const s of sockets) s.close();
+    expect(cuts(cluster)).toEqual([]);
+    cluster.signal('SIGTERM');
+    expect((await cluster.exited).code).toBe(0);
+  });
+});
