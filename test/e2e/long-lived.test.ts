@@ -176,4 +176,125 @@ describe('long-lived connections', () => {
     cluster.signal('SIGTERM');
     expect((await cluster.exited).code).toBe(0);
   });
+
+  it('a 20 s download and a 20 s upload through a reload complete within drain_timeout; exit 0', async () => {
+    const { cluster, port } = await start([]);
+    const bytes = 100 * 1024;
+    const down = download(port, bytes, 20_000);
+    const up = upload(port, bytes, 20_000);
+    await Promise.all([down.started, up.started]);
+    const reload = await cli(cluster, 'reload');
+    expect(reload.code).toBe(0);
+    show('20 s transfers: reload prints', reload.stdout);
+    const [d, u] = await Promise.all([down.done, up.done]);
+    show('20 s transfers: clients', { download: d, upload: u });
+    expect(d).toMatchObject({ bytes, complete: true, error: null });
+    expect(u).toMatchObject({ bytes, complete: true, error: null });
+    await cluster.waitForCount((l) => l.msg === 'worker exited' && l.reason === 'reload', 2, 30_000);
+    expect(cuts(cluster)).toEqual([]);
+    cluster.signal('SIGTERM');
+    expect((await cluster.exited).code).toBe(0);
+  }, 60_000);
+
+  it('a download and an upload longer than drain_timeout are cut, logged with kind and path, counted; exit 1', async () => {
+    const { cluster, port, statusUrl } = await start(['--drain-timeout', '1s']);
+    const bytes = 100 * 1024;
+    const down = download(port, bytes, 8_000);
+    const up = upload(port, bytes, 8_000);
+    await Promise.all([down.started, up.started]);
+    await cluster.waitFor(() => true); // the log is flowing
+    expect((await cli(cluster, 'reload')).code).toBe(0);
+    const [d, u] = await Promise.all([down.done, up.done]);
+    show('transfers cut: clients', { download: d, upload: u });
+    expect(d.complete).toBe(false);
+    expect(d.bytes).toBeLessThan(bytes);
+    expect(u.complete).toBe(false);
+    const cut = await cluster.waitForCount(isMsg('connection cut'), 2, 30_000);
+    show('transfers cut: smartworkers logged', cut);
+    expect(cut.map((l) => `${l.kind} ${l.path} ${l.reason}`).sort()).toEqual([
+      'request /upload drain_timeout',
+      `stream /download?bytes=${bytes}&ms=8000 drain_timeout`,
+    ]);
+    const m = await metric(statusUrl, 'smartworkers_connections_cut_total');
+    show('transfers cut: /metrics', m);
+    expect(m.sort()).toEqual([
+      'smartworkers_connections_cut_total{kind="request",reason="drain_timeout"} 1',
+      'smartworkers_connections_cut_total{kind="stream",reason="drain_timeout"} 1',
+    ]);
+    cluster.signal('SIGTERM');
+    expect((await cluster.exited).code).toBe(1);
+  });
+
+  it('two reloads 1 s apart with streams open: each finishes once its replacements serve; the drains are shown, then cut', async () => {
+    // max_retiring 1: a worker held only by streams must not count against the surge cap, or the
+    // second slot of each reload would wait for the first old worker's drain (10 s).
+    const { cluster, port } = await start(['--drain-timeout', '10s', '--max-retiring', '1', '--summary-interval', '1s']);
+    const clients = Array.from({ length: 4 }, () => sseClient(port));
+    const sockets = Array.from({ length: 4 }, () => wsClient(port));
+    await Promise.all([...clients.map((c) => c.events(2)), ...sockets.map((c) => c.acks(2))]);
+    const first = await cli(cluster, 'reload');
+    // The scenario itself: the second reload comes 1 s after the first finished.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const second = await cli(cluster, 'reload');
+    show('two reloads: first prints', first.stdout);
+    show('two reloads: second prints', second.stdout);
+    for (const r of [first, second]) {
+      expect(r.code).toBe(0);
+      const seconds = Number(/replaced in ([\d.]+)s/.exec(r.stdout)?.[1]);
+      // Not held by the old generations' streams (drain_timeout 10s).
+      expect(seconds).toBeLessThan(10);
+    }
+    expect(second.stdout).toMatch(/[2-4] old worker\(s\) still draining \d+ connection\(s\) \([1-9]\d* long-lived\)/);
+    expect(cluster.lines.filter(isMsg('recycle postponed'))).toEqual([]);
+    const s = await status(cluster);
+    expect(s.primary.phase).toBe('running');
+    expect(s.draining!.workers).toBeGreaterThanOrEqual(2);
+    expect(s.draining!.msLeft).toBeGreaterThan(0);
+    const table = await cli(cluster, 'status');
+    show('two reloads: status while draining', table.stdout);
+    expect(table.stdout).toMatch(/^draining: \d+ worker\(s\) · \d+ connection\(s\) left \(\d+ long-lived\)/m);
+    const summary = await cluster.waitFor((l) => typeof l.msg === 'string' && /draining, cut in/.test(l.msg), 10_000);
+    show('two reloads: summary line', summary.msg);
+    const cut = await cluster.waitForCount(isMsg('connection cut'), 1, 30_000);
+    await cluster.waitForCount((l) => l.msg === 'worker exited' && l.reason === 'reload', 4, 30_000);
+    const results = { sse: clients.map((c) => c.stop()), ws: await Promise.all(sockets.map((c) => c.stop())) };
+    show('two reloads: clients', results);
+    for (const r of results.ws) expect(r.lost).toBe(0);
+    expect(cut.every((l) => l.reason === 'drain_timeout')).toBe(true);
+    cluster.signal('SIGTERM');
+    const exit = await cluster.exited;
+    expect(exit.code).toBe(1);
+  }, 60_000);
+
+  it('a stop with streams open: the app closes them with the drain API (exit 0), or they are cut at drain_timeout (exit 1)', async () => {
+    for (const drain of ['api', 'none'] as const) {
+      const { cluster, port } = await start(['--drain-timeout', '1s'], drain === 'api' ? { DRAIN: 'api' } : {});
+      const sse = sseClient(port);
+      const ws = wsClient(port);
+      const down = download(port, 50 * 1024, drain === 'api' ? 600 : 8_000);
+      await Promise.all([sse.events(2), ws.acks(2), down.started]);
+      const sseGone = sse.closed();
+      const wsGone = ws.closed();
+      cluster.signal('SIGTERM');
+      const exit = await cluster.exited;
+      const clients = { sse: await sseGone, ws: await wsGone, download: await down.done };
+      const logged = cluster.lines.filter((l) => /connection cut|were cut|primary exiting/.test(String(l.msg)));
+      show(`stop, drain ${drain}: clients`, clients);
+      show(`stop, drain ${drain}: smartworkers logged`, logged);
+      if (drain === 'api') {
+        expect(clients.ws.closeCodes).toEqual([1001]);
+        expect(clients.sse.ended).toBe(1);
+        expect(clients.download.complete).toBe(true);
+        expect(cuts(cluster)).toEqual([]);
+        expect(exit.code).toBe(0);
+      } else {
+        expect(clients.ws.closeCodes).toEqual([1006]);
+        expect(clients.sse.errors).toBe(1);
+        expect(clients.download.complete).toBe(false);
+        expect(cuts(cluster).map((l) => l.kind).sort()).toEqual(['stream', 'stream', 'upgraded']);
+        expect(exit.code).toBe(1);
+        expect(cluster.lines.find(isMsg('primary exiting'))).toMatchObject({ code: 1, connectionsCut: 3 });
+      }
+    }
+  }, 60_000);
 });
