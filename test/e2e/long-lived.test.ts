@@ -55,6 +55,24 @@ async function metric(statusUrl: string, name: string): Promise<string[]> {
 }
 
 describe('long-lived connections', () => {
+  it('an app without an upgrade listener answers an upgrade request as a plain request, as without smartworkers', async () => {
+    const cluster = run(['start', path.join(FIXTURES, 'http.cjs'), '--workers', '1', '--log-format', 'json']);
+    const port = await cluster.port();
+    await cluster.waitFor(isMsg('worker ready'));
+    const http = await import('node:http');
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, headers: { connection: 'Upgrade', upgrade: 'websocket' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('upgrade', () => reject(new Error('upgraded')));
+      req.on('error', reject);
+    });
+    expect(status).toBe(200);
+    cluster.signal('SIGTERM');
+    expect((await cluster.exited).code).toBe(0);
+  });
+
   it('ws with the drain API: every client sees 1001 on reload, reconnects to a new pid, no message lost; stop exits 0', async () => {
     const { cluster, port, statusUrl } = await start([], { DRAIN: 'api' });
     const clients = Array.from({ length: 10 }, () => wsClient(port));
