@@ -10,6 +10,7 @@
  */
 import { subscribe } from 'node:diagnostics_channel';
 import { Server as HttpServer, type IncomingMessage } from 'node:http';
+import { Server as HttpsServer } from 'node:https';
 import { Server as NetServer } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { Socket } from 'node:net';
@@ -212,7 +213,7 @@ export class RequestTracker {
   private addServer(server: NetServer): void {
     if (this.servers.has(server)) return;
     this.servers.add(server);
-    if (server instanceof HttpServer) this.watchUpgrades(server);
+    if (server instanceof HttpServer || server instanceof HttpsServer) this.watchUpgrades(server as HttpServer);
     server.once('close', () => {
       this.servers.delete(server);
       this.hooks.onServers();
@@ -225,7 +226,7 @@ export class RequestTracker {
   /**
    * Puts the tracker's `upgrade` listener first, once the app has one: with no listener of the
    * app's, Node answers an upgrade request as a plain request, and one of ours alone would
-   * change that. (https.Server is an http.Server too.)
+   * change that. (An https.Server is a tls.Server, not an http.Server: both are watched.)
    */
   private watchUpgrades(server: HttpServer): void {
     const hook = (): void => {
