@@ -5,4 +5,6 @@ import api from './dist/index.js';
 export const tasks = api.tasks;
 export const isWorker = api.isWorker;
 export const workerInfo = api.workerInfo;
+export const onDrain = api.onDrain;
+export const drainDeadline = api.drainDeadline;
 export default api;

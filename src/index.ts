@@ -11,6 +11,8 @@ import { ENV } from './protocol';
 export { tasks } from './worker/tasks';
 export type { Tasks, TaskOptions, TaskStats, TaskTypeStats } from './worker/tasks';
 export type { TaskInfo, TaskStatus } from './protocol';
+export { onDrain, drainDeadline } from './worker/drain-api';
+export type { DrainInfo, DrainListener } from './worker/drain-api';
 
 /** True in a worker process started by smartworkers; false under plain `node app.js`. */
 export const isWorker: boolean = cluster.isWorker && process.env[ENV.runtime] !== undefined;

@@ -57,6 +57,14 @@ export interface ReportMessage {
   inflight: number;
   /** Open HTTP connections now. */
   connections: number;
+  /**
+   * Long-lived traffic (optional: absent from an older runtime): keep-alive connections with no
+   * request in flight, connections handed to an `upgrade` listener (WebSocket), and responses
+   * whose headers went out but which have not ended (SSE, downloads; counted in `inflight` too).
+   */
+  idle?: number;
+  upgraded?: number;
+  streaming?: number;
   tasks: TaskCounters;
   /** Event-loop delay since the previous report, p99 in ms. */
   loopDelayMs: number;
@@ -73,6 +81,35 @@ export interface LostMessage {
   [TAG]: 'lost';
   tasks: TaskInfo[];
 }
+
+/** What a worker's connection carried when smartworkers ended it. */
+export type CutKind = 'request' | 'stream' | 'upgraded';
+export const CUT_KINDS: readonly CutKind[] = ['request', 'stream', 'upgraded'];
+/** `drain_timeout`: the worker's own bound passed; `abandoned`: the primary gave up on the worker (stop deadline, forced stop, max_task_wait). */
+export type CutReason = 'drain_timeout' | 'abandoned';
+
+/** One connection a worker ended before the app did. */
+export interface CutConnection {
+  kind: CutKind;
+  /** How long the request, stream or upgraded connection had been open, ms. */
+  openMs: number;
+  /** The request's path (or the upgrade's), when known; at most 256 characters. */
+  path?: string;
+}
+
+/**
+ * The worker ended connections the app had not ended: sent once per cut (at the drain
+ * deadline, or on `abandon` just before `lost`). `connections` lists at most
+ * {@link MAX_CUT_DETAILS}; `counts` counts every one.
+ */
+export interface CutMessage {
+  [TAG]: 'cut';
+  reason: CutReason;
+  counts: Record<CutKind, number>;
+  connections: CutConnection[];
+}
+
+export const MAX_CUT_DETAILS = 50;
 
 /** The worker itself received a termination signal (e.g. Ctrl-C to the process group). */
 export interface SignalMessage {
@@ -122,7 +159,8 @@ export type WorkerMessage =
   | LostMessage
   | SignalMessage
   | TasksMessage
-  | SyncMessage;
+  | SyncMessage
+  | CutMessage;
 
 // ---------------------------------------------------------------- primary → worker
 
@@ -136,6 +174,12 @@ export interface RetireMessage {
   [TAG]: 'retire';
   reason: string;
   idleGraceMs: number;
+  /**
+   * From now, how long the app has to close its long-lived connections (WebSockets, streams)
+   * before the worker cuts them (`drain_timeout`, within `graceful_timeout` on a stop); the
+   * app's `onDrain` listeners get the deadline. Absent from an older primary: no bound.
+   */
+  drainTimeoutMs?: number;
 }
 
 /** Give up on running tasks: send `lost` with them, then exit at once. */
@@ -183,6 +227,8 @@ export interface RuntimeOptions {
   gracefulTimeoutMs: number;
   /** Idle time after which a draining worker closes a keep-alive connection, ms. */
   idleGraceMs: number;
+  /** `drain_timeout`: the bound of long-lived connections in a drain without a primary, ms. */
+  drainTimeoutMs: number;
 }
 
 // ---------------------------------------------------------------- parsing
@@ -209,6 +255,17 @@ function isTaskInfo(v: unknown): v is TaskInfo {
   );
 }
 
+const isOptionalCount = (v: unknown): boolean => v === undefined || isCount(v);
+
+function isCutConnection(v: unknown): v is CutConnection {
+  return (
+    isObj(v) &&
+    CUT_KINDS.includes(v.kind as CutKind) &&
+    isCount(v.openMs) &&
+    (v.path === undefined || (isStr(v.path) && v.path.length <= MAX_ADDRESS_LENGTH))
+  );
+}
+
 function isTaskCounters(v: unknown): v is TaskCounters {
   if (!isObj(v) || !isCount(v.started) || !isCount(v.completed) || !isCount(v.failed) || !isCount(v.cancelled)) {
     return false;
@@ -219,12 +276,26 @@ function isTaskCounters(v: unknown): v is TaskCounters {
 const workerValidators: Record<WorkerMessage[typeof TAG], (m: Record<string, unknown>) => boolean> = {
   hello: (m) => isCount(m.protocol) && isCount(m.pid) && isStr(m.node),
   report: (m) =>
-    isCount(m.served) && isCount(m.inflight) && isCount(m.connections) && isTaskCounters(m.tasks) && isCount(m.loopDelayMs),
+    isCount(m.served) &&
+    isCount(m.inflight) &&
+    isCount(m.connections) &&
+    isTaskCounters(m.tasks) &&
+    isCount(m.loopDelayMs) &&
+    isOptionalCount(m.idle) &&
+    isOptionalCount(m.upgraded) &&
+    isOptionalCount(m.streaming),
   drained: (m) => isCount(m.activeTasks),
   lost: (m) => Array.isArray(m.tasks) && m.tasks.every(isTaskInfo),
   signal: (m) => m.signal === 'SIGTERM' || m.signal === 'SIGINT',
   tasks: (m) => isCount(m.requestId) && Array.isArray(m.tasks) && m.tasks.every(isTaskInfo),
   sync: (m) => isCount(m.seq),
+  cut: (m) =>
+    (m.reason === 'drain_timeout' || m.reason === 'abandoned') &&
+    isObj(m.counts) &&
+    CUT_KINDS.every((k) => isCount((m.counts as Record<string, unknown>)[k])) &&
+    Array.isArray(m.connections) &&
+    m.connections.length <= MAX_CUT_DETAILS &&
+    m.connections.every(isCutConnection),
   servers: (m) =>
     Array.isArray(m.listening) &&
     m.listening.length <= MAX_SERVERS &&
@@ -260,7 +331,7 @@ export function parsePrimaryMessage(value: { [TAG]: unknown }): Parsed<PrimaryMe
   }
   const m = value as Record<string, unknown>;
   const ok =
-    (kind === 'retire' && isStr(m.reason) && isCount(m.idleGraceMs)) ||
+    (kind === 'retire' && isStr(m.reason) && isCount(m.idleGraceMs) && isOptionalCount(m.drainTimeoutMs)) ||
     kind === 'abandon' ||
     (kind === 'list-tasks' && isCount(m.requestId)) ||
     (kind === 'sync-ack' && isCount(m.seq));

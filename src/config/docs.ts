@@ -9,9 +9,9 @@ import { APP_SETTINGS, GLOBAL_SETTINGS, describeDefault, type Setting } from './
 
 /** What each exit code means; a new entry of EXIT does not compile until it is described here. */
 const EXIT_MEANINGS: Record<keyof typeof EXIT, string> = {
-  ok: "Stopped cleanly: nothing was lost or cut over the primary's whole life: no background task lost, no process a worker left running had to be ended (with `autorestart: false`: every worker finished with exit code 0).",
+  ok: "Stopped cleanly: nothing was lost or cut over the primary's whole life: no background task lost, no request, stream or WebSocket cut before the app ended it, no process a worker left running had to be ended (with `autorestart: false`: every worker finished with exit code 0).",
   failure:
-    "Stopped, but something was lost or cut at some point in the primary's life: background tasks (a worker that crashed or called `process.exit()` mid-task, a forced stop, `graceful_timeout` or `max_task_wait` passed, `max_memory_hard`; each lost task is logged with its id where the worker could still report it, else counted by type), processes a worker left running that had to be ended (see \"Processes a worker leaves behind\"); or the primary failed, or every worker exited and none is restarted (`max_restarts` reached, or `autorestart: false` after a failing exit).",
+    "Stopped, but something was lost or cut at some point in the primary's life: background tasks (a worker that crashed or called `process.exit()` mid-task, a forced stop, `graceful_timeout` or `max_task_wait` passed, `max_memory_hard`; each lost task is logged with its id where the worker could still report it, else counted by type), requests, streams or upgraded connections (WebSockets) still open when `drain_timeout` passed or their worker was given up on or killed (each logged as `connection cut` with its kind, path and how long it had been open; see \"Long-lived connections\"), processes a worker left running that had to be ended (see \"Processes a worker leaves behind\"); or the primary failed, or every worker exited and none is restarted (`max_restarts` reached, or `autorestart: false` after a failing exit).",
   usage: 'Bad command line or configuration: nothing was started.',
   bootFailed: "No worker of the first generation could boot: the app is broken (its own error is printed above).",
 };

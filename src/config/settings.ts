@@ -174,6 +174,10 @@ const APP_ROWS = [
     description: "Surge cap: how many retired workers of the app may drain or wait on tasks at once; past it the next recycle is postponed. `auto` = the app's workers.",
   },
   {
+    key: 'drain_timeout', field: 'drainTimeout', kind: 'duration', default: '30s', min: 0,
+    description: "How long a retiring or stopping worker's long-lived connections (WebSockets and other upgrades, server-sent events, streaming responses and uploads) may stay open: the app is told the deadline at once (`onDrain`, and pm2's `'shutdown'` message with `shutdown_with_message`); what is still open then is cut, logged, counted and makes the exit code 1. Within `graceful_timeout` on a stop. Background tasks keep their own bound, `max_task_wait`.",
+  },
+  {
     key: 'drain_idle_grace', field: 'drainIdleGrace', kind: 'duration', default: '1s', min: 0,
     description: 'A retiring worker closes a keep-alive connection once it has been idle this long.',
   },

@@ -52,6 +52,8 @@ export interface AppSettings {
   minUptime: number;
   /** How many retired workers of this app may drain or wait on tasks at once (the surge cap). */
   maxRetiring: number;
+  /** A draining worker cuts the long-lived connections (upgrades, streams) the app has not closed after this long, ms. */
+  drainTimeout: number;
   /** A draining worker closes a keep-alive connection idle for this long, ms. */
   drainIdleGrace: number;
   /** When a worker is ready (resolved: `message` when `wait_ready` is on and `ready_on` unset). */

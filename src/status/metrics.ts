@@ -39,6 +39,10 @@ const WORKER_GAUGES: ReadonlyArray<[string, string, (w: WorkerStatus) => number 
   ['smartworkers_worker_request_limit', "The worker's request limit (max_requests plus its jitter draw); 0 = none.", (w) => w.requestLimit],
   ['smartworkers_worker_inflight_requests', 'HTTP requests the worker is handling now.', (w) => w.inflight],
   ['smartworkers_worker_connections', 'Open HTTP connections of the worker.', (w) => w.connections],
+  ['smartworkers_worker_idle_connections', 'Keep-alive connections of the worker with nothing in flight.', (w) => w.idleConnections ?? null],
+  ['smartworkers_worker_upgraded_connections', 'Upgraded connections (WebSocket) the worker holds open.', (w) => w.upgradedConnections ?? null],
+  ['smartworkers_worker_streaming_responses', 'Responses of the worker whose headers went out and which have not ended (SSE, downloads).', (w) => w.streamingResponses ?? null],
+  ['smartworkers_worker_drain_left_seconds', "A draining worker: seconds until the long-lived connections it still holds are cut (drain_timeout).", (w) => secondsOrNull(w.drainLeftMs ?? null)],
   ['smartworkers_worker_active_tasks', 'Background tasks the worker is running now.', (w) => w.activeTasks],
   ['smartworkers_worker_rss_bytes', 'Resident set size of the worker process, bytes (last sample).', (w) => w.rssBytes],
   ['smartworkers_worker_cpu_percent', 'CPU use of the worker process, percent of one core (last sample).', (w) => w.cpuPercent],
@@ -149,6 +153,19 @@ export function createStatusMetrics(control: ClusterControl, options: StatusMetr
     'Total seconds retired workers spent waiting for background tasks.',
     (s) => s.totals.taskWaitTotalMs / 1000,
   );
+  new Counter({
+    name: 'smartworkers_connections_cut_total',
+    help: 'Requests, streams and upgraded connections smartworkers ended before the app did, by kind (request, stream, upgraded) and reason (drain_timeout, abandoned, killed).',
+    labelNames: ['kind', 'reason'],
+    registers,
+    collect() {
+      const cut = snapshot().totals.connectionsCut ?? {};
+      this.reset();
+      for (const [kind, byReason] of Object.entries(cut)) {
+        for (const [reason, n] of Object.entries(byReason)) this.inc({ kind, reason }, n);
+      }
+    },
+  });
   counter(
     'smartworkers_processes_killed_total',
     'Processes workers left running after they exited, ended by the primary (SIGTERM, then SIGKILL).',

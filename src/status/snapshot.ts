@@ -31,6 +31,14 @@ export interface WorkerStatus {
   requestLimit: number;
   inflight: number;
   connections: number;
+  /** Keep-alive connections with nothing in flight. */
+  idleConnections: number;
+  /** Upgraded connections (WebSocket) open; each counted once in `served`. */
+  upgradedConnections: number;
+  /** Responses whose headers went out and which have not ended (SSE, downloads); part of `inflight`. */
+  streamingResponses: number;
+  /** A draining worker: ms until its long-lived connections are cut (drain_timeout); null otherwise. */
+  drainLeftMs: number | null;
   activeTasks: number;
   activeTasksByType: Record<string, number>;
   rssBytes: number | null;
@@ -59,6 +67,22 @@ export interface ClusterTotals {
   requestsServed: number;
   /** Processes workers left running after they exited, ended by the primary (Linux). */
   processesKilled: number;
+  /** Requests, streams and upgraded connections smartworkers ended before the app did. */
+  connectionsCutTotal: number;
+  /** The same, by kind (`request`, `stream`, `upgraded`) and reason (`drain_timeout`, `abandoned`, `killed`). */
+  connectionsCut: Record<string, Record<string, number>>;
+}
+
+/** Retired and stopping workers still draining: the old generation after a reload, shown rather than waited for. */
+export interface DrainingStatus {
+  workers: number;
+  /** Requests in flight and upgraded connections they still hold. */
+  connections: number;
+  /** Of those, WebSockets and streaming responses. */
+  longLived: number;
+  tasks: number;
+  /** Until the last of their long-lived connections is cut, ms. */
+  msLeft: number;
 }
 
 export interface AppStatus {
@@ -84,4 +108,6 @@ export interface StatusSnapshot {
   apps: AppStatus[];
   workers: WorkerStatus[];
   totals: ClusterTotals;
+  /** Absent from an older primary. */
+  draining?: DrainingStatus;
 }

@@ -18,6 +18,14 @@ export interface SummaryFields {
   recycles: number;
   recyclesByReason: Partial<Record<RecycleReason, number>>;
   tasksLost: number;
+  /** WebSockets (upgraded) and streaming responses open now, in every worker. */
+  upgraded: number;
+  streaming: number;
+  /** Of those, held by draining workers, and the longest time left before they are cut, ms. */
+  drainingLongLived: number;
+  drainLeftMs: number;
+  /** Connections cut since the previous summary. */
+  connectionsCut: number;
 }
 
 /** The numbers behind the line, for structured logs. */
@@ -33,6 +41,7 @@ export function summaryFields(prev: StatusSnapshot | null, now: StatusSnapshot):
     }
   }
   const activeTasksByType = { ...now.totals.activeTasksByType };
+  const draining = live.filter((w) => w.drainLeftMs != null);
   return {
     workersReady: live.filter((w) => w.state === 'ready').length,
     workersTotal: live.length,
@@ -43,6 +52,11 @@ export function summaryFields(prev: StatusSnapshot | null, now: StatusSnapshot):
     recycles,
     recyclesByReason,
     tasksLost: Math.max(0, now.totals.tasksLost - (prev?.totals.tasksLost ?? 0)),
+    upgraded: live.reduce((sum, w) => sum + (w.upgradedConnections ?? 0), 0),
+    streaming: live.reduce((sum, w) => sum + (w.streamingResponses ?? 0), 0),
+    drainingLongLived: draining.reduce((sum, w) => sum + (w.upgradedConnections ?? 0) + (w.streamingResponses ?? 0), 0),
+    drainLeftMs: draining.reduce((ms, w) => Math.max(ms, w.drainLeftMs ?? 0), 0),
+    connectionsCut: Math.max(0, (now.totals.connectionsCutTotal ?? 0) - (prev?.totals.connectionsCutTotal ?? 0)),
   };
 }
 
@@ -51,9 +65,15 @@ export function formatSummaryLine(prev: StatusSnapshot | null, now: StatusSnapsh
   const f = summaryFields(prev, now);
   const parts = [`workers ${f.workersReady}/${f.workersTotal} ready${f.workersRetiring > 0 ? ` (${f.workersRetiring} retiring)` : ''}`];
   parts.push(`${f.inflight} in flight`);
+  if (f.upgraded + f.streaming > 0) {
+    let longLived = `${f.upgraded} ws · ${f.streaming} streaming`;
+    if (f.drainingLongLived > 0) longLived += ` (${f.drainingLongLived} draining, cut in ${Math.ceil(f.drainLeftMs / 1000)}s at most)`;
+    parts.push(longLived);
+  }
   parts.push(`${f.activeTasks} ${f.activeTasks === 1 ? 'task' : 'tasks'}${f.activeTasks > 0 ? ` (${breakdown(f.activeTasksByType)})` : ''}`);
   parts.push(`recycles +${f.recycles}${f.recycles > 0 ? ` (${breakdown(f.recyclesByReason)})` : ''}`);
   if (f.tasksLost > 0) parts.push(`${f.tasksLost} ${f.tasksLost === 1 ? 'task' : 'tasks'} lost`);
+  if (f.connectionsCut > 0) parts.push(`${f.connectionsCut} connection(s) cut`);
   return parts.join(' · ');
 }
 

@@ -41,6 +41,7 @@ export function workerEnv(spec: ForkSpec, base: NodeJS.ProcessEnv): Record<strin
     requestLimit: spec.requestLimit,
     gracefulTimeoutMs: spec.app.gracefulTimeout,
     idleGraceMs: spec.app.drainIdleGrace,
+    drainTimeoutMs: spec.app.drainTimeout,
   };
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(base)) if (v !== undefined && !PRIMARY_ONLY_ENV.has(k)) env[k] = v;

@@ -5,7 +5,7 @@
  */
 import type { ActionResult, ActiveTask, ClusterControl, RecycleTarget, ScaleSpec } from '../control/types';
 import type { StatusSnapshot } from '../status/snapshot';
-import { readyCount, replaced, scaledTo, servingIds } from './queries';
+import { draining, readyCount, replaced, scaledTo, servingIds } from './queries';
 import { buildSnapshot } from './snapshot';
 import type { ClusterState } from './state';
 import type { Supervisor } from './supervisor';
@@ -53,7 +53,17 @@ export function createClusterControl(supervisor: Supervisor, options: ControlOpt
     const outcome = await waitFor((state) => replaced(state, ids));
     const seconds = ((now() - started) / 1000).toFixed(1);
     if (outcome === 'stopping') return { ok: false, message: `${what} interrupted: the cluster is stopping`, details: { workers: ids } };
-    return { ok: true, message: `${what}: ${ids.length} worker(s) replaced in ${seconds}s`, details: { workers: ids, seconds: Number(seconds) } };
+    // Done once the replacements serve; the old workers' drain goes on, and is said.
+    const d = draining(supervisor.state, now());
+    const rest =
+      d.workers > 0
+        ? `; ${d.workers} old worker(s) still draining ${d.connections} connection(s) (${d.longLived} long-lived)${d.tasks > 0 ? ` and ${d.tasks} task(s)` : ''}, connections cut in ${(d.msLeft / 1000).toFixed(0)}s at most`
+        : '';
+    return {
+      ok: true,
+      message: `${what}: ${ids.length} worker(s) replaced in ${seconds}s${rest}`,
+      details: { workers: ids, seconds: Number(seconds), draining: d },
+    };
   }
 
   return {

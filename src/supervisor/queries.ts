@@ -30,9 +30,30 @@ export function allReady(state: ClusterState): boolean {
   return Object.values(state.apps).every((app) => readyCount(state, app.settings.name) >= expectedWorkers(app));
 }
 
-/** A reload is waiting for the config, or still replacing workers. */
+/**
+ * A reload is waiting for the config, or still replacing workers. Once a worker's replacement
+ * serves, the reload is done for it: the old worker's drain goes on in the open (see `draining`).
+ */
 export function isReloading(state: ClusterState): boolean {
-  return state.reloadPending || liveWorkers(state).some((w) => w.recycle?.reason === 'reload');
+  return state.reloadPending || liveWorkers(state).some((w) => w.recycle?.reason === 'reload' && (w.state === 'ready' || w.state === 'starting'));
+}
+
+/** Retired and stopping workers still draining connections or tasks: how many, what they hold, the latest deadline. */
+export function draining(state: ClusterState, now: number): { workers: number; connections: number; longLived: number; tasks: number; msLeft: number } {
+  let workers = 0;
+  let connections = 0;
+  let longLived = 0;
+  let tasks = 0;
+  let msLeft = 0;
+  for (const w of liveWorkers(state)) {
+    if (w.state !== 'retiring' && w.state !== 'waiting-for-tasks' && w.state !== 'stopping') continue;
+    workers += 1;
+    connections += w.inflight + w.upgraded;
+    longLived += w.upgraded + w.streaming;
+    tasks += w.activeTasks;
+    if (w.drainDeadline !== null) msLeft = Math.max(msLeft, w.drainDeadline - now);
+  }
+  return { workers, connections, longLived, tasks, msLeft };
 }
 
 /** Ids of the workers a command targets: ready or starting, of the app (or all), of the slot (or all). */

@@ -1,6 +1,7 @@
 /** Builds the status document from the supervisor's state (pure). */
 import type { StatusSnapshot, WorkerStatus } from '../status/snapshot';
-import { isReloading, liveWorkers, readyCount } from './queries';
+import { draining, isReloading, liveWorkers, readyCount } from './queries';
+import { connectionsCutTotal } from './policy/connections';
 import type { ClusterState } from './state';
 
 export interface PrimaryInfo {
@@ -25,6 +26,10 @@ export function buildSnapshot(state: ClusterState, now: number, primary: Primary
       requestLimit: w.requestLimit,
       inflight: w.inflight,
       connections: w.connections,
+      idleConnections: w.idle,
+      upgradedConnections: w.upgraded,
+      streamingResponses: w.streaming,
+      drainLeftMs: w.drainDeadline === null || w.state === 'ready' ? null : Math.max(0, w.drainDeadline - now),
       activeTasks: w.activeTasks,
       activeTasksByType: { ...w.tasks.activeByType },
       rssBytes: w.rssBytes,
@@ -83,6 +88,9 @@ export function buildSnapshot(state: ClusterState, now: number, primary: Primary
       taskWaitTotalMs: liveWorkers(state).reduce((ms, w) => ms + (w.waitingSince === null ? 0 : now - w.waitingSince), t.taskWaitTotalMs),
       requestsServed: served,
       processesKilled: t.processesKilled,
+      connectionsCutTotal: connectionsCutTotal(t),
+      connectionsCut: JSON.parse(JSON.stringify(t.connectionsCut)) as Record<string, Record<string, number>>,
     },
+    draining: draining(state, now),
   };
 }

@@ -4,7 +4,7 @@
  */
 import type { AppSettings, Settings } from '../config/types';
 import type { KilledProcess } from '../host/processTree';
-import type { PrimaryMessage, TaskCounters, WorkerMessage } from '../protocol';
+import type { CutKind, CutReason, PrimaryMessage, TaskCounters, WorkerMessage } from '../protocol';
 import type { RecycleReason, SlotStopReason, WorkerStateName } from '../status/snapshot';
 
 export type { RecycleReason, WorkerStateName };
@@ -39,6 +39,16 @@ export interface WorkerRecord {
   served: number;
   inflight: number;
   connections: number;
+  /** Keep-alive connections with nothing in flight. */
+  idle: number;
+  /** Upgraded connections (WebSocket) open. */
+  upgraded: number;
+  /** Responses streaming (headers out, not ended); part of `inflight`. */
+  streaming: number;
+  /** When a draining worker cuts the long-lived connections still open (drain_timeout); null while it serves. */
+  drainDeadline: number | null;
+  /** The worker reported the connections it cut after `abandon`: its last counts are not cut again at exit. */
+  cutReported: boolean;
   activeTasks: number;
   tasks: TaskCounters;
   loopDelayMs: number | null;
@@ -113,7 +123,12 @@ export interface Totals {
   taskWaitTotalMs: number;
   /** Processes workers left running after they exited, which the primary had to end. */
   processesKilled: number;
+  /** Requests, streams and upgraded connections smartworkers ended before the app did, by kind and reason. */
+  connectionsCut: Record<CutKind, Record<ConnectionCutReason, number>>;
 }
+
+/** Why a connection was cut: the worker's own reasons, or `killed` (the worker was SIGKILLed with it open). */
+export type ConnectionCutReason = CutReason | 'killed';
 
 export type Phase = 'running' | 'stopping';
 export type StopMode = 'graceful' | 'fast' | 'force';

@@ -9,10 +9,15 @@
  * A retire waits for tasks without a bound of its own: the primary owns `max_task_wait`
  * and ends it with `abandon`. When the primary is gone nobody will, so that drain is
  * bounded by `gracefulTimeoutMs`.
+ *
+ * Long-lived connections (WebSockets, streams) have their own bound, `drain_timeout`, kept
+ * here because the worker holds the sockets: the app is told the deadline at once (`onDrain`),
+ * and whatever it has not closed by then is cut, and reported (`cut`) to the primary.
  */
 import { TAG } from '../protocol';
-import type { TaskInfo } from '../protocol';
-import type { RequestTracker } from './requests';
+import type { CutReason, TaskInfo } from '../protocol';
+import type { CutResult, RequestTracker } from './requests';
+import { startDrain } from './drain-api';
 import type { TaskRegistry } from './tasks';
 import type { Reporter } from './reporter';
 import { connected, sendToPrimary } from './ipc';
@@ -37,6 +42,7 @@ export interface DrainDeps {
 export class Drain {
   private phase: DrainPhase = 'serving';
   private deadline: NodeJS.Timeout | null = null;
+  private cutTimer: NodeJS.Timeout | null = null;
   private unsubscribeTasks: (() => void) | null = null;
   private lostLogged = false;
 
@@ -46,8 +52,13 @@ export class Drain {
     return this.phase;
   }
 
-  /** The primary retires this worker (recycle, reload, stop). */
-  retire(idleGraceMs: number): void {
+  /**
+   * The primary retires this worker (recycle, reload, stop). `drainTimeoutMs` bounds the
+   * long-lived connections (undefined from an older primary: no bound of the worker's own).
+   */
+  retire(idleGraceMs: number, drainTimeoutMs?: number, reason = 'retire'): void {
+    // The app hears of the drain before it begins: a drain with nothing open ends at once.
+    if (drainTimeoutMs !== undefined) this.boundConnections(drainTimeoutMs, reason);
     this.begin(idleGraceMs);
   }
 
@@ -55,7 +66,7 @@ export class Drain {
    * The IPC channel closed: the primary exited or was killed. No new connection can
    * arrive; finish what is running, within `gracefulTimeoutMs`, and exit.
    */
-  primaryLost(idleGraceMs: number, gracefulTimeoutMs: number): void {
+  primaryLost(idleGraceMs: number, gracefulTimeoutMs: number, drainTimeoutMs = gracefulTimeoutMs): void {
     if (this.phase === 'exiting' || this.deadline !== null) return;
     const { inflight } = this.deps.requests.counts();
     const running = this.deps.tasks.stats().active;
@@ -68,6 +79,7 @@ export class Drain {
     // Ref'd on purpose: even if the app's work hangs on nothing, the worker exits
     // deliberately and says what it lost.
     this.deadline = setTimeout(() => this.giveUp(gracefulTimeoutMs), gracefulTimeoutMs);
+    this.boundConnections(Math.min(drainTimeoutMs, gracefulTimeoutMs), 'primary-lost');
     this.begin(idleGraceMs);
   }
 
@@ -76,6 +88,7 @@ export class Drain {
     if (this.phase === 'exiting') return;
     this.phase = 'exiting';
     this.clearDeadline();
+    this.cutConnections('abandoned');
     const tasks = this.deps.tasks.active();
     sendToPrimary({ [TAG]: 'lost', tasks });
     this.barrier(() => this.deps.exit(0));
@@ -117,6 +130,34 @@ export class Drain {
     this.check();
   }
 
+  /**
+   * Tells the app at once (`onDrain`) and cuts what it has left open at the deadline. Only
+   * the first call counts: the app was given one deadline.
+   */
+  private boundConnections(ms: number, reason: string): void {
+    if (this.cutTimer !== null || this.phase === 'exiting') return;
+    startDrain(Date.now() + ms, reason);
+    // Unref'd: open sockets keep the worker alive, the timer alone must not.
+    this.cutTimer = setTimeout(() => {
+      if (this.phase === 'draining') this.cutConnections('drain_timeout');
+    }, ms);
+    this.cutTimer.unref();
+  }
+
+  /** Ends what the app left open and reports it: to the primary, or to stderr without one. */
+  private cutConnections(reason: CutReason): CutResult {
+    const cut = this.deps.requests.cut();
+    const total = cut.counts.request + cut.counts.stream + cut.counts.upgraded;
+    if (total === 0) return cut;
+    if (connected()) {
+      sendToPrimary({ [TAG]: 'cut', reason, counts: cut.counts, connections: cut.connections });
+    } else {
+      this.deps.log(`cut ${total} connection(s) the app had not closed (${reason}):`);
+      for (const c of cut.connections) this.deps.log(`  cut ${c.kind} open ${c.openMs} ms${c.path ? ` path=${c.path}` : ''}`);
+    }
+    return cut;
+  }
+
   private finish(): void {
     this.phase = 'exiting';
     this.clearDeadline();
@@ -137,6 +178,7 @@ export class Drain {
     this.phase = 'exiting';
     const lost = this.deps.tasks.active();
     const { inflight } = this.deps.requests.counts();
+    this.cutConnections('abandoned');
     this.lostLogged = true;
     this.deps.log(
       `graceful timeout (${gracefulTimeoutMs} ms) passed without the primary; exiting with ` +
@@ -149,7 +191,9 @@ export class Drain {
   private clearDeadline(): void {
     if (this.deadline !== null) clearTimeout(this.deadline);
     this.deadline = null;
+    if (this.cutTimer !== null) clearTimeout(this.cutTimer);
   }
+
 }
 
 function describe(task: TaskInfo): string {

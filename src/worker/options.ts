@@ -7,6 +7,7 @@ export const DEFAULT_RUNTIME_OPTIONS: Readonly<RuntimeOptions> = Object.freeze({
   requestLimit: 0,
   gracefulTimeoutMs: 30_000,
   idleGraceMs: 1_000,
+  drainTimeoutMs: 30_000,
 });
 
 /**

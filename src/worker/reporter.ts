@@ -86,12 +86,15 @@ export class Reporter {
   }
 
   private report(): ReportMessage {
-    const { served, inflight, connections } = this.sources.requests();
+    const { served, inflight, connections, idle, upgraded, streaming } = this.sources.requests();
     return {
       [TAG]: 'report',
       served,
       inflight,
       connections,
+      idle,
+      upgraded,
+      streaming,
       tasks: this.sources.tasks(),
       loopDelayMs: this.loopDelay.takeP99Ms(),
     };

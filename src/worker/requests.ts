@@ -1,13 +1,21 @@
 /**
  * Request accounting without patching the app: Node publishes every HTTP(S) request
  * start and every server listen on `diagnostics_channel`. Per request this costs two
- * counter increments, one Map lookup and one `close` listener; nothing is sent here.
+ * counter increments, one Map lookup, one clock read and one `close` listener; nothing
+ * is sent here.
+ *
+ * Upgrades (WebSocket) publish nothing: an `upgrade` listener is put first on an HTTP server
+ * only once the app has one of its own (so Node's choice to upgrade is unchanged), and marks
+ * the connection upgraded.
  */
 import { subscribe } from 'node:diagnostics_channel';
+import { Server as HttpServer, type IncomingMessage } from 'node:http';
+import { Server as HttpsServer } from 'node:https';
 import { Server as NetServer } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { Socket } from 'node:net';
 import type { ServerResponse } from 'node:http';
+import { MAX_CUT_DETAILS, type CutConnection, type CutKind } from '../protocol';
 
 /** One HTTP connection that has carried at least one request. */
 interface Connection {
@@ -16,7 +24,22 @@ interface Connection {
   /** The latest response on it, to turn keep-alive off when a drain starts mid-request. */
   latest: ServerResponse | null;
   idleTimer: NodeJS.Timeout | null;
+  /** Handed to the app's `upgrade` listener: it no longer speaks HTTP. */
+  upgraded: boolean;
+  /** When the latest request (or the upgrade) started, epoch ms. */
+  since: number;
+  /** The upgrade's path (a request's is read from its response when needed). */
+  path: string | null;
 }
+
+/** What a cut ended, for the log and the counters. */
+export interface CutResult {
+  counts: Record<CutKind, number>;
+  /** At most MAX_CUT_DETAILS, longest open first. */
+  connections: CutConnection[];
+}
+
+const MAX_PATH = 256;
 
 interface RequestStartMessage {
   response: ServerResponse;
@@ -31,6 +54,12 @@ export interface RequestCounts {
   inflight: number;
   /** Open connections that have carried a request. */
   connections: number;
+  /** Open connections with nothing in flight (keep-alive, or accepted and not yet used). */
+  idle: number;
+  /** Connections handed to an `upgrade` listener (WebSocket) and still open. */
+  upgraded: number;
+  /** Responses whose headers went out and which have not ended (SSE, downloads); also in `inflight`. */
+  streaming: number;
 }
 
 export interface RequestTrackerHooks {
@@ -72,6 +101,9 @@ export class RequestTracker {
   private inflight = 0;
   private readonly connections = new Map<Socket, Connection>();
   private readonly servers = new Set<NetServer>();
+  private readonly upgradeHooked = new WeakSet<NetServer>();
+  private busy = 0;
+  private upgraded = 0;
   private draining = false;
   private idleGraceMs = 0;
 
@@ -97,8 +129,51 @@ export class RequestTracker {
     return out.sort();
   }
 
+  /**
+   * The counts of the next report. Streaming responses are found by a walk over the busy
+   * connections: at most one report every report interval pays it, never a request.
+   */
   counts(): RequestCounts {
-    return { served: this.served, inflight: this.inflight, connections: this.connections.size };
+    let streaming = 0;
+    if (this.busy > 0) {
+      for (const connection of this.connections.values()) {
+        const response = connection.latest;
+        if (connection.inflight > 0 && response !== null && response.headersSent && !response.writableEnded) streaming++;
+      }
+    }
+    return {
+      served: this.served,
+      inflight: this.inflight,
+      connections: this.connections.size,
+      idle: Math.max(0, this.connections.size - this.busy - this.upgraded),
+      upgraded: this.upgraded,
+      streaming,
+    };
+  }
+
+  /**
+   * Ends every connection that still carries something — a request, a streaming response, an
+   * upgraded connection — and returns what was ended: the app did not end it in time. Idle
+   * connections are closed too, but lose nothing and are not counted. Sockets are destroyed,
+   * never ended politely: a response cut short must look cut to its client, not complete.
+   */
+  cut(): CutResult {
+    const now = Date.now();
+    const counts: Record<CutKind, number> = { request: 0, stream: 0, upgraded: 0 };
+    const details: CutConnection[] = [];
+    for (const connection of [...this.connections.values()]) {
+      const kind = kindOf(connection);
+      if (kind !== null) {
+        counts[kind]++;
+        const path = connection.path ?? connection.latest?.req?.url ?? null;
+        const detail: CutConnection = { kind, openMs: Math.max(0, now - connection.since) };
+        if (path !== null) detail.path = path.slice(0, MAX_PATH);
+        details.push(detail);
+      }
+      connection.socket.destroy();
+    }
+    details.sort((a, b) => b.openMs - a.openMs);
+    return { counts, connections: details.slice(0, MAX_CUT_DETAILS) };
   }
 
   /** True once nothing is in flight and no connection is open. */
@@ -128,7 +203,8 @@ export class RequestTracker {
       if (connection.inflight > 0) {
         const response = connection.latest;
         if (response !== null && !response.headersSent) response.shouldKeepAlive = false;
-      } else {
+      } else if (!connection.upgraded) {
+        // An upgraded connection is the app's to close (see onDrain): never idle.
         this.scheduleIdleClose(connection);
       }
     }
@@ -137,6 +213,7 @@ export class RequestTracker {
   private addServer(server: NetServer): void {
     if (this.servers.has(server)) return;
     this.servers.add(server);
+    if (server instanceof HttpServer || server instanceof HttpsServer) this.watchUpgrades(server as HttpServer);
     server.once('close', () => {
       this.servers.delete(server);
       this.hooks.onServers();
@@ -144,6 +221,54 @@ export class RequestTracker {
     // A server that starts listening after the drain began must not take traffic either.
     if (this.draining && server.listening) NetServer.prototype.close.call(server);
     else this.hooks.onServers();
+  }
+
+  /**
+   * Puts the tracker's `upgrade` listener first, once the app has one: with no listener of the
+   * app's, Node answers an upgrade request as a plain request, and one of ours alone would
+   * change that. (An https.Server is a tls.Server, not an http.Server: both are watched.)
+   */
+  private watchUpgrades(server: HttpServer): void {
+    const hook = (): void => {
+      if (this.upgradeHooked.has(server)) return;
+      this.upgradeHooked.add(server);
+      server.prependListener('upgrade', (request: IncomingMessage, socket: Socket) => {
+        // The app's own listener was removed since: nobody would ever answer this socket.
+        if (server.listenerCount('upgrade') === 1) socket.destroy();
+        else this.onUpgrade(request, socket, server);
+      });
+    };
+    if (server.listenerCount('upgrade') > 0) hook();
+    else {
+      const onNew = (event: string | symbol): void => {
+        if (event !== 'upgrade' || this.upgradeHooked.has(server)) return;
+        server.removeListener('newListener', onNew);
+        // After the app's listener is in place (newListener runs before the add).
+        process.nextTick(hook);
+      };
+      server.on('newListener', onNew);
+    }
+  }
+
+  /** An upgrade is served traffic: it counts in `served` (and max_requests) like a request. */
+  private onUpgrade(request: IncomingMessage, socket: Socket, server: NetServer): void {
+    this.served++;
+    let connection = this.connections.get(socket);
+    if (connection === undefined) {
+      connection = newConnection(socket);
+      this.connections.set(socket, connection);
+      socket.once('close', () => this.onSocketClose(socket));
+      if (!this.servers.has(server)) this.addServer(server);
+    }
+    if (connection.idleTimer !== null) {
+      clearTimeout(connection.idleTimer);
+      connection.idleTimer = null;
+    }
+    connection.upgraded = true;
+    connection.since = Date.now();
+    connection.path = request.url ?? null;
+    this.upgraded++;
+    this.hooks.onRequest(this.served);
   }
 
   /**
@@ -155,7 +280,7 @@ export class RequestTracker {
   private onAccept(socket: Socket): void {
     const server = (socket as Socket & { server?: unknown }).server;
     if (server instanceof TlsServer || this.connections.has(socket)) return;
-    const connection: Connection = { socket, inflight: 0, latest: null, idleTimer: null };
+    const connection = newConnection(socket);
     this.connections.set(socket, connection);
     socket.once('close', () => this.onSocketClose(socket));
     if (this.draining) this.scheduleIdleClose(connection);
@@ -166,13 +291,14 @@ export class RequestTracker {
     this.inflight++;
     let connection = this.connections.get(socket);
     if (connection === undefined) {
-      connection = { socket, inflight: 0, latest: null, idleTimer: null };
+      connection = newConnection(socket);
       this.connections.set(socket, connection);
       socket.once('close', () => this.onSocketClose(socket));
       if (server !== undefined && !this.servers.has(server)) this.addServer(server);
     }
-    connection.inflight++;
+    if (connection.inflight++ === 0) this.busy++;
     connection.latest = response;
+    connection.since = Date.now();
     if (this.draining) {
       // Node writes `Connection: close` and ends the socket after this response.
       response.shouldKeepAlive = false;
@@ -189,7 +315,7 @@ export class RequestTracker {
 
   private onResponseClose(connection: Connection, response: ServerResponse): void {
     this.inflight--;
-    connection.inflight--;
+    if (--connection.inflight === 0 && this.connections.has(connection.socket)) this.busy--;
     if (connection.latest === response) connection.latest = null;
     // Normally the socket ends by itself after a `Connection: close` response; this
     // covers an app that forced keep-alive back on.
@@ -204,6 +330,8 @@ export class RequestTracker {
     if (connection === undefined) return;
     if (connection.idleTimer !== null) clearTimeout(connection.idleTimer);
     this.connections.delete(socket);
+    if (connection.inflight > 0) this.busy--;
+    if (connection.upgraded) this.upgraded--;
     this.hooks.onSettle();
   }
 
@@ -213,7 +341,18 @@ export class RequestTracker {
     // sending its next request on this socket, and closing under it would reset it.
     connection.idleTimer = setTimeout(() => {
       connection.idleTimer = null;
-      if (connection.inflight === 0) connection.socket.destroy();
+      if (connection.inflight === 0 && !connection.upgraded) connection.socket.destroy();
     }, this.idleGraceMs);
   }
+}
+
+function newConnection(socket: Socket): Connection {
+  return { socket, inflight: 0, latest: null, idleTimer: null, upgraded: false, since: Date.now(), path: null };
+}
+
+/** What an open connection carries: null when nothing (idle). */
+function kindOf(connection: Connection): CutKind | null {
+  if (connection.upgraded) return 'upgraded';
+  if (connection.inflight === 0) return null;
+  return connection.latest !== null && connection.latest.headersSent ? 'stream' : 'request';
 }

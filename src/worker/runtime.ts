@@ -102,7 +102,7 @@ function reportBeforeDisconnect(reporter: Reporter): void {
 function installLifecycle(drain: Drain, options: RuntimeOptions, activeTasks: () => TaskInfo[]): void {
   // Keep node:cluster from exiting the worker when the channel closes (see the header).
   cluster.worker!.exitedAfterDisconnect = true;
-  process.once('disconnect', () => drain.primaryLost(options.idleGraceMs, options.gracefulTimeoutMs));
+  process.once('disconnect', () => drain.primaryLost(options.idleGraceMs, options.gracefulTimeoutMs, options.drainTimeoutMs));
   // Exit 0 tells a primary that lost the channel that every task finished: never say it over lost ones.
   process.on('exit', (code) => {
     if (drain.lostAtExit() && code === 0) process.exitCode = 1;
@@ -119,7 +119,7 @@ function installLifecycle(drain: Drain, options: RuntimeOptions, activeTasks: ()
   function handle(message: PrimaryMessage): void {
     switch (message[TAG]) {
       case 'retire':
-        drain.retire(message.idleGraceMs);
+        drain.retire(message.idleGraceMs, message.drainTimeoutMs, message.reason);
         return;
       case 'abandon':
         drain.abandon();
@@ -137,7 +137,7 @@ function installLifecycle(drain: Drain, options: RuntimeOptions, activeTasks: ()
     // The primary decides: during its own stop this is a no-op, otherwise it recycles
     // this worker surge-then-retire. Without a primary, drain on our own.
     if (connected()) sendToPrimary({ [TAG]: 'signal', signal });
-    else drain.primaryLost(options.idleGraceMs, options.gracefulTimeoutMs);
+    else drain.primaryLost(options.idleGraceMs, options.gracefulTimeoutMs, options.drainTimeoutMs);
   };
   process.on('SIGTERM', () => onTermination('SIGTERM'));
   process.on('SIGINT', () => onTermination('SIGINT'));

@@ -70,6 +70,7 @@ describe('defaults', () => {
           maxRestartDelay: 15_000,
           minUptime: 10_000,
           maxRetiring: availableParallelism(),
+          drainTimeout: 30_000,
           drainIdleGrace: 1000,
           readyOn: 'listening',
           maxRestarts: 0,

@@ -76,8 +76,8 @@ describe('status', () => {
     const lines = stdout.split('\n');
     expect(lines[0]).toBe('primary 4100 · running · up 3m12s · node v20.20.2 · rss 45.0 MiB');
     expect(lines[1]).toBe('config /srv/app/workers.yaml');
-    expect(lines[3]).toMatch(/^APP\s+SLOT\s+ID\s+PID\s+GEN\s+STATE\s+UPTIME\s+SERVED\s+IN-FLIGHT\s+TASKS\s+RSS\s+CPU\s+LOOP\s+HEARTBEAT\s+RESTARTS$/);
-    expect(lines[4]).toMatch(/^api\s+0\s+1\s+4101\s+1\s+ready\s+1m01s\s+1234\/10000\s+3\s+2 \(email 2\)\s+80\.0 MiB\s+3\.5%\s+1\.2ms\s+400ms\s+0$/);
+    expect(lines[3]).toMatch(/^APP\s+SLOT\s+ID\s+PID\s+GEN\s+STATE\s+UPTIME\s+SERVED\s+IN-FLIGHT\s+STREAMS\s+WS\s+IDLE\s+TASKS\s+RSS\s+CPU\s+LOOP\s+HEARTBEAT\s+RESTARTS$/);
+    expect(lines[4]).toMatch(/^api\s+0\s+1\s+4101\s+1\s+ready\s+1m01s\s+1234\/10000\s+3\s+0\s+0\s+2\s+2 \(email 2\)\s+80\.0 MiB\s+3\.5%\s+1\.2ms\s+400ms\s+0$/);
     expect(lines[5]).toMatch(/^api\s+0\s+3\s+4103\s+1\s+waiting-for-tasks \(max_requests\)/);
     expect(lines[6]).toMatch(/^api\s+1\s+2\s+4102\s+.*\s+-\s+-\s+-\s+-\s+0$/);
     expect(stdout).not.toMatch(/exited/);

@@ -45,6 +45,11 @@ describe('formatSummaryLine', () => {
       recycles: 2,
       recyclesByReason: { reload: 2 },
       tasksLost: 0,
+      upgraded: 0,
+      streaming: 0,
+      drainingLongLived: 0,
+      drainLeftMs: 0,
+      connectionsCut: 0,
     });
   });
 });

@@ -624,7 +624,7 @@ describe('shutdown_with_message', () => {
     const retire = sim.take().filter((e) => e.type === 'send' || e.type === 'app-message');
     expect(retire).toEqual([
       { type: 'app-message', id: 1, message: 'shutdown' },
-      { type: 'send', id: 1, message: { $sw: 'retire', reason: 'max_requests', idleGraceMs: 1_000 } },
+      { type: 'send', id: 1, message: { $sw: 'retire', reason: 'max_requests', idleGraceMs: 1_000, drainTimeoutMs: 30_000 } },
     ]);
     sim.send({ type: 'signal', signal: 'SIGTERM' });
     expect(sim.take().filter((e) => e.type === 'app-message')).toEqual([{ type: 'app-message', id: 2, message: 'shutdown' }]);

@@ -92,7 +92,7 @@ describe('supervisor executor', () => {
     });
     expect(host.forks).toHaveLength(2);
     host.emit({ type: 'listening', id: 2 });
-    expect(host.sent).toEqual([{ id: 1, message: { $sw: 'retire', reason: 'max_requests', idleGraceMs: 1000 } }]);
+    expect(host.sent).toEqual([{ id: 1, message: { $sw: 'retire', reason: 'max_requests', idleGraceMs: 1000, drainTimeoutMs: 30_000 } }]);
   });
 
   it('ticks deadlines on its clock: a silent worker is SIGKILLed', () => {

@@ -95,11 +95,18 @@ export function renderStatus(s: StatusSnapshot): string {
   if (workers.length === 0) {
     lines.push('no workers');
   } else {
-    const headers = ['APP', 'SLOT', 'ID', 'PID', 'GEN', 'STATE', 'UPTIME', 'SERVED', 'IN-FLIGHT', 'TASKS', 'RSS', 'CPU', 'LOOP', 'HEARTBEAT', 'RESTARTS'];
-    const right = new Set([1, 2, 3, 4, 6, 7, 8, 10, 11, 12, 13, 14]);
+    const headers = ['APP', 'SLOT', 'ID', 'PID', 'GEN', 'STATE', 'UPTIME', 'SERVED', 'IN-FLIGHT', 'STREAMS', 'WS', 'IDLE', 'TASKS', 'RSS', 'CPU', 'LOOP', 'HEARTBEAT', 'RESTARTS'];
+    const right = new Set([1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17]);
     lines.push(renderTable(headers, workers.sort(byAppSlotId).map(workerRow), right));
   }
   lines.push('');
+  const d = s.draining;
+  // The old generation after a reload: its drain goes on in the open, and says when it ends.
+  if (d && d.workers > 0) {
+    lines.push(
+      `draining: ${d.workers} worker(s) · ${d.connections} connection(s) left (${d.longLived} long-lived) · ${d.tasks} task(s) · connections cut in ${formatDuration(d.msLeft)} at most`,
+    );
+  }
   for (const app of s.apps) {
     lines.push(`app ${app.name}: ${app.readyWorkers}/${app.desiredWorkers} ready · ${app.script}`);
     // A slot that gave up explains a missing worker: say so rather than leave a silent gap.
@@ -120,6 +127,13 @@ export function renderStatus(s: StatusSnapshot): string {
     `recycles: ${recycles || 'none'} · ${t.recyclesDelayedByTasks} waited on tasks (${formatDuration(t.taskWaitTotalMs)} in total)`,
   );
   lines.push(`requests served: ${t.requestsServed}`);
+  if ((t.connectionsCutTotal ?? 0) > 0) {
+    const parts: string[] = [];
+    for (const [kind, byReason] of Object.entries(t.connectionsCut ?? {})) {
+      for (const [reason, n] of Object.entries(byReason)) if (n > 0) parts.push(`${kind} ${reason} ${n}`);
+    }
+    lines.push(`connections cut: ${t.connectionsCutTotal} (${parts.join(' · ')})`);
+  }
   return lines.join('\n');
 }
 
@@ -131,10 +145,13 @@ function workerRow(w: WorkerStatus): string[] {
     String(w.id),
     w.pid === null ? '-' : String(w.pid),
     String(w.generation),
-    w.retireReason ? `${w.state} (${w.retireReason})` : w.state,
+    stateCell(w),
     formatDuration(w.uptimeMs),
     w.requestLimit > 0 ? `${w.served}/${w.requestLimit}` : String(w.served),
     String(w.inflight),
+    String(w.streamingResponses ?? 0),
+    String(w.upgradedConnections ?? 0),
+    String(w.idleConnections ?? 0),
     tasks ? `${w.activeTasks} (${tasks})` : String(w.activeTasks),
     formatBytes(w.rssBytes),
     formatPercent(w.cpuPercent),
@@ -142,6 +159,13 @@ function workerRow(w: WorkerStatus): string[] {
     formatDuration(w.heartbeatAgeMs),
     String(w.restarts),
   ];
+}
+
+/** `retiring (reload) · cut in 25s` while a drain holds long-lived connections. */
+function stateCell(w: WorkerStatus): string {
+  const base = w.retireReason ? `${w.state} (${w.retireReason})` : w.state;
+  const longLived = (w.upgradedConnections ?? 0) + (w.streamingResponses ?? 0);
+  return w.drainLeftMs != null && longLived > 0 ? `${base} · cut in ${formatDuration(w.drainLeftMs)}` : base;
 }
 
 function byAppSlotId(a: WorkerStatus, b: WorkerStatus): number {

@@ -7,6 +7,7 @@ import { nextCronTime, parseCron } from '../../config/cron';
 import type { AppSettings } from '../../config/types';
 import { EXIT } from '../../errors';
 import { liveWorkers } from '../queries';
+import { connectionsCutTotal, drainBound } from './connections';
 import type { AppRuntime, ClusterState, Effect, LogLevel, PolicyEnv, RecycleReason, SlotRecord, StopMode, Totals, WorkerRecord } from '../state';
 
 /** After `abandon`, how long a worker gets to report its lost tasks before SIGKILL. */
@@ -159,12 +160,15 @@ export function retire(ctx: Ctx, worker: WorkerRecord, reason: RecycleReason | '
   w.state = stopping ? 'stopping' : 'retiring';
   w.exitReason = reason;
   const wait = stopping ? (settings?.gracefulTimeout ?? 30_000) : (settings?.maxTaskWait ?? 300_000);
-  w.deadline = w.recycle?.force && !stopping ? now + (settings?.gracefulTimeout ?? 30_000) : now + wait;
+  const force = w.recycle?.force === true && !stopping;
+  w.deadline = force ? now + (settings?.gracefulTimeout ?? 30_000) : now + wait;
+  const drainTimeoutMs = drainBound(settings, stopping, force);
+  w.drainDeadline = now + drainTimeoutMs;
   if (!stopping) mutTotals(ctx).recyclesByReason[reason] += 1;
   // pm2's 'shutdown' goes first: the app's handler runs before the drain begins, so cleanup it
   // starts with tasks.run() is waited for like any task.
   if (settings?.shutdownWithMessage) emit(ctx, { type: 'app-message', id: w.id, message: 'shutdown' });
-  emit(ctx, { type: 'send', id: w.id, message: { $sw: 'retire', reason, idleGraceMs: settings?.drainIdleGrace ?? 1_000 } });
+  emit(ctx, { type: 'send', id: w.id, message: { $sw: 'retire', reason, idleGraceMs: settings?.drainIdleGrace ?? 1_000, drainTimeoutMs } });
   log(ctx, 'info', stopping ? 'worker stopping' : 'worker retiring', { ...who(w), reason, served: w.served, tasks: w.activeTasks });
 }
 
@@ -228,12 +232,17 @@ export function finishStopIfDone(ctx: Ctx): void {
   if (ctx.effects.some((e) => e.type === 'exit')) return;
   const lost = s.totals.tasksLost;
   const killed = s.totals.processesKilled;
-  // Processes a worker left running were cut by the primary: over the whole lifetime, like a lost task.
-  const cut = lost > 0 || killed > 0;
+  const connectionsCut = connectionsCutTotal(s.totals);
+  // Processes a worker left running, and connections the app had not closed, were cut by the
+  // primary: over the whole lifetime, like a lost task.
+  const cut = lost > 0 || killed > 0 || connectionsCut > 0;
   const code = s.exitCode !== null && s.exitCode !== EXIT.ok ? s.exitCode : cut ? EXIT.failure : EXIT.ok;
   s.exitCode = code;
   if (lost > 0) log(ctx, 'error', `${lost} task(s) were lost while the primary ran (each logged above as it happened): exiting ${code}`, { code, tasksLost: lost });
-  log(ctx, 'info', 'primary exiting', { code, tasksLost: lost, processesKilled: killed });
+  if (connectionsCut > 0) {
+    log(ctx, 'error', `${connectionsCut} connection(s) were cut before the app closed them (each logged above as it happened): exiting ${code}`, { code, connectionsCut });
+  }
+  log(ctx, 'info', 'primary exiting', { code, tasksLost: lost, processesKilled: killed, connectionsCut });
   emit(ctx, { type: 'exit', code });
 }
 
@@ -256,6 +265,11 @@ export function fork(ctx: Ctx, app: AppRuntime, slot: number, replaces: WorkerRe
     served: 0,
     inflight: 0,
     connections: 0,
+    idle: 0,
+    upgraded: 0,
+    streaming: 0,
+    drainDeadline: null,
+    cutReported: false,
     activeTasks: 0,
     tasks: { started: 0, completed: 0, failed: 0, cancelled: 0, activeByType: {} },
     loopDelayMs: null,

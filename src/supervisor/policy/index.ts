@@ -29,6 +29,7 @@ import { appsMap, type Ctx, finishStopIfDone, log, mutWorker, newApp, newCtx } f
 import { onCommand, onSettings, onSettingsError, onSignal, scaleDown } from './commands';
 import { detectLimit, detectLimits, onMemory, runCron, scheduleRecycles } from './recycling';
 import { fillSlots, onExit, resetStableBackoff, stopIfNothingLeft } from './restarts';
+import { emptyConnectionsCut } from './connections';
 import { enforceDeadlines, noticeStall, onDisconnect, onMessage, onReaped, onReadySignal } from './workers';
 
 export { STALL_MS } from './workers';
@@ -63,6 +64,7 @@ export function initialState(settings: Settings, now: number): ClusterState {
       recyclesDelayedByTasks: 0,
       taskWaitTotalMs: 0,
       processesKilled: 0,
+      connectionsCut: emptyConnectionsCut(),
     },
     reloadPending: false,
     reloadScope: null,

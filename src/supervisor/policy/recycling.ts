@@ -7,6 +7,7 @@ import { liveWorkers } from '../queries';
 import type { AppRuntime, MemorySample, WorkerRecord } from '../state';
 import { abandon, type Ctx, fork, log, mutApp, mutWorker, nextCronAt, requestRecycle, retire, who } from './actions';
 import { onCommand } from './commands';
+import { heldOnlyByLongLived } from './connections';
 
 export function onMemory(ctx: Ctx, samples: MemorySample[]): void {
   const { s } = ctx;
@@ -81,7 +82,8 @@ export function scheduleRecycles(ctx: Ctx, app: AppRuntime): void {
     }
     const booting = liveWorkers(ctx.s, name).some((o) => o.state === 'starting' && o.replacesId !== null);
     if (booting) return; // staggered: one replacement boots at a time
-    const retiring = liveWorkers(ctx.s, name).filter((o) => o.state === 'retiring' || o.state === 'waiting-for-tasks').length;
+    // A worker held only by WebSockets or streams is bounded by drain_timeout: not by the cap.
+    const retiring = liveWorkers(ctx.s, name).filter((o) => (o.state === 'retiring' || o.state === 'waiting-for-tasks') && !heldOnlyByLongLived(o)).length;
     if (retiring >= app.settings.maxRetiring) {
       if (!recycle.postponedLogged) {
         mutWorker(ctx, w).recycle!.postponedLogged = true;

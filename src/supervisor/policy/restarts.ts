@@ -7,6 +7,7 @@ import type { AppSettings } from '../../config/types';
 import { describeBootFailure, EXIT } from '../../errors';
 import { liveWorkers } from '../queries';
 import type { AppRuntime, WorkerRecord } from '../state';
+import { cutAtExit } from './connections';
 import { beginStop, type Ctx, finishStopIfDone, fork, log, mutApp, mutSlot, mutTotals, mutWorker, who, workersMap } from './actions';
 
 /** Crash backoff: restart_delay doubling per consecutive crash, capped at max_restart_delay. */
@@ -42,6 +43,7 @@ export function onExit(ctx: Ctx, id: number, code: number | null, signal: string
     log(ctx, 'info', `worker exited 0 after disconnecting: the ${w.activeTasks} task(s) it was running finished`, fields);
   }
   if (w.waitingSince !== null) totals.taskWaitTotalMs += now - w.waitingSince;
+  cutAtExit(ctx, w);
   totals.exitedServed += w.served;
   for (const k of ['started', 'completed', 'failed', 'cancelled'] as const) totals.exitedTasks[k] += w.tasks[k];
   delete workersMap(ctx)[id];

@@ -6,6 +6,7 @@ import type { ReadyOn } from '../../config/types';
 import type { WorkerMessage } from '../../protocol';
 import { liveWorkers } from '../queries';
 import type { SupervisorEvent, WorkerRecord } from '../state';
+import { connectionsStillBounded, onCut } from './connections';
 import { ABANDON_GRACE_MS, abandon, type Ctx, GROUP_SIGNAL_SETTLE_MS, kill, log, mutApp, mutSlot, mutTotals, mutWorker, requestRecycle, retire, who } from './actions';
 
 /**
@@ -97,6 +98,9 @@ export function onMessage(ctx: Ctx, id: number, m: WorkerMessage): void {
       w.served = m.served;
       w.inflight = m.inflight;
       w.connections = m.connections;
+      w.idle = m.idle ?? 0;
+      w.upgraded = m.upgraded ?? 0;
+      w.streaming = m.streaming ?? 0;
       w.tasks = m.tasks;
       w.activeTasks = sumValues(m.tasks.activeByType);
       w.loopDelayMs = m.loopDelayMs;
@@ -143,6 +147,9 @@ export function onMessage(ctx: Ctx, id: number, m: WorkerMessage): void {
       return; // answered to whoever asked, outside the policy
     case 'sync':
       return; // the exit barrier, answered by the process host
+    case 'cut':
+      onCut(ctx, found, m);
+      return;
     case 'servers': {
       const w = mutWorker(ctx, found);
       w.servers = m.listening;
@@ -224,7 +231,7 @@ export function enforceDeadlines(ctx: Ctx): void {
       kill(ctx, w, w.exitReason ?? 'timeout');
       continue;
     }
-    if (w.deadline !== null && now >= w.deadline && !w.abandonSent) {
+    if (w.deadline !== null && now >= w.deadline && !w.abandonSent && !connectionsStillBounded(ctx, w)) {
       abandon(ctx, w);
     }
     if (w.killAt !== null && now >= w.killAt) {
