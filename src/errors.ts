@@ -103,8 +103,13 @@ export const ERRORS = {
   },
   SW_NOT_RUNNING: {
     summary: 'No cluster answers on the control socket the command used.',
-    fix: 'Start one with `smartworkers start`, or point the command at it with `--socket <path>` or `--config <file>`.',
+    fix: 'Start one with `smartworkers start` (or `start --daemon`); `smartworkers ls` lists the running ones; pick one by name, `--config <file>` or `--socket <path>`.',
     exitCode: EXIT.failure,
+  },
+  SW_SEVERAL_CLUSTERS: {
+    summary: 'Several clusters run and the command did not say which one (no name, `--config` or `--socket`).',
+    fix: 'Pass the cluster\'s name (`smartworkers ls` lists them: the name or the id), or `--config <file>`.',
+    exitCode: EXIT.usage,
   },
   SW_CONTROL_SOCKET: {
     summary: 'The control socket cannot be created or used safely (path too long, not a socket, a symlink, owned by another user, in a directory another user owns or can write, no permission); nothing was sent to it.',
