@@ -87,8 +87,8 @@ export const ERRORS = {
     exitCode: EXIT.usage,
   },
   SW_SYSTEMD_UNIT: {
-    summary: 'A systemd unit cannot be rendered from the options given (a relative path, an invalid user name).',
-    fix: 'Use absolute paths for the working directory, node and the config file, and a plain user name.',
+    summary: 'A systemd unit cannot be rendered from the options given (a relative path, an invalid user name), or `systemd-unit --install` could not run `systemctl daemon-reload` / `enable`.',
+    fix: "Use absolute paths for the working directory, node and the config file, and a plain user name; with --install, read systemctl's own message (the unit file is left in place).",
     exitCode: EXIT.usage,
   },
   SW_NOTIFY_FAILED: {
