@@ -70,7 +70,7 @@ export function createDeploy(
       if (outcome.kind === 'boot-failed') {
         return {
           ok: false,
-          message: `deploy failed: a worker of ${outcome.app} (slot ${outcome.slot}) could not boot; the old workers keep serving (the replacement is retried with backoff; fix it and deploy again)`,
+          message: `deploy failed: a worker of ${outcome.app} (slot ${outcome.slot}) could not boot; the workers that served before keep serving (it is retried with backoff; fix it and deploy again)`,
           details: { ...details, bootFailed: true, app: outcome.app, slot: outcome.slot },
         };
       }

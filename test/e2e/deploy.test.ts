@@ -60,10 +60,20 @@ describe('deploy', () => {
     const broken = await cli(env, '/', 'deploy', v3);
     expect(broken.code).toBe(3);
     expect(broken.stderr).toContain('Error: broken build (generation 2)');
-    expect(broken.stderr).toMatch(/smartworkers: deploy failed: a worker of api \(slot \d\) could not boot; the old workers keep serving/);
+    expect(broken.stderr).toMatch(/smartworkers: deploy failed: a worker of api \(slot \d\) could not boot; the workers that served before keep serving/);
     expect((await get(port)).status).toBe(200);
     const after = JSON.parse((await cli(env, '/', 'status', '--json')).stdout) as StatusSnapshot;
     expect(after.workers.filter((w) => w.app === 'api' && w.state === 'ready' && w.generation === 1)).toHaveLength(2);
+
+    // An added app that cannot boot: exit 3 with its error; it never stops the apps that serve.
+    const v5 = path.join(dir, 'workers.v5.yaml');
+    writeFileSync(v5, `summary_interval: 0\napps:\n${app('api', 2, `    env: { PORT: "${port}", RELEASE: "5" }\n`)}  - name: worker\n    app: ${JSON.stringify(path.join(FIXTURES, 'boot-fail.cjs'))}\n    workers: 1\n`);
+    const added = await cli(env, '/', 'deploy', v5);
+    expect(added.code).toBe(3);
+    expect(added.stderr).toContain('Error: database URL missing: set DATABASE_URL');
+    expect(added.stderr).toMatch(/deploy failed: a worker of worker \(slot 0\) could not boot/);
+    expect((await get(port)).status).toBe(200);
+    expect(JSON.parse((await cli(env, '/', 'status', '--json')).stdout).primary.pid).toBe(pid);
 
     // A bad config changes nothing: exit 2.
     const v4 = path.join(dir, 'workers.v4.yaml');
