@@ -79,12 +79,15 @@ describe('clusters found from anywhere', () => {
 
     const reload = await cli(env, elsewhere, 'reload');
     expect(reload.code).toBe(2);
-    expect(reload.stderr).toMatch(/^smartworkers: 2 clusters are running, name one .*shop \(pid \d+, .*\), blog \(pid \d+, .*\) \[SW_SEVERAL_CLUSTERS\]\n$/);
+    // Listed oldest first; both started at about the same time, so either order.
+    expect(reload.stderr).toMatch(/^smartworkers: 2 clusters are running, name one \(--name; see smartworkers ls\); running: .* \[SW_SEVERAL_CLUSTERS\]\n$/);
+    expect(reload.stderr).toContain(`shop (pid ${shop.pid}, `);
+    expect(reload.stderr).toContain(`blog (pid ${blog.pid}, `);
 
     const picked = await cli(env, elsewhere, 'status', 'blog', '--json');
     expect(JSON.parse(picked.stdout).primary.pid).toBe(blog.pid);
     expect((await cli(env, elsewhere, 'reload', '--name', 'shop')).code).toBe(0);
-    expect(await cli(env, elsewhere, 'status', 'nope')).toMatchObject({ code: 1, stderr: expect.stringMatching(/^smartworkers: no cluster named 'nope' is running; running: shop .*, blog .*\[SW_NOT_RUNNING\]\n$/) });
+    expect(await cli(env, elsewhere, 'status', 'nope')).toMatchObject({ code: 1, stderr: expect.stringMatching(/^smartworkers: no cluster named 'nope' is running; running: (shop|blog) .*, (shop|blog) .*\[SW_NOT_RUNNING\]\n$/) });
 
     // A primary killed outright leaves its record: the next command cleans it and finds the other.
     shop.signalGroup('SIGKILL');
