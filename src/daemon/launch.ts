@@ -121,9 +121,13 @@ function primaryErrors(text: string): string[] {
   for (const raw of text.split('\n')) {
     if (!raw.startsWith('{')) continue;
     try {
-      const line = JSON.parse(raw) as { level?: number | string; msg?: string; fix?: string };
+      const line = JSON.parse(raw) as { level?: number | string; msg?: string; fix?: string; slot?: number; code?: number | null; signal?: string | null };
       const level = typeof line.level === 'number' ? line.level : line.level === 'error' || line.level === 'fatal' ? 50 : 0;
-      if (level >= 50 && typeof line.msg === 'string') lines.push(line.fix ? `${line.msg} (fix: ${line.fix})` : line.msg);
+      if (level < 50 || typeof line.msg !== 'string') continue;
+      // A worker's line names its slot and how it ended; the cluster's names the fix.
+      const exit = line.signal ? `signal ${line.signal}` : typeof line.code === 'number' ? `exit code ${line.code}` : '';
+      const where = typeof line.slot === 'number' ? ` (slot ${line.slot}${exit ? `, ${exit}` : ''})` : '';
+      lines.push(`${line.msg}${where}${line.fix ? ` (fix: ${line.fix})` : ''}`);
     } catch {
       // not a log line of the primary
     }
