@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -14,5 +16,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // A skipped test is a failing test.
     allowOnly: false,
+    // Clusters started by tests register here, not in the user's state directory (or /run/smartworkers).
+    env: { SMARTWORKERS_STATE_DIR: path.join(tmpdir(), `smartworkers-test-state-${process.getuid?.() ?? 0}`) },
   },
 });

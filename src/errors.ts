@@ -87,8 +87,8 @@ export const ERRORS = {
     exitCode: EXIT.usage,
   },
   SW_SYSTEMD_UNIT: {
-    summary: 'A systemd unit cannot be rendered from the options given (a relative path, an invalid user name).',
-    fix: 'Use absolute paths for the working directory, node and the config file, and a plain user name.',
+    summary: 'A systemd unit cannot be rendered from the options given (a relative path, an invalid user name), or `systemd-unit --install` could not run `systemctl daemon-reload` / `enable`.',
+    fix: "Use absolute paths for the working directory, node and the config file, and a plain user name; with --install, read systemctl's own message (the unit file is left in place).",
     exitCode: EXIT.usage,
   },
   SW_NOTIFY_FAILED: {
@@ -103,8 +103,13 @@ export const ERRORS = {
   },
   SW_NOT_RUNNING: {
     summary: 'No cluster answers on the control socket the command used.',
-    fix: 'Start one with `smartworkers start`, or point the command at it with `--socket <path>` or `--config <file>`.',
+    fix: 'Start one with `smartworkers start` (or `start --daemon`); `smartworkers ls` lists the running ones; pick one by name, `--config <file>` or `--socket <path>`.',
     exitCode: EXIT.failure,
+  },
+  SW_SEVERAL_CLUSTERS: {
+    summary: 'Several clusters run and the command did not say which one (no name, `--config` or `--socket`).',
+    fix: 'Pass the cluster\'s name (`smartworkers ls` lists them: the name or the id), or `--config <file>`.',
+    exitCode: EXIT.usage,
   },
   SW_CONTROL_SOCKET: {
     summary: 'The control socket cannot be created or used safely (path too long, not a socket, a symlink, owned by another user, in a directory another user owns or can write, no permission); nothing was sent to it.',

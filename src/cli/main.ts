@@ -29,11 +29,27 @@ export function buildProgram(): Command {
       .argument('[script]', 'the app entry file (CommonJS or ESM); or `app` in the config file')
       .option('-c, --config <file>', 'YAML config file')
       .option('--env <name>', 'with a pm2 ecosystem file: apply its env_<name> block (as pm2 --env)');
+    if (name === 'start') {
+      command.option('--daemon', 'run in the background (logs to files); return once every app is ready, or fail with the app\'s error');
+    }
     addSettingFlags(command);
     command.action(async (script: string | undefined, opts: Record<string, unknown>) => {
+      if (opts.daemon) {
+        // Loaded and checked here first: a bad config exits 2 before anything is started.
+        const settings = settingsLoader(script, opts, defaults)();
+        const { startDaemonFromCli } = require('./daemon') as typeof import('./daemon');
+        process.exitCode = await startDaemonFromCli(settings, daemonArgs(process.argv), process.cwd(), process.env);
+        return;
+      }
       // Required here: the operate commands start faster without the supervisor loaded.
       const { startPrimary } = require('./start') as typeof import('./start');
-      await startPrimary({ load: settingsLoader(script, opts, defaults), cwd: process.cwd(), env: process.env });
+      await startPrimary({
+        load: settingsLoader(script, opts, defaults),
+        // `deploy`: the primary re-reads another config file (or env block), with the same flags.
+        loaderFor: (configFile, envName) => settingsLoader(keptScript(script), { ...opts, config: configFile, env: envName }, defaults),
+        cwd: process.cwd(),
+        env: process.env,
+      });
     });
   };
   runCommand('start', 'Run the app as N workers in the foreground.');
@@ -42,6 +58,27 @@ export function buildProgram(): Command {
     'Run the app for local development: 1 worker, readable logs, and a rolling reload when a file changes (start --watch).',
     DEV_DEFAULTS,
   );
+
+  program
+    .command('deploy')
+    .description("Start the cluster of this config in the background, or roll the running one onto it (pm2's startOrReload); returns when the new generation serves.")
+    .argument('<config>', 'workers.yaml or a pm2 ecosystem file')
+    .option('--env <name>', 'with an ecosystem file: apply its env_<name> block (as pm2 --env)')
+    .option('--socket <path>', 'control socket of the running cluster (default: found from the config)')
+    .option('--timeout <seconds>', 'give up waiting after this many seconds (default: never)', Number)
+    .option('--no-wait', 'return once the roll has begun')
+    .option('--json', 'print JSON for scripts')
+    .action(async (config: string, opts: Record<string, unknown>) => {
+      const { runDeploy } = require('./commands/deploy') as typeof import('./commands/deploy');
+      const { processIO } = require('./commands/io') as typeof import('./commands/io');
+      process.exitCode = await runDeploy({
+        config,
+        options: opts,
+        io: processIO(),
+        load: (configFile, envName) => settingsLoader(undefined, { config: configFile, env: envName })(),
+        self: [...process.execArgv, process.argv[1]!],
+      });
+    });
 
   const config = program.command('config').description('Inspect configuration.');
   config
@@ -69,6 +106,16 @@ export function buildProgram(): Command {
   registerOperateCommands(program);
   registerSystemdUnitCommand(program);
   return program;
+}
+
+/** The command line of `start --daemon` to run detached: the same, without `--daemon`. */
+function daemonArgs(argv: string[]): string[] {
+  return [...process.execArgv, ...argv.slice(1).filter((arg) => arg !== '--daemon')];
+}
+
+/** The script argument a `deploy` keeps: an app entry file, not an ecosystem file (the deploy names its own). */
+function keptScript(script: string | undefined): string | undefined {
+  return script !== undefined && !looksLikeEcosystemFile(script) ? script : undefined;
 }
 
 /**

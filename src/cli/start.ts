@@ -14,6 +14,19 @@ import { bridgeToSystemd } from '../systemd/bridge';
 import { createNotifier } from '../systemd/notify';
 import { reloadOnChange } from '../dev/reload-on-change';
 import { installSignalHandlers } from './signals';
+import { createDeploy } from '../deploy/primary';
+import { DAEMON_LOGS_ENV, reportReadyToLauncher, takeDaemonFd } from '../daemon/report';
+
+function takeDaemonLogs(env: NodeJS.ProcessEnv): { out: string; err: string } | undefined {
+  const text = env[DAEMON_LOGS_ENV];
+  delete env[DAEMON_LOGS_ENV];
+  try {
+    const logs = text === undefined ? undefined : (JSON.parse(text) as { out?: unknown; err?: unknown });
+    return typeof logs?.out === 'string' && typeof logs.err === 'string' ? { out: logs.out, err: logs.err } : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** At exit, how long messages still queued for systemd may take to go out. */
 const NOTIFY_FLUSH_MS = 3_000;
@@ -32,12 +45,19 @@ export interface RunningPrimary {
 export interface StartInput {
   /** Loads (and on SIGHUP re-loads) the settings; throws a SmartworkersError when invalid. */
   load: () => Settings;
+  /** The loader of another config file (or env block), with the same flags: what `deploy` switches to. */
+  loaderFor?: (configFile: string, envName: string | undefined) => () => Settings;
   cwd: string;
   env: NodeJS.ProcessEnv;
 }
 
 export async function startPrimary(input: StartInput): Promise<RunningPrimary> {
-  const settings = input.load();
+  // `start --daemon`: the launcher's pipe and the log paths; taken out of the env workers inherit.
+  const daemonFd = takeDaemonFd(input.env);
+  const daemonLogs = takeDaemonLogs(input.env);
+  // What SIGHUP (and `reload`) re-reads: the start's config until a `deploy` names another.
+  let load = input.load;
+  const settings = load();
   const logger = createLogger({ format: settings.logFormat, level: settings.logLevel });
 
   let services: OperateServices | undefined;
@@ -49,7 +69,7 @@ export async function startPrimary(input: StartInput): Promise<RunningPrimary> {
     clock: systemClock,
     logger,
     // SIGHUP re-reads the file; the command line and env still win over it.
-    reloadSettings: input.load,
+    reloadSettings: () => load(),
     onExit: (code) => {
       const exit = async (): Promise<void> => {
         systemd.stop();
@@ -65,7 +85,24 @@ export async function startPrimary(input: StartInput): Promise<RunningPrimary> {
     },
   });
 
-  const control = createClusterControl(supervisor, { configSource: settings.configFile ?? 'command line' });
+  const base = createClusterControl(supervisor, { configSource: settings.configFile ?? 'command line' });
+  // After a `deploy`, status names the config file the cluster now runs.
+  let deployedConfig: string | undefined;
+  const control = {
+    ...base,
+    snapshot: () => {
+      const snapshot = base.snapshot();
+      return deployedConfig === undefined ? snapshot : { ...snapshot, primary: { ...snapshot.primary, configSource: deployedConfig } };
+    },
+    ...(input.loaderFor
+      ? {
+          deploy: createDeploy(supervisor, input.loaderFor, (next, configFile) => {
+            load = next;
+            deployedConfig = configFile;
+          }),
+        }
+      : {}),
+  };
   services = await startOperateServices({
     control,
     logger,
@@ -77,6 +114,7 @@ export async function startPrimary(input: StartInput): Promise<RunningPrimary> {
     statusToken: settings.statusToken,
     minReady: settings.minReady,
     summaryIntervalMs: settings.summaryInterval,
+    logs: daemonLogs,
   });
 
   const notifier = createNotifier(input.env, { onError: (err) => logger.warn({ code: err.code }, err.message) });
@@ -89,6 +127,7 @@ export async function startPrimary(input: StartInput): Promise<RunningPrimary> {
   process.on('uncaughtException', (err) => logger.error({ err }, 'uncaught exception in the primary'));
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection in the primary'));
 
+  if (daemonFd !== undefined) reportReadyToLauncher(supervisor, daemonFd, services.socketPath);
   supervisor.start();
   // `watch` / `smartworkers dev`: a rolling reload of an app when its files change.
   stopWatching = reloadOnChange(supervisor, logger);

@@ -231,7 +231,7 @@ const GLOBAL_ROWS = [
     description: "Lowest level of the primary's own log lines.",
   },
   {
-    key: 'control.socket', field: 'controlSocket', kind: 'path', defaultText: 'under `$XDG_RUNTIME_DIR`, else next to the config',
+    key: 'control.socket', field: 'controlSocket', kind: 'path', defaultText: 'in the state directory (see "Where the control socket lives")',
     example: '/run/smartworkers/api.sock',
     description: 'Unix socket the CLI commands (`status`, `reload`, …) talk to the primary through.',
   },

@@ -4,9 +4,12 @@
  * log summary. `close()` stops them, the control socket last, so `smartworkers stop` sees its
  * connection close only when the primary is done.
  */
+import path from 'node:path';
 import type { ClusterControl } from './types';
 import { startControlServer, type OperateLogger } from './server';
-import { defaultSocketPath } from './socket-path';
+import { registerCluster } from './registry';
+import { clusterId, clusterLabel, defaultSocketPath, projectDirectory } from './socket-path';
+import { stateDirectory } from './state-dir';
 import type { StatusServer } from '../status/server';
 import { scheduleSummary, type SummaryFields } from '../status/summary';
 
@@ -28,6 +31,8 @@ export interface OperateServicesOptions {
   minReady: number;
   /** `summary_interval`, ms; 0 = off. */
   summaryIntervalMs: number;
+  /** Where a daemon's output goes (`start --daemon`), for its registry record. */
+  logs?: { out: string; err: string };
 }
 
 export interface OperateServices {
@@ -45,6 +50,23 @@ export async function startOperateServices(options: OperateServicesOptions): Pro
   const { control, logger } = options;
   const socketPath = options.socketPath ?? defaultSocketPath({ configFile: options.configFile, cwd: options.cwd }, options.env);
   const controlServer = await startControlServer({ socketPath, control, logger });
+  // The registry record, so the CLI finds this cluster from any directory (see registry.ts).
+  let unregister = (): void => {};
+  try {
+    const base = { configFile: options.configFile, cwd: options.cwd };
+    unregister = registerCluster(stateDirectory(options.env), {
+      id: clusterId(base),
+      name: clusterLabel(projectDirectory(base)),
+      pid: process.pid,
+      socket: socketPath,
+      config: options.configFile === undefined ? null : path.resolve(options.cwd, options.configFile),
+      cwd: options.cwd,
+      started: new Date().toISOString(),
+      ...(options.logs ? { logs: options.logs } : {}),
+    });
+  } catch (error) {
+    logger?.warn({ err: error }, 'cannot register the cluster in the state directory: commands find it only with --config or --socket');
+  }
   let statusServer: StatusServer | undefined;
   try {
     if (options.statusListen) {
@@ -59,6 +81,7 @@ export async function startOperateServices(options: OperateServicesOptions): Pro
       });
     }
   } catch (error) {
+    unregister();
     await controlServer.close();
     throw error;
   }
@@ -76,6 +99,7 @@ export async function startOperateServices(options: OperateServicesOptions): Pro
     close() {
       closing ??= (async () => {
         summary.stop();
+        unregister();
         await statusServer?.close();
         await controlServer.close();
       })();

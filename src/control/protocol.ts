@@ -18,7 +18,7 @@ export const CONTROL_PROTOCOL_VERSION = 1;
 /** Longest request line a server reads, in bytes (newline excluded). */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
-export const COMMANDS = ['status', 'tasks', 'reload', 'recycle', 'scale', 'stop'] as const;
+export const COMMANDS = ['status', 'tasks', 'reload', 'recycle', 'scale', 'stop', 'deploy'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** Arguments of each command. `wait: false` answers as soon as the action has begun. */
@@ -29,6 +29,8 @@ export interface CommandArgs {
   recycle: { app?: string; slot: number | 'all'; force?: boolean; wait?: boolean };
   scale: { app?: string; absolute?: number; delta?: number; wait?: boolean };
   stop: { force?: boolean };
+  /** `config`: absolute path of the config file to roll onto; `env`: its env_<name> block. */
+  deploy: { config: string; env?: string; wait?: boolean };
 }
 
 export interface TasksResult {
@@ -45,6 +47,7 @@ export interface CommandResults {
   recycle: ActionResult;
   scale: ActionResult;
   stop: ActionResult;
+  deploy: ActionResult;
 }
 
 export type RequestId = string | number;
@@ -106,6 +109,11 @@ const ARG_SPECS: Record<CommandName, Record<string, ArgSpec>> = {
     wait: WAIT,
   },
   stop: { force: FORCE },
+  deploy: {
+    config: { accepted: 'an absolute path', check: (v) => typeof v === 'string' && v.startsWith('/') && v.length <= 4096, required: true },
+    env: { accepted: 'an env block name', check: isAppName },
+    wait: WAIT,
+  },
 };
 
 function describeArgs(cmd: CommandName): string {

@@ -346,6 +346,9 @@ async function execute(request: ControlRequest, control: ClusterControl): Promis
       return control.scale(toScaleSpec(request.args), request.args.wait ?? true);
     case 'stop':
       return control.stop(request.args.force ?? false);
+    case 'deploy':
+      if (!control.deploy) throw new SmartworkersError('SW_CONTROL_BAD_REQUEST', 'this primary cannot deploy (it was not started by `smartworkers start`)');
+      return control.deploy(request.args.config, request.args.env, request.args.wait ?? true);
   }
 }
 

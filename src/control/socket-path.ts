@@ -1,12 +1,11 @@
 /**
  * Where the control socket lives, and the directory around it.
  *
- * By default: `$XDG_RUNTIME_DIR/smartworkers/<name>.sock`, else `<dir>/.smartworkers/<name>.sock`,
- * where `<dir>` is the config file's directory (or the working directory without one) and
- * `<name>` is that directory's base name plus a short hash of its absolute path, so two
- * projects never share a socket while `smartworkers status` finds the cluster started from
- * the same directory. A path too long for a Unix socket (108 bytes on Linux, 104 on macOS)
- * falls back to `<tmpdir>/smartworkers-<uid>/<name>.sock`.
+ * By default: `<state dir>/<id>.sock` (see state-dir.ts), where `<id>` is the base name of the
+ * config file's directory (or the working directory without one) plus a short hash of its
+ * absolute path, so two projects never share a socket and nothing is written inside the project.
+ * A path too long for a Unix socket (108 bytes on Linux, 104 on macOS) falls back to
+ * `<tmpdir>/smartworkers-<uid>/<id>.sock`.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, lstatSync } from 'node:fs';
@@ -14,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SmartworkersError } from '../errors';
 import { checkSocketDirectory, chmodDirectoryNoFollow, currentUid } from './socket-safety';
+import { stateDirectory } from './state-dir';
 
 /** sun_path is 108 bytes on Linux and 104 on macOS, including the terminating NUL. */
 export const MAX_SOCKET_PATH_BYTES = process.platform === 'darwin' ? 103 : 107;
@@ -30,21 +30,27 @@ export interface SocketLocationBase {
 
 /** The control socket of the cluster started with this config file (or from this directory). */
 export function defaultSocketPath(base: SocketLocationBase, env: NodeJS.ProcessEnv = process.env): string {
-  const dir = base.configFile ? path.dirname(path.resolve(base.cwd, base.configFile)) : path.resolve(base.cwd);
-  const name = socketName(dir);
-  const runtimeDir = env.XDG_RUNTIME_DIR;
-  const preferred =
-    runtimeDir && path.isAbsolute(runtimeDir)
-      ? path.join(runtimeDir, 'smartworkers', name)
-      : path.join(dir, '.smartworkers', name);
+  const name = `${clusterId(base)}.sock`;
+  const preferred = path.join(stateDirectory(env), name);
   if (Buffer.byteLength(preferred) <= MAX_SOCKET_PATH_BYTES) return preferred;
   return path.join(tmpdir(), `smartworkers-${currentUid()}`, name);
 }
 
-function socketName(dir: string): string {
+/** The directory a cluster belongs to: the config file's, or the working directory without one. */
+export function projectDirectory(base: SocketLocationBase): string {
+  return base.configFile ? path.dirname(path.resolve(base.cwd, base.configFile)) : path.resolve(base.cwd);
+}
+
+/** `<label>-<hash>`: the project directory's base name and a short hash of its path. */
+export function clusterId(base: SocketLocationBase): string {
+  const dir = projectDirectory(base);
   const hash = createHash('sha256').update(dir).digest('hex').slice(0, 10);
-  const label = path.basename(dir).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 32) || 'root';
-  return `${label}-${hash}.sock`;
+  return `${clusterLabel(dir)}-${hash}`;
+}
+
+/** The short name a person types to pick a cluster: the project directory's base name. */
+export function clusterLabel(dir: string): string {
+  return path.basename(dir).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 32) || 'root';
 }
 
 /**
@@ -61,7 +67,11 @@ export function prepareSocketDirectory(socketPath: string): void {
       `control socket path is ${Buffer.byteLength(socketPath)} bytes, longer than the ${MAX_SOCKET_PATH_BYTES} a Unix socket allows: ${socketPath}`,
     );
   }
-  const dir = path.dirname(socketPath);
+  prepareStateDirectory(path.dirname(socketPath));
+}
+
+/** The same rules for a directory smartworkers keeps files in (the state directory, a socket's). */
+export function prepareStateDirectory(dir: string): void {
   let created: string | undefined;
   try {
     created = mkdirSync(dir, { recursive: true, mode: 0o700 });

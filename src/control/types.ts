@@ -47,6 +47,8 @@ export interface ClusterControl {
   scale(spec: ScaleSpec, wait: boolean): Promise<ActionResult>;
   /** Graceful stop (force = as a second SIGTERM). Resolves when the stop has begun; the primary then exits. */
   stop(force: boolean): Promise<ActionResult>;
+  /** Rolls the cluster onto another config file (`smartworkers deploy`); absent when the primary cannot. */
+  deploy?(configFile: string, envName: string | undefined, wait: boolean): Promise<ActionResult>;
   /** True while at least `minReady` workers are ready and the cluster is not stopping. */
   isReady(minReady: number): boolean;
 }

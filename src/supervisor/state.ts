@@ -107,6 +107,8 @@ export interface AppRuntime {
   slots: SlotRecord[];
   /** Some worker of this app has been ready once. */
   everReady: boolean;
+  /** Added to a running cluster by a reload or `deploy`: its boot failures never stop the cluster (the others serve). */
+  addedLater?: boolean;
   /** First-generation workers that failed to boot before any was ready. */
   bootFailures: number;
   /** When `cron_restart` next reloads the app (epoch ms); null = no schedule. */

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sendCommand } from '../../src/control/client';
 import { startOperateServices } from '../../src/control/operate';
 import { defaultSocketPath } from '../../src/control/socket-path';
+import { listClusters } from '../../src/control/registry';
 import { FakeControl } from './fake-control';
 
 let dir: string;
@@ -39,13 +40,16 @@ describe('startOperateServices', () => {
       logger,
       configFile,
       cwd: dir,
-      env: {},
+      env: { SMARTWORKERS_STATE_DIR: path.join(dir, 'state') },
       statusListen: '127.0.0.1:0',
       minReady: 2,
       summaryIntervalMs: 10,
     });
-    expect(services.socketPath).toBe(defaultSocketPath({ configFile, cwd: dir }, {}));
-    expect(services.socketPath.startsWith(path.join(dir, '.smartworkers'))).toBe(true);
+    const stateEnv = { SMARTWORKERS_STATE_DIR: path.join(dir, 'state') };
+    expect(services.socketPath).toBe(defaultSocketPath({ configFile, cwd: dir }, stateEnv));
+    expect(services.socketPath.startsWith(path.join(dir, 'state'))).toBe(true);
+    // Registered: found by name from anywhere, and gone from the registry once closed.
+    expect(listClusters(path.join(dir, 'state'))).toEqual([expect.objectContaining({ pid: process.pid, socket: services.socketPath, config: configFile })]);
     expect((await sendCommand(services.socketPath, 'status', {}, 2000)).primary.pid).toBe(4100);
     expect((await fetch(`${services.statusUrl}/readyz`)).status).toBe(200);
 
@@ -54,6 +58,7 @@ describe('startOperateServices', () => {
 
     await services.close();
     expect(existsSync(services.socketPath)).toBe(false);
+    expect(listClusters(path.join(dir, 'state'))).toEqual([]);
     await expect(fetch(`${services.statusUrl}/readyz`)).rejects.toThrow();
     await expect(sendCommand(services.socketPath, 'status', {}, 2000)).rejects.toMatchObject({ code: 'SW_NOT_RUNNING' });
   });
@@ -61,7 +66,7 @@ describe('startOperateServices', () => {
   it('releases the control socket when the status server cannot start', async () => {
     const socketPath = path.join(dir, 'ctl.sock');
     await expect(
-      startOperateServices({ control: new FakeControl(), socketPath, cwd: dir, env: {}, statusListen: '0.0.0.0:0', minReady: 1, summaryIntervalMs: 0 }),
+      startOperateServices({ control: new FakeControl(), socketPath, cwd: dir, env: { SMARTWORKERS_STATE_DIR: path.join(dir, 'state') }, statusListen: '0.0.0.0:0', minReady: 1, summaryIntervalMs: 0 }),
     ).rejects.toMatchObject({ code: 'SW_STATUS_TOKEN_REQUIRED' });
     expect(existsSync(socketPath)).toBe(false);
   });

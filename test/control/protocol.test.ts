@@ -30,12 +30,13 @@ describe('control protocol requests', () => {
       ['scale', { absolute: 4 }],
       ['scale', { delta: -1, app: 'api', wait: false }],
       ['stop', { force: true }],
+      ['deploy', { config: '/srv/shop/workers.yaml', env: 'production', wait: true }],
     ];
     for (const [cmd, args] of good) {
       const parsed = parseRequest({ v: 1, id: 'r1', cmd, args });
       expect(parsed, `${cmd} ${JSON.stringify(args)}`).toEqual({ ok: true, request: { v: 1, id: 'r1', cmd, args } });
     }
-    expect(COMMANDS).toEqual(['status', 'tasks', 'reload', 'recycle', 'scale', 'stop']);
+    expect(COMMANDS).toEqual(['status', 'tasks', 'reload', 'recycle', 'scale', 'stop', 'deploy']);
   });
 
   it('treats missing args as none', () => {
@@ -56,7 +57,7 @@ describe('control protocol requests', () => {
     expect(wrongVersion.id).toBe(1);
     expect(wrongVersion.message).toMatch(/version 'v' to be 1, got 2/);
     expect(rejected('{"v":1,"id":1,"cmd":"restart"}').message).toBe(
-      'unknown command "restart"; expected one of status, tasks, reload, recycle, scale, stop',
+      'unknown command "restart"; expected one of status, tasks, reload, recycle, scale, stop, deploy',
     );
     expect(rejected('{"v":1,"id":1,"cmd":"status","extra":1}').message).toMatch(/unknown request field 'extra'/);
     expect(rejected('{"v":1,"id":1,"cmd":"status","args":[]}').message).toMatch(/'args' to be an object/);
@@ -67,6 +68,8 @@ describe('control protocol requests', () => {
     expect(rejected('{"v":1,"id":1,"cmd":"recycle","args":{}}').message).toMatch(/needs argument 'slot' \(a whole number ≥ 0 or "all"\)/);
     expect(rejected('{"v":1,"id":1,"cmd":"recycle","args":{"slot":-1}}').message).toMatch(/'slot' to be a whole number ≥ 0 or "all", got -1/);
     expect(rejected('{"v":1,"id":1,"cmd":"recycle","args":{"slot":1.5}}').message).toMatch(/got 1.5/);
+    expect(rejected('{"v":1,"id":1,"cmd":"deploy","args":{}}').message).toBe("'deploy' needs argument 'config' (an absolute path)");
+    expect(rejected('{"v":1,"id":1,"cmd":"deploy","args":{"config":"rel.yaml"}}').message).toBe(`Expected 'deploy' argument 'config' to be an absolute path, got "rel.yaml"`);
     expect(rejected('{"v":1,"id":1,"cmd":"scale","args":{}}').message).toMatch(/exactly one of 'absolute'.*'delta'/);
     expect(rejected('{"v":1,"id":1,"cmd":"scale","args":{"absolute":2,"delta":1}}').message).toMatch(/exactly one/);
     expect(rejected('{"v":1,"id":1,"cmd":"scale","args":{"delta":0}}').message).toMatch(/'delta' to be a whole number other than 0/);

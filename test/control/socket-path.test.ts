@@ -4,16 +4,22 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readSocketFromConfigFile, resolveSocketPath } from '../../src/cli/commands/socket';
 import { MAX_SOCKET_PATH_BYTES, defaultSocketPath } from '../../src/control/socket-path';
+import { stateDirectory } from '../../src/control/state-dir';
 
 describe('defaultSocketPath', () => {
-  it('lives under $XDG_RUNTIME_DIR/smartworkers, named after the config directory', () => {
-    const socket = defaultSocketPath({ configFile: 'conf/workers.yaml', cwd: '/srv/shop' }, { XDG_RUNTIME_DIR: '/run/user/1000' });
-    expect(socket).toMatch(/^\/run\/user\/1000\/smartworkers\/conf-[0-9a-f]{10}\.sock$/);
+  it('lives in the state directory, named after the config directory', () => {
+    const socket = defaultSocketPath({ configFile: 'conf/workers.yaml', cwd: '/srv/shop' }, { SMARTWORKERS_STATE_DIR: '/run/user/1000/sw' });
+    expect(socket).toMatch(/^\/run\/user\/1000\/sw\/conf-[0-9a-f]{10}\.sock$/);
+    // Never inside the project directory.
+    expect(defaultSocketPath({ configFile: '/srv/shop/workers.yaml', cwd: '/' }, {}).startsWith('/srv/shop')).toBe(false);
   });
 
-  it('falls back to <config dir>/.smartworkers without XDG_RUNTIME_DIR', () => {
-    expect(defaultSocketPath({ configFile: '/srv/shop/workers.yaml', cwd: '/' }, {})).toMatch(/^\/srv\/shop\/\.smartworkers\/shop-[0-9a-f]{10}\.sock$/);
-    expect(defaultSocketPath({ cwd: '/srv/shop' }, {})).toMatch(/^\/srv\/shop\/\.smartworkers\/shop-[0-9a-f]{10}\.sock$/);
+  it('the state directory: $SMARTWORKERS_STATE_DIR, else /run/smartworkers for root, else $XDG_RUNTIME_DIR/smartworkers, else ~/.smartworkers', () => {
+    expect(stateDirectory({ SMARTWORKERS_STATE_DIR: '/var/sw', XDG_RUNTIME_DIR: '/run/user/1000' }, 1000)).toBe('/var/sw');
+    expect(stateDirectory({ XDG_RUNTIME_DIR: '/run/user/0' }, 0)).toBe('/run/smartworkers');
+    expect(stateDirectory({ XDG_RUNTIME_DIR: '/run/user/1000', HOME: '/home/me' }, 1000)).toBe('/run/user/1000/smartworkers');
+    expect(stateDirectory({ HOME: '/home/me' }, 1000)).toBe('/home/me/.smartworkers');
+    expect(stateDirectory({ XDG_RUNTIME_DIR: 'relative', HOME: '/home/me' }, 1000)).toBe('/home/me/.smartworkers');
   });
 
   it('gives the same path for a config file and its directory, different ones for different projects', () => {
@@ -23,8 +29,8 @@ describe('defaultSocketPath', () => {
   });
 
   it('moves to <tmpdir>/smartworkers-<uid> when the path would be too long for a socket', () => {
-    const deep = `/srv/${'very-long-directory-name/'.repeat(6)}app`;
-    const socket = defaultSocketPath({ cwd: deep }, {});
+    const deep = `/srv/${'very-long-directory-name/'.repeat(6)}state`;
+    const socket = defaultSocketPath({ cwd: '/srv/app' }, { SMARTWORKERS_STATE_DIR: deep });
     expect(socket.startsWith(path.join(tmpdir(), `smartworkers-${process.getuid!()}`))).toBe(true);
     expect(Buffer.byteLength(socket)).toBeLessThanOrEqual(MAX_SOCKET_PATH_BYTES);
   });
@@ -45,10 +51,12 @@ describe('resolveSocketPath (CLI)', () => {
     const env = { SMARTWORKERS_CONTROL_SOCKET: '/tmp/env.sock' };
     expect(resolveSocketPath({ socket: 'a.sock', config }, '/home/me', env)).toBe('/home/me/a.sock');
     expect(resolveSocketPath({ config }, '/home/me', env)).toBe('/tmp/env.sock');
-    expect(resolveSocketPath({ config }, '/home/me', {})).toBe(path.join(dir, 'run', 'ctl.sock'));
+    const state = { SMARTWORKERS_STATE_DIR: path.join(dir, 'state') };
+    expect(resolveSocketPath({ config }, '/home/me', state)).toBe(path.join(dir, 'run', 'ctl.sock'));
     await writeFile(config, 'workers: 2\n');
-    expect(resolveSocketPath({ config }, '/home/me', {})).toBe(defaultSocketPath({ configFile: config, cwd: '/' }, {}));
-    expect(resolveSocketPath({}, dir, {})).toBe(defaultSocketPath({ cwd: dir }, {}));
+    expect(resolveSocketPath({ config }, '/home/me', state)).toBe(defaultSocketPath({ configFile: config, cwd: '/' }, state));
+    // Nothing named and nothing registered: not running, whatever the directory.
+    expect(() => resolveSocketPath({}, dir, state)).toThrow(expect.objectContaining({ code: 'SW_NOT_RUNNING' }));
   });
 
   it('reports an unreadable or invalid config file', async () => {

@@ -46,7 +46,8 @@ export function run(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Cl
   const controlSocket = path.join(tempDir(), 'control.sock');
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd,
-    env: { ...process.env, SMARTWORKERS_CONTROL_SOCKET: controlSocket, ...env },
+    // Its own state directory too: no registry record of a test lands in the user's (or /run/smartworkers).
+    env: { ...process.env, SMARTWORKERS_CONTROL_SOCKET: controlSocket, SMARTWORKERS_STATE_DIR: tempDir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group: cleanup and "Ctrl-C" signal the group
   });

@@ -4,7 +4,7 @@
  * a stale socket replaced.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -177,15 +177,17 @@ describe('operating a running cluster', () => {
     expect((await next.exited).code).toBe(0);
   }, 60_000);
 
-  it('finds the cluster through --config (default socket next to the config file)', async () => {
+  it('finds the cluster through --config (default socket in the state directory, nothing in the project)', async () => {
     const dir = tempDir();
     const config = path.join(dir, 'workers.yaml');
     writeFileSync(config, `app: ${JSON.stringify(HTTP)}\nworkers: 1\nsummary_interval: 0\nlog_format: json\n`);
-    // Neither the harness's per-cluster socket nor the machine's runtime dir: the default next to the config.
-    const noSocketEnv = { SMARTWORKERS_CONTROL_SOCKET: undefined, XDG_RUNTIME_DIR: undefined };
+    // Not the harness's per-cluster socket: the default location, in a state directory of the test's own.
+    const stateDir = tempDir();
+    const noSocketEnv = { SMARTWORKERS_CONTROL_SOCKET: undefined, SMARTWORKERS_STATE_DIR: stateDir };
     const cluster = run(['start', '--config', config], noSocketEnv);
     await cluster.waitFor(isMsg('worker ready'), 20_000, 'worker ready');
-    expect(existsSync(path.join(dir, '.smartworkers'))).toBe(true);
+    expect(readdirSync(dir)).toEqual(['workers.yaml']);
+    expect(readdirSync(stateDir).sort()).toEqual([expect.stringMatching(/-[0-9a-f]{10}\.json$/), expect.stringMatching(/-[0-9a-f]{10}\.sock$/)]);
     const status = await cliWithEnv(noSocketEnv, 'status', '--json', '--config', config);
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout).primary).toMatchObject({ pid: cluster.pid, configSource: config });

@@ -1,12 +1,13 @@
 /**
  * The commands that operate a running cluster through its control socket:
- * `status`, `tasks`, `reload`, `recycle`, `scale`, `stop`.
+ * `ls`, `status`, `tasks`, `reload`, `recycle`, `scale`, `stop`.
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { runRecycle, runReload, runScale, runStop } from './actions';
 import { processIO, type CommandIO } from './io';
 import { SOCKET_ENV } from './socket';
 import { runStatus, watchStatus } from './status';
+import { runList } from './list';
 import { runTasks } from './tasks';
 
 export interface OperateCommandsOptions {
@@ -33,12 +34,26 @@ export function registerOperateCommands(program: Command, options: OperateComman
     command
       .option('--socket <path>', `control socket of the cluster (default: $${SOCKET_ENV}, the config's control.socket, or the default location)`)
       .option('-c, --config <file>', "the cluster's config file, to find its control socket")
+      .option('-n, --name <cluster>', 'the cluster to talk to, by name or id (`smartworkers ls`), when several run')
       .option('--timeout <seconds>', 'give up waiting for the reply after this many seconds (0 = never)', parseSeconds)
       .option('--json', 'print JSON for scripts');
 
-  withConnection(program.command('status').description('Show the primary, every worker and the cluster totals.'))
+  program
+    .command('ls')
+    .alias('list')
+    .description('List the running clusters of this user (found from any directory).')
+    .option('--json', 'print JSON for scripts')
+    .action((opts: Record<string, unknown>) => run(runList(opts, io())));
+
+  withConnection(
+    program
+      .command('status')
+      .description('Show the primary, every worker and the cluster totals (several clusters running: list them).')
+      .argument('[name]', 'the cluster, by name or id (default: the one running)'),
+  )
     .option('-w, --watch', 'redraw every second until Ctrl-C')
-    .action((opts: Record<string, unknown>) => {
+    .action((name: string | undefined, opts: Record<string, unknown>) => {
+      if (name !== undefined) opts.name = name;
       if (!opts.watch) return run(runStatus(opts, io()));
       const controller = new AbortController();
       const stop = (): void => controller.abort();
@@ -80,10 +95,18 @@ export function registerOperateCommands(program: Command, options: OperateComman
     .option('--no-wait', 'return once scaling has begun')
     .action((first: string, second: string | undefined, opts: Record<string, unknown>) => run(runScale(first, second, opts, io())));
 
-  withConnection(program.command('stop').description('Stop the cluster gracefully: drain requests, wait for tasks, exit.'))
+  withConnection(
+    program
+      .command('stop')
+      .description('Stop the cluster gracefully: drain requests, wait for tasks, exit.')
+      .argument('[name]', 'the cluster, by name or id (default: the one running)'),
+  )
     .option('--force', 'as a second SIGTERM: stop now, reporting running tasks as lost')
     .option('--no-wait', 'return once the stop has begun instead of when the cluster has exited')
-    .action((opts: Record<string, unknown>) => run(runStop(opts, io())));
+    .action((name: string | undefined, opts: Record<string, unknown>) => {
+      if (name !== undefined) opts.name = name;
+      return run(runStop(opts, io()));
+    });
 }
 
 function parseSeconds(value: string): number {

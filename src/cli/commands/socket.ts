@@ -1,11 +1,15 @@
 /**
  * Which control socket a CLI command talks to: `--socket`, else `SMARTWORKERS_CONTROL_SOCKET`,
- * else the config file's `control.socket`, else the default location for the config file's
- * directory (or the working directory) — the same place `smartworkers start` listens on.
+ * else the config file's `control.socket` (or the registered cluster of that config, or the
+ * default location for it), else the cluster named (name or id, from the registry), else the one
+ * running cluster of the user, from any directory. Several running and none named:
+ * `SW_SEVERAL_CLUSTERS`, listing them.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { defaultSocketPath } from '../../control/socket-path';
+import { describeRunning, findByName, listClusters } from '../../control/registry';
+import { clusterId, defaultSocketPath } from '../../control/socket-path';
+import { stateDirectory } from '../../control/state-dir';
 import { SmartworkersError } from '../../errors';
 
 export const SOCKET_ENV = 'SMARTWORKERS_CONTROL_SOCKET';
@@ -13,6 +17,8 @@ export const SOCKET_ENV = 'SMARTWORKERS_CONTROL_SOCKET';
 export interface SocketChoice {
   socket?: string;
   config?: string;
+  /** A cluster's name or id, as `smartworkers ls` shows them. */
+  name?: string;
 }
 
 /** Reads `control.socket` from a config file; undefined when the file does not set it. */
@@ -31,9 +37,18 @@ export function resolveSocketPath(
     const configFile = path.resolve(cwd, choice.config);
     const configured = readConfiguredSocket(configFile);
     if (configured) return path.resolve(path.dirname(configFile), configured);
-    return defaultSocketPath({ configFile, cwd }, env);
+    const id = clusterId({ configFile, cwd });
+    const registered = listClusters(stateDirectory(env)).find((c) => c.id === id);
+    return registered?.socket ?? defaultSocketPath({ configFile, cwd }, env);
   }
-  return defaultSocketPath({ cwd }, env);
+  const stateDir = stateDirectory(env);
+  const clusters = listClusters(stateDir);
+  if (choice.name) return findByName(clusters, choice.name).socket;
+  if (clusters.length === 1) return clusters[0]!.socket;
+  if (clusters.length > 1) {
+    throw new SmartworkersError('SW_SEVERAL_CLUSTERS', `${clusters.length} clusters are running, name one (--name; see smartworkers ls); ${describeRunning(clusters)}`);
+  }
+  throw new SmartworkersError('SW_NOT_RUNNING', `no cluster is running (none registered in ${stateDir})`);
 }
 
 /** `control: { socket: <path> }` in a YAML config file (relative to the file's directory). */

@@ -17,7 +17,15 @@ const STATUS_TIMEOUT_MS = 5000;
 /** Prints the status once. Exit code 0, or the error's code when no cluster answers. */
 export function runStatus(options: StatusOptions, io: CommandIO): Promise<number> {
   return runReportingErrors(io, async () => {
-    const socketPath = resolveSocketPath(options, io.cwd, io.env, io.readConfiguredSocket);
+    let socketPath: string;
+    try {
+      socketPath = resolveSocketPath(options, io.cwd, io.env, io.readConfiguredSocket);
+    } catch (error) {
+      // Several clusters and none named: list them, as `pm2 ls` would.
+      if (!(error instanceof SmartworkersError) || error.code !== 'SW_SEVERAL_CLUSTERS' || options.name) throw error;
+      const { runList } = require('./list') as typeof import('./list');
+      return runList(options, io);
+    }
     const snapshot = await sendCommand(socketPath, 'status', {}, timeoutMs(options, STATUS_TIMEOUT_MS));
     io.stdout.write(options.json ? `${JSON.stringify(snapshot, null, 2)}\n` : `${renderStatus(snapshot)}\n`);
     return EXIT.ok;

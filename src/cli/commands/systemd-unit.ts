@@ -14,6 +14,24 @@ import { loadEcosystemSettings } from '../../ecosystem/settings';
 import { EXIT } from '../../errors';
 import { defaultBinPath, renderSystemdUnit } from '../../systemd/unit';
 import { processIO, runReportingErrors, type CommandIO } from './io';
+import { clusterLabel, projectDirectory } from '../../control/socket-path';
+import { DEFAULT_UNIT_DIR, installUnit, unitName } from '../../systemd/install';
+
+/** The same command with absolute paths, to run again as root; the unit keeps running as this user. */
+function rerunArgs(script: string | undefined, flags: UnitCommandFlags, cwd: string, username: string): string[] {
+  const args: string[] = [];
+  if (script !== undefined) args.push(path.resolve(cwd, script));
+  if (flags.config !== undefined) args.push('--config', path.resolve(cwd, flags.config));
+  if (flags.env !== undefined) args.push('--env', flags.env);
+  args.push('--user', flags.user ?? username);
+  if (flags.group !== undefined) args.push('--group', flags.group);
+  if (flags.watchdog !== undefined) args.push('--watchdog', String(flags.watchdog));
+  if (flags.description !== undefined) args.push('--description', flags.description);
+  if (flags.name !== undefined) args.push('--name', flags.name);
+  if (flags.unitDir !== undefined) args.push('--unit-dir', path.resolve(cwd, flags.unitDir));
+  args.push('--install');
+  return args;
+}
 
 export interface SystemdUnitCommandOptions {
   /** Where output goes and what cwd/env are (tests pass their own). Default: the process's. */
@@ -31,6 +49,9 @@ interface UnitCommandFlags {
   group?: string;
   watchdog?: number;
   description?: string;
+  install?: boolean;
+  name?: string;
+  unitDir?: string;
 }
 
 function parseWatchdog(value: string): number {
@@ -97,12 +118,28 @@ export function registerSystemdUnitCommand(program: Command, options: SystemdUni
     .option('--group <name>', 'Group= of the service')
     .option('--watchdog <seconds>', 'WatchdogSec=: systemd restarts the service if the primary stops answering', parseWatchdog)
     .option('--description <text>', 'Description= of the unit')
+    .option('--install', 'as root: write the unit, run systemctl daemon-reload and enable (pm2 startup); otherwise print the commands')
+    .option('--name <unit>', "the unit's name, without .service (default: the project directory's name)")
+    .option('--unit-dir <dir>', `where --install writes the unit (default: ${DEFAULT_UNIT_DIR})`)
     .action(async (script: string | undefined, flags: UnitCommandFlags) => {
       const io = options.io ?? processIO();
       const code = await runReportingErrors(io, async () => {
         const text = await systemdUnitText(script, flags, io, currentUser, (line) => io.stderr.write(`smartworkers: warning: ${line}\n`));
-        io.stdout.write(text);
-        return EXIT.ok;
+        if (!flags.install) {
+          io.stdout.write(text);
+          return EXIT.ok;
+        }
+        const configFile = flags.config === undefined ? undefined : path.resolve(io.cwd, flags.config);
+        const installed = installUnit({
+          unitText: text,
+          name: unitName(flags.name ?? clusterLabel(projectDirectory({ configFile, cwd: io.cwd }))),
+          unitDir: path.resolve(io.cwd, flags.unitDir ?? DEFAULT_UNIT_DIR),
+          isRoot: currentUser().uid === 0,
+          rerun: [process.execPath, defaultBinPath(), 'systemd-unit', ...rerunArgs(script, flags, io.cwd, currentUser().username)],
+          env: io.env,
+          out: (line) => io.stdout.write(`smartworkers: ${line}\n`),
+        });
+        return installed ? EXIT.ok : EXIT.failure;
       });
       setExitCode(code);
     });

@@ -103,7 +103,7 @@ export function onSettings(ctx: Ctx, settings: Settings): void {
       if (workersChanged) existing.desired = appSettings.workers;
       if (cronChanged) existing.nextCronAt = nextCronAt(appSettings, now);
     } else {
-      appsMap(ctx)[appSettings.name] = newApp(appSettings, now);
+      appsMap(ctx)[appSettings.name] = { ...newApp(appSettings, now), addedLater: true };
       log(ctx, 'info', `reload: new app '${appSettings.name}'`);
     }
   }

@@ -65,7 +65,8 @@ export function onExit(ctx: Ctx, id: number, code: number | null, signal: string
       replacementFailed(ctx, wasReplacement);
       return;
     }
-    if (!app.everReady && w.generation === 0) {
+    // The first start of a broken app fails fast (exit 3); an app a deploy adds is backed off instead.
+    if (!app.everReady && w.generation === 0 && !app.addedLater) {
       const failures = (mutApp(ctx, app.settings.name).bootFailures += 1);
       if (failures >= app.desired && s.phase === 'running' && app.settings.watch.length > 0) {
         if (failures === app.desired) {
