@@ -98,11 +98,22 @@ export class SmartWorker<DataType = any, ResultType = any, NameType extends stri
   }
 
   /**
+   * BullMQ may still take one job after `close()` began (a fetch already waiting on Redis
+   * continues into moveToActive): a closing worker takes none, so that a job handed back to
+   * waiting goes to a worker that stays.
+   */
+  protected override async moveToActive(token: string, name?: string): Promise<Job<DataType, ResultType, NameType>> {
+    if (this.closing) return undefined as unknown as Job<DataType, ResultType, NameType>;
+    return super.moveToActive(token, name);
+  }
+
+  /**
    * Moves every running job back to waiting, now (one round trip: the commands leave together),
    * so another worker takes it at once instead of after stall detection. The tasks stay
    * registered: the runtime reports them lost.
    */
   async handBack(why: string): Promise<void> {
+    if (!this.closing) void this.close().catch(() => {});
     const entries = [...this.jobsRunning.values()];
     await Promise.all(
       entries.map(async ({ job, token }) => {
