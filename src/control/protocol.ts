@@ -11,6 +11,8 @@
  */
 import type { ActionResult, ActiveTask, RecycleTarget, ScaleSpec } from './types';
 import type { StatusSnapshot } from '../status/snapshot';
+import type { QueueStatus } from '../bullmq/board';
+import type { QueueActionResult } from '../bullmq/types';
 
 /** Bumped on an incompatible change; a server answers other versions with an error. */
 export const CONTROL_PROTOCOL_VERSION = 1;
@@ -18,7 +20,7 @@ export const CONTROL_PROTOCOL_VERSION = 1;
 /** Longest request line a server reads, in bytes (newline excluded). */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
-export const COMMANDS = ['status', 'tasks', 'reload', 'recycle', 'scale', 'stop'] as const;
+export const COMMANDS = ['status', 'tasks', 'reload', 'recycle', 'scale', 'stop', 'queues'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** Arguments of each command. `wait: false` answers as soon as the action has begun. */
@@ -29,6 +31,8 @@ export interface CommandArgs {
   recycle: { app?: string; slot: number | 'all'; force?: boolean; wait?: boolean };
   scale: { app?: string; absolute?: number; delta?: number; wait?: boolean };
   stop: { force?: boolean };
+  /** BullMQ queues (`smartworkers/bullmq`): list them, or pause / resume one or all in Redis. */
+  queues: { action?: 'list' | 'pause' | 'resume'; queue?: string };
 }
 
 export interface TasksResult {
@@ -45,6 +49,13 @@ export interface CommandResults {
   recycle: ActionResult;
   scale: ActionResult;
   stop: ActionResult;
+  queues: QueuesResult;
+}
+
+/** `queues`: every known queue with its latest counts, and what a pause or resume did to each. */
+export interface QueuesResult extends ActionResult {
+  queues: QueueStatus[];
+  results?: QueueActionResult[];
 }
 
 export type RequestId = string | number;
@@ -106,6 +117,10 @@ const ARG_SPECS: Record<CommandName, Record<string, ArgSpec>> = {
     wait: WAIT,
   },
   stop: { force: FORCE },
+  queues: {
+    action: { accepted: '"list", "pause" or "resume"', check: (v) => v === 'list' || v === 'pause' || v === 'resume' },
+    queue: { accepted: 'a queue name', check: isAppName },
+  },
 };
 
 function describeArgs(cmd: CommandName): string {

@@ -346,6 +346,9 @@ async function execute(request: ControlRequest, control: ClusterControl): Promis
       return control.scale(toScaleSpec(request.args), request.args.wait ?? true);
     case 'stop':
       return control.stop(request.args.force ?? false);
+    case 'queues':
+      if (!control.queues) return { ok: false, message: 'this primary does not know BullMQ queues', queues: [] };
+      return control.queues(request.args.action ?? 'list', request.args.queue);
   }
 }
 

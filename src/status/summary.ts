@@ -4,6 +4,7 @@
  *
  *     workers 4/4 ready · 12 in flight · 3 tasks (email 2, sms 1) · recycles +2 (max_requests 1, reload 1)
  */
+import { describeQueue } from '../bullmq/board';
 import { RECYCLE_REASONS, type RecycleReason, type StatusSnapshot } from './snapshot';
 
 export interface SummaryFields {
@@ -18,6 +19,8 @@ export interface SummaryFields {
   recycles: number;
   recyclesByReason: Partial<Record<RecycleReason, number>>;
   tasksLost: number;
+  /** BullMQ queues' latest counts (`smartworkers/bullmq`), when any. */
+  queues?: StatusSnapshot['queues'];
 }
 
 /** The numbers behind the line, for structured logs. */
@@ -43,6 +46,7 @@ export function summaryFields(prev: StatusSnapshot | null, now: StatusSnapshot):
     recycles,
     recyclesByReason,
     tasksLost: Math.max(0, now.totals.tasksLost - (prev?.totals.tasksLost ?? 0)),
+    ...(now.queues ? { queues: now.queues } : {}),
   };
 }
 
@@ -54,6 +58,7 @@ export function formatSummaryLine(prev: StatusSnapshot | null, now: StatusSnapsh
   parts.push(`${f.activeTasks} ${f.activeTasks === 1 ? 'task' : 'tasks'}${f.activeTasks > 0 ? ` (${breakdown(f.activeTasksByType)})` : ''}`);
   parts.push(`recycles +${f.recycles}${f.recycles > 0 ? ` (${breakdown(f.recyclesByReason)})` : ''}`);
   if (f.tasksLost > 0) parts.push(`${f.tasksLost} ${f.tasksLost === 1 ? 'task' : 'tasks'} lost`);
+  for (const q of f.queues ?? []) parts.push(`queue ${describeQueue(q)}`);
   return parts.join(' · ');
 }
 

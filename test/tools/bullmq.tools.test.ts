@@ -144,7 +144,7 @@ describe('smartworkers/bullmq on a real Redis', () => {
     await until(() => q.getJobCounts('completed'), (c) => c.completed === 4, 120_000, 'all four jobs completed');
     const log = readJobLog(cluster.jobLog);
     const recovered = cut.map((id) => log.get(id)!.starts[1]!.at - killedAt);
-    console.log(`SIGKILL: ${cut.length} job(s) cut, recovered by stall detection (stalledInterval 5 s) after ${recovered.join(', ')} ms`);
+    console.log(`SIGKILL: ${cut.length} job(s) cut, recovered by stall detection (lockDuration 30 s, stalledInterval 5 s) after ${recovered.join(', ')} ms`);
     for (const id of cut) {
       expect(log.get(id)!.starts.length).toBe(2);
       expect(log.get(id)!.dones.length).toBe(1);

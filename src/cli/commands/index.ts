@@ -1,6 +1,6 @@
 /**
  * The commands that operate a running cluster through its control socket:
- * `status`, `tasks`, `reload`, `recycle`, `scale`, `stop`.
+ * `status`, `tasks`, `reload`, `recycle`, `scale`, `stop`, `queues`.
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { runRecycle, runReload, runScale, runStop } from './actions';
@@ -8,6 +8,7 @@ import { processIO, type CommandIO } from './io';
 import { SOCKET_ENV } from './socket';
 import { runStatus, watchStatus } from './status';
 import { runTasks } from './tasks';
+import { runQueues } from './queues';
 
 export interface OperateCommandsOptions {
   /** Where output goes and what cwd/env are (tests pass their own). Default: the process's. */
@@ -84,6 +85,14 @@ export function registerOperateCommands(program: Command, options: OperateComman
     .option('--force', 'as a second SIGTERM: stop now, reporting running tasks as lost')
     .option('--no-wait', 'return once the stop has begun instead of when the cluster has exited')
     .action((opts: Record<string, unknown>) => run(runStop(opts, io())));
+
+  withConnection(
+    program
+      .command('queues')
+      .description('BullMQ queues of smartworkers/bullmq workers: list their counts, or pause / resume them in Redis, cluster-wide.')
+      .argument('[action]', 'list (default), pause or resume')
+      .argument('[queue]', 'only this queue (default: every queue the workers process)'),
+  ).action((action: string | undefined, queue: string | undefined, opts: Record<string, unknown>) => run(runQueues(action, queue, opts, io())));
 }
 
 function parseSeconds(value: string): number {

@@ -1,4 +1,5 @@
 /** `smartworkers status [--watch] [--json]` */
+import { describeQueue } from '../../bullmq/board';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sendCommand } from '../../control/client';
 import { EXIT, SmartworkersError } from '../../errors';
@@ -120,6 +121,7 @@ export function renderStatus(s: StatusSnapshot): string {
     `recycles: ${recycles || 'none'} · ${t.recyclesDelayedByTasks} waited on tasks (${formatDuration(t.taskWaitTotalMs)} in total)`,
   );
   lines.push(`requests served: ${t.requestsServed}`);
+  for (const q of s.queues ?? []) lines.push(`queue ${describeQueue(q)}`);
   return lines.join('\n');
 }
 
