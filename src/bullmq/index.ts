@@ -37,6 +37,8 @@ export type { QueueCounts, QueueActionResult } from './types';
 
 /** How often slot 0 samples its queues' counts, by default. */
 export const DEFAULT_COUNTS_INTERVAL_MS = 5_000;
+/** The task type of a worker's `close()` during a drain (see `Manager.leave`). */
+export const CLOSE_TASK_TYPE = 'bullmq-close';
 /** Before the worker's own `graceful_timeout` without a primary, jobs are handed back this early. */
 const HAND_BACK_MARGIN_MS = 500;
 
@@ -137,6 +139,7 @@ class Manager {
   private readonly countQueues = new Map<string, Queue>();
   private countsIntervalMs = DEFAULT_COUNTS_INTERVAL_MS;
   private sampling = false;
+  private readonly closeTasks = new Set<string>();
 
   add(worker: SmartWorker, options: SmartWorkerOptions): void {
     this.workers.add(worker);
@@ -183,8 +186,19 @@ class Manager {
     this.leaving = true;
     this.stopSampler();
     // Stop taking jobs now; close() resolves once the active ones are done and connections closed.
+    // It is itself a task, registered before the runtime's drain looks: a fetch already on its way
+    // to Redis can still hand this worker a job after the retire, and the process must not exit
+    // before that job is run and acknowledged (it would stall), nor before the connections close.
     for (const worker of this.workers) {
-      worker.close().catch((err: unknown) => log(`closing the worker of queue ${worker.name}: ${describeError(err)}`));
+      const id = registry.register({ type: CLOSE_TASK_TYPE, description: `closing the BullMQ worker of queue ${worker.name}` });
+      this.closeTasks.add(id);
+      worker
+        .close()
+        .catch((err: unknown) => log(`closing the worker of queue ${worker.name}: ${describeError(err)}`))
+        .finally(() => {
+          this.closeTasks.delete(id);
+          registry.unregister(id, 'completed');
+        });
     }
     if (reason === 'primary-lost') {
       // Nobody will send `abandon`: the runtime exits at its own graceful_timeout; hand back before it.
@@ -196,6 +210,9 @@ class Manager {
 
   private async handBack(why: string): Promise<void> {
     await Promise.all([...this.workers].map((w) => w.handBack(why)));
+    // The jobs are the tasks that were lost; closing the worker is not one of them.
+    for (const id of this.closeTasks) registry.unregister(id, 'cancelled');
+    this.closeTasks.clear();
   }
 
   private startSampler(): void {

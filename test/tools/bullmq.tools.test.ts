@@ -78,6 +78,8 @@ describe('smartworkers/bullmq on a real Redis', () => {
         `plain, pm2-style  ${[b.enqueued, b.completed, b.completedOnce, b.duplicated, b.stalled, b.failed, b.notFinished, b.interrupted].map((n) => String(n).padStart(8)).join(' ')}   (${(theirsDoneAt / 1000).toFixed(1)} s; SIGKILLs ${plain.kills}; stalled jobs back after ${recoveries.length ? `${Math.min(...recoveries)}–${Math.max(...recoveries)} ms` : '-'})`,
       ].join('\n');
       console.log(table);
+      const ourLog = readJobLog(cluster.jobLog);
+      for (const id of a.stalledIds.slice(0, 5)) console.log(`ours, stalled ${id}: ${JSON.stringify(ourLog.get(id))}`);
       await plain.stop();
       await Promise.all([ours.close(), theirs.close()]);
 
