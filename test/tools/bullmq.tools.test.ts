@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { cleanup, isMsg, tempDir } from '../e2e/harness';
+import { cleanup, FIXTURES, isMsg, tempDir } from '../e2e/harness';
 import { outcome, Pm2Style, queueOf, readJobLog, startCluster, stream, until } from './bullmq-harness';
 import { startRedis, stopAllRedis } from './redis';
 
@@ -183,4 +183,53 @@ describe('smartworkers/bullmq on a real Redis', () => {
     expect((await cluster.ctl('stop')).code).toBe(0);
     expect((await cluster.exited).code).toBe(0);
   }, 240_000);
+  it('pauses and resumes a queue cluster-wide under a job stream; status, /status, /metrics and the summary line show its counts', async () => {
+    const redis = await startRedis();
+    const dir = tempDir();
+    const yaml = [
+      `app: ${path.join(FIXTURES, 'bullmq-worker.cjs')}`, 'name: jobs', 'workers: 2', 'ready_on: online',
+      'summary_interval: 1s', 'status:', '  listen: 127.0.0.1:0', '',
+    ].join('\n');
+    const cluster = startCluster(redis, { yaml, dir, env: { COUNTS_MS: '300' } });
+    const socketLine = await cluster.waitFor(isMsg('control socket ready'), 30_000, 'control socket ready');
+    const statusUrl = socketLine.statusUrl as string;
+    await ready(cluster, 2);
+    const q = queueOf(redis, 'jobs');
+    const total = 600;
+    const producer = stream([q], { total, batch: 10, everyMs: 100, prefix: ['q'], ms: () => 20 });
+    await until(async () => readJobLog(cluster.jobLog).size, (n) => n >= 100, 30_000, '100 jobs started');
+
+    const pause = await cluster.ctl('queues', 'pause', 'jobs');
+    expect(pause, pause.stderr).toMatchObject({ code: 0, stdout: 'paused jobs\n' });
+    const pausedAt = Date.now();
+    // The next samples show it paused, with the stream piling up in waiting.
+    const status = await until(
+      async () => JSON.parse((await cluster.ctl('status', '--json')).stdout) as { queues?: Array<{ name: string; workers: number; counts: Record<string, number | boolean> | null }> },
+      (s) => s.queues?.[0]?.counts?.paused === true && Number(s.queues[0].counts.waiting) >= 20,
+      30_000,
+      'status showing the queue paused with jobs waiting',
+    );
+    expect(status.queues).toEqual([expect.objectContaining({ name: 'jobs', workers: 2 })]);
+    const startedSincePause = () => [...readJobLog(cluster.jobLog).values()].filter((r) => r.starts.some((st) => st.at > pausedAt + 500)).length;
+    expect(startedSincePause()).toBe(0);
+    expect(await (await fetch(`${statusUrl}/status`)).json()).toMatchObject({ queues: [expect.objectContaining({ name: 'jobs' })] });
+    const metrics = await (await fetch(`${statusUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^smartworkers_queue_jobs\{queue="jobs",state="waiting"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^smartworkers_queue_paused\{queue="jobs"\} 1$/m);
+    const summary = await cluster.waitFor((l) => typeof l.msg === 'string' && /queue jobs \d+ waiting, .*\(paused\)/.test(l.msg), 30_000, 'a summary line with the paused queue');
+    const table = await cluster.ctl('queues');
+    expect(table.stdout).toMatch(/^jobs\s+2\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+\s+yes\b/m);
+    expect((await cluster.ctl('queues', 'pause', 'nope')).code).toBe(1);
+    expect(startedSincePause()).toBe(0);
+    console.log(`paused: ${String(summary.msg)}`);
+
+    const resume = await cluster.ctl('queues', 'resume');
+    expect(resume, resume.stderr).toMatchObject({ code: 0, stdout: 'resumed jobs\n' });
+    await producer.done;
+    await until(() => q.getJobCounts('completed'), (c) => c.completed === total, 60_000, 'every job completed after the resume');
+    const o = await outcome(q, Array.from({ length: total }, (_, i) => `q${i}`), readJobLog(cluster.jobLog));
+    expect(o).toMatchObject({ completed: total, completedOnce: total, failed: 0, stalled: 0 });
+    await q.close();
+    expect((await cluster.ctl('stop')).code).toBe(0);
+  }, 180_000);
 });
