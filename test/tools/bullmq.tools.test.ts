@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { cleanup, FIXTURES, isMsg, tempDir } from '../e2e/harness';
+import { cleanup, FIXTURES, isMsg, ROOT, tempDir } from '../e2e/harness';
 import { outcome, Pm2Style, queueOf, readJobLog, startCluster, stream, until } from './bullmq-harness';
 import { startRedis, stopAllRedis } from './redis';
 
@@ -231,5 +231,39 @@ describe('smartworkers/bullmq on a real Redis', () => {
     expect(o).toMatchObject({ completed: total, completedOnce: total, failed: 0, stalled: 0 });
     await q.close();
     expect((await cluster.ctl('stop')).code).toBe(0);
+  }, 180_000);
+  it('runs examples/bullmq: the HTTP app enqueues, the worker group processes, through a recycle of the workers', async () => {
+    const redis = await startRedis();
+    const dir = tempDir();
+    const example = path.join(ROOT, 'examples', 'bullmq');
+    const yaml = fs
+      .readFileSync(path.join(example, 'workers.yaml'), 'utf8')
+      .replace('app: api.js', `app: ${path.join(example, 'api.js')}`)
+      .replace('app: worker.js', `app: ${path.join(example, 'worker.js')}`)
+      .replace('PORT: "3000"', 'PORT: "0"');
+    const cluster = startCluster(redis, { yaml, dir, env: { SEND_MS: '50' } });
+    const api = await cluster.waitFor((l) => /^api listening on port \d+$/.test(String(l.raw)), 60_000, 'the api listening');
+    const port = Number(/(\d+)$/.exec(String(api.raw))![1]);
+    await cluster.waitForCount(isMsg('worker ready'), 4, 60_000, 'four workers ready');
+    const post = (to: string) => fetch(`http://127.0.0.1:${port}/emails?to=${to}`, { method: 'POST' }).then((r) => r.json() as Promise<{ queued: string }>);
+    const first = await Promise.all(Array.from({ length: 20 }, (_, i) => post(`a${i}@example.com`)));
+    const recycle = cluster.ctl('recycle', 'mailer:all');
+    const second = await Promise.all(Array.from({ length: 20 }, (_, i) => post(`b${i}@example.com`)));
+    expect((await recycle).code).toBe(0);
+    const q = queueOf(redis, 'email');
+    await until(() => q.getJobCounts('completed', 'failed'), (c) => c.completed === 40, 60_000, '40 emails sent');
+    const sent = cluster.lines.filter((l) => /^email \d+ sent to /.test(String(l.raw)));
+    expect(new Set(sent.map((l) => String(l.raw).split(' ')[1])).size).toBe(40);
+    expect([...first, ...second].every((r) => typeof r.queued === 'string')).toBe(true);
+    const queues = await until(
+      async () => JSON.parse((await cluster.ctl('queues', '--json')).stdout) as { queues: Array<{ name: string; workers: number; counts: { completed: number } | null }> },
+      (r) => r.queues[0]?.counts?.completed === 40,
+      30_000,
+      'the sampled counts',
+    );
+    expect(queues.queues).toEqual([expect.objectContaining({ name: 'email', workers: 2 })]);
+    await q.close();
+    expect((await cluster.ctl('stop')).code).toBe(0);
+    expect((await cluster.exited).code).toBe(0);
   }, 180_000);
 });
