@@ -48,3 +48,14 @@ describe('the queue messages', () => {
     expect(parseRequest({ v: 1, id: 1, cmd: 'queues', args: { action: 'drop' } })).toMatchObject({ ok: false, message: expect.stringMatching(/"list", "pause" or "resume"/) });
   });
 });
+
+describe('the summary line', () => {
+  it('ends with each queue\'s latest counts', async () => {
+    const { FakeControl } = await import('../control/fake-control');
+    const { formatSummaryLine } = await import('../../src/status/summary');
+    const snap = new FakeControl().snapshot();
+    const line = formatSummaryLine(null, { ...snap, queues: [{ name: 'email', workers: 2, counts: counts(), sampleAgeMs: 10 }] });
+    expect(line).toMatch(/ · queue email 1 waiting, 2 active, 0 delayed, 10 completed, 0 failed$/);
+    expect(formatSummaryLine(null, snap)).not.toMatch(/queue/);
+  });
+});
