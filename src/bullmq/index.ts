@@ -46,6 +46,13 @@ const HAND_BACK_MARGIN_MS = 500;
 export interface SmartWorkerOptions extends WorkerOptions {
   /** How often this app's slot-0 worker samples the queue's counts, ms (0 = never). Default 5000. */
   countsIntervalMs?: number;
+  /**
+   * Send pm2's `'ready'` message once every worker created so far is connected to Redis, so that
+   * with `ready_on: message` a replacement counts as ready (and its predecessor retires) only once
+   * it can take jobs. Ignored by the primary under other `ready_on` values. Default true; false if
+   * the app sends `'ready'` itself.
+   */
+  readyMessage?: boolean;
 }
 
 interface Running {
@@ -152,6 +159,7 @@ class Manager {
       return;
     }
     this.announce();
+    if (options.readyMessage !== false) this.readyWhenConnected(worker);
     if (options.countsIntervalMs !== undefined) this.countsIntervalMs = options.countsIntervalMs;
     if (process.env[ENV.workerId] === '0' && this.countsIntervalMs > 0 && !this.countQueues.has(worker.name)) {
       const queue = new Queue(worker.name, { connection: options.connection as ConnectionOptions, prefix: options.prefix });
@@ -161,6 +169,28 @@ class Manager {
       this.countQueues.set(worker.name, queue);
       this.startSampler();
     }
+  }
+
+  private readonly connecting = new Set<SmartWorker>();
+  private readySent = false;
+
+  private readyWhenConnected(worker: SmartWorker): void {
+    if (this.readySent) return;
+    this.connecting.add(worker);
+    worker
+      .waitUntilReady()
+      .then(() => {
+        this.connecting.delete(worker);
+        // Workers created in the same turn of the loop all count: wait for the last of them.
+        setImmediate(() => {
+          if (this.readySent || this.connecting.size > 0 || this.leaving) return;
+          this.readySent = true;
+          if (connected()) process.send!('ready', undefined, {}, () => {});
+        });
+      })
+      .catch(() => {
+        // Never connected: the worker is not ready, and boot_timeout says so.
+      });
   }
 
   hosted(): string[] {

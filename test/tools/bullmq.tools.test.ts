@@ -175,7 +175,9 @@ describe('smartworkers/bullmq on a real Redis', () => {
     await until(() => q.getJobCounts('completed', 'failed'), (c) => (c.completed ?? 0) + (c.failed ?? 0) >= total, 120_000, 'all jobs finished after Redis came back');
     const o = await outcome(q, Array.from({ length: total }, (_, i) => `r${i}`), readJobLog(cluster.jobLog));
     console.log(`Redis down for ${upAfter} ms under load: ${JSON.stringify({ ...o, stalledIds: undefined })}`);
-    expect(o).toMatchObject({ enqueued: total, completed: total, failed: 0, notFinished: 0, stalled: 0 });
+    // Nothing lost or run twice. A job Redis moved to active just as it stopped may have had its
+    // reply lost with the connection: stall detection gives it back (stalled, yet completed once).
+    expect(o).toMatchObject({ enqueued: total, completed: total, failed: 0, notFinished: 0, duplicated: 0, interrupted: 0 });
     expect(o.completedOnce).toBe(total);
     expect(cluster.child.exitCode).toBeNull();
     expect(cluster.lines.filter((l) => l.msg === 'worker exited')).toEqual([]);
@@ -242,6 +244,7 @@ describe('smartworkers/bullmq on a real Redis', () => {
       .replace('app: worker.js', `app: ${path.join(example, 'worker.js')}`)
       .replace('PORT: "3000"', 'PORT: "0"');
     const cluster = startCluster(redis, { yaml, dir, env: { SEND_MS: '50' } });
+    expect(yaml).toMatch(/ready_on: message/);
     const api = await cluster.waitFor((l) => /^api listening on port \d+$/.test(String(l.raw)), 60_000, 'the api listening');
     const port = Number(/(\d+)$/.exec(String(api.raw))![1]);
     await cluster.waitForCount(isMsg('worker ready'), 4, 60_000, 'four workers ready');
@@ -257,7 +260,7 @@ describe('smartworkers/bullmq on a real Redis', () => {
     expect([...first, ...second].every((r) => typeof r.queued === 'string')).toBe(true);
     const queues = await until(
       async () => JSON.parse((await cluster.ctl('queues', '--json')).stdout) as { queues: Array<{ name: string; workers: number; counts: { completed: number } | null }> },
-      (r) => r.queues[0]?.counts?.completed === 40,
+      (r) => r.queues[0]?.counts?.completed === 40 && r.queues[0].workers === 2,
       30_000,
       'the sampled counts',
     );
