@@ -7,6 +7,8 @@
  * cumulative and coalesced into `report`s, so a lost or merged report loses nothing.
  */
 
+import { COUNT_KEYS, type QueueAction, type QueueActionResult, type QueueCounts } from './bullmq/types';
+
 /** The tag key. Its value is the message kind. */
 export const TAG = '$sw' as const;
 
@@ -147,6 +149,26 @@ export interface ServersMessage {
   listening: string[];
 }
 
+/**
+ * `smartworkers/bullmq`: the queues this worker processes, sent when that set changes, and from the
+ * one worker per app that samples them (slot 0), their job counts at most every sampling interval.
+ * Read outside the policy (like `tasks`): counts are shown, never acted on.
+ */
+export interface QueuesMessage {
+  [TAG]: 'queues';
+  hosted: string[];
+  counts?: Record<string, QueueCounts>;
+  /** epoch ms of the sample */
+  sampledAt?: number;
+}
+
+/** `smartworkers/bullmq`: the answer to a `queue-command`. */
+export interface QueueReplyMessage {
+  [TAG]: 'queue-reply';
+  requestId: number;
+  results: QueueActionResult[];
+}
+
 /** Bounds of a `servers` message: what the primary accepts to read. */
 export const MAX_SERVERS = 64;
 const MAX_ADDRESS_LENGTH = 256;
@@ -160,7 +182,9 @@ export type WorkerMessage =
   | SignalMessage
   | TasksMessage
   | SyncMessage
-  | CutMessage;
+  | CutMessage
+  | QueuesMessage
+  | QueueReplyMessage;
 
 // ---------------------------------------------------------------- primary → worker
 
@@ -199,7 +223,15 @@ export interface SyncAckMessage {
   seq: number;
 }
 
-export type PrimaryMessage = RetireMessage | AbandonMessage | ListTasksMessage | SyncAckMessage;
+/** `smartworkers/bullmq`: pause or resume these queues in Redis (answered with `queue-reply`). */
+export interface QueueCommandMessage {
+  [TAG]: 'queue-command';
+  requestId: number;
+  action: QueueAction;
+  queues: string[];
+}
+
+export type PrimaryMessage = RetireMessage | AbandonMessage | ListTasksMessage | SyncAckMessage | QueueCommandMessage;
 
 // ---------------------------------------------------------------- worker environment
 
@@ -273,6 +305,15 @@ function isTaskCounters(v: unknown): v is TaskCounters {
   return isObj(v.activeByType) && Object.values(v.activeByType).every(isCount);
 }
 
+const MAX_QUEUES = 256;
+const isQueueName = (v: unknown): v is string => isStr(v) && v.length > 0 && v.length <= MAX_ADDRESS_LENGTH;
+function isQueueCounts(v: unknown): v is QueueCounts {
+  return isObj(v) && COUNT_KEYS.every((k) => isCount(v[k])) && typeof v.paused === 'boolean';
+}
+function isQueueNames(v: unknown): v is string[] {
+  return Array.isArray(v) && v.length <= MAX_QUEUES && v.every(isQueueName);
+}
+
 const workerValidators: Record<WorkerMessage[typeof TAG], (m: Record<string, unknown>) => boolean> = {
   hello: (m) => isCount(m.protocol) && isCount(m.pid) && isStr(m.node),
   report: (m) =>
@@ -300,6 +341,16 @@ const workerValidators: Record<WorkerMessage[typeof TAG], (m: Record<string, unk
     Array.isArray(m.listening) &&
     m.listening.length <= MAX_SERVERS &&
     m.listening.every((a) => isStr(a) && a.length <= MAX_ADDRESS_LENGTH),
+  queues: (m) =>
+    isQueueNames(m.hosted) &&
+    (m.sampledAt === undefined || isCount(m.sampledAt)) &&
+    (m.counts === undefined ||
+      (isObj(m.counts) && Object.keys(m.counts).length <= MAX_QUEUES && Object.values(m.counts).every(isQueueCounts))),
+  'queue-reply': (m) =>
+    isCount(m.requestId) &&
+    Array.isArray(m.results) &&
+    m.results.length <= MAX_QUEUES &&
+    m.results.every((r) => isObj(r) && isQueueName(r.queue) && typeof r.ok === 'boolean'),
 };
 
 /**
@@ -321,7 +372,7 @@ export function parseWorkerMessage(value: { [TAG]: unknown }): Parsed<WorkerMess
   return { ok: true, message: value as unknown as WorkerMessage };
 }
 
-const primaryKinds = new Set<string>(['retire', 'abandon', 'list-tasks', 'sync-ack']);
+const primaryKinds = new Set<string>(['retire', 'abandon', 'list-tasks', 'sync-ack', 'queue-command']);
 
 /** Checks a tagged message from the primary (the worker side of the same contract). */
 export function parsePrimaryMessage(value: { [TAG]: unknown }): Parsed<PrimaryMessage> {
@@ -334,7 +385,8 @@ export function parsePrimaryMessage(value: { [TAG]: unknown }): Parsed<PrimaryMe
     (kind === 'retire' && isStr(m.reason) && isCount(m.idleGraceMs) && isOptionalCount(m.drainTimeoutMs)) ||
     kind === 'abandon' ||
     (kind === 'list-tasks' && isCount(m.requestId)) ||
-    (kind === 'sync-ack' && isCount(m.seq));
+    (kind === 'sync-ack' && isCount(m.seq)) ||
+    (kind === 'queue-command' && isCount(m.requestId) && (m.action === 'pause' || m.action === 'resume') && isQueueNames(m.queues));
   return ok ? { ok: true, message: value as unknown as PrimaryMessage } : { ok: false, error: `malformed '${kind}' message` };
 }
 

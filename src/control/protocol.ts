@@ -11,6 +11,8 @@
  */
 import type { ActionResult, ActiveTask, RecycleTarget, ScaleSpec } from './types';
 import type { StatusSnapshot } from '../status/snapshot';
+import type { QueueStatus } from '../bullmq/board';
+import type { QueueActionResult } from '../bullmq/types';
 
 /** Bumped on an incompatible change; a server answers other versions with an error. */
 export const CONTROL_PROTOCOL_VERSION = 1;
@@ -18,7 +20,7 @@ export const CONTROL_PROTOCOL_VERSION = 1;
 /** Longest request line a server reads, in bytes (newline excluded). */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
-export const COMMANDS = ['status', 'tasks', 'reload', 'recycle', 'scale', 'stop', 'deploy'] as const;
+export const COMMANDS = ['status', 'tasks', 'reload', 'recycle', 'scale', 'stop', 'deploy', 'queues'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** Arguments of each command. `wait: false` answers as soon as the action has begun. */
@@ -31,6 +33,8 @@ export interface CommandArgs {
   stop: { force?: boolean };
   /** `config`: absolute path of the config file to roll onto; `env`: its env_<name> block. */
   deploy: { config: string; env?: string; wait?: boolean };
+  /** BullMQ queues (`smartworkers/bullmq`): list them, or pause / resume one or all in Redis. */
+  queues: { action?: 'list' | 'pause' | 'resume'; queue?: string };
 }
 
 export interface TasksResult {
@@ -48,6 +52,13 @@ export interface CommandResults {
   scale: ActionResult;
   stop: ActionResult;
   deploy: ActionResult;
+  queues: QueuesResult;
+}
+
+/** `queues`: every known queue with its latest counts, and what a pause or resume did to each. */
+export interface QueuesResult extends ActionResult {
+  queues: QueueStatus[];
+  results?: QueueActionResult[];
 }
 
 export type RequestId = string | number;
@@ -113,6 +124,10 @@ const ARG_SPECS: Record<CommandName, Record<string, ArgSpec>> = {
     config: { accepted: 'an absolute path', check: (v) => typeof v === 'string' && v.startsWith('/') && v.length <= 4096, required: true },
     env: { accepted: 'an env block name', check: isAppName },
     wait: WAIT,
+  },
+  queues: {
+    action: { accepted: '"list", "pause" or "resume"', check: (v) => v === 'list' || v === 'pause' || v === 'resume' },
+    queue: { accepted: 'a queue name', check: isAppName },
   },
 };
 

@@ -349,6 +349,9 @@ async function execute(request: ControlRequest, control: ClusterControl): Promis
     case 'deploy':
       if (!control.deploy) throw new SmartworkersError('SW_CONTROL_BAD_REQUEST', 'this primary cannot deploy (it was not started by `smartworkers start`)');
       return control.deploy(request.args.config, request.args.env, request.args.wait ?? true);
+    case 'queues':
+      if (!control.queues) return { ok: false, message: 'this primary does not know BullMQ queues', queues: [] };
+      return control.queues(request.args.action ?? 'list', request.args.queue);
   }
 }
 

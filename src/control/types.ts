@@ -2,6 +2,7 @@
  * What the control socket, the CLI commands and the HTTP status server need from a running
  * primary. The supervisor implements it; tests may use a fake.
  */
+import type { QueuesResult } from './protocol';
 import type { TaskInfo } from '../protocol';
 import type { StatusSnapshot } from '../status/snapshot';
 
@@ -49,6 +50,11 @@ export interface ClusterControl {
   stop(force: boolean): Promise<ActionResult>;
   /** Rolls the cluster onto another config file (`smartworkers deploy`); absent when the primary cannot. */
   deploy?(configFile: string, envName: string | undefined, wait: boolean): Promise<ActionResult>;
+  /**
+   * BullMQ queues (`smartworkers/bullmq`): the known queues with their latest counts, or pause /
+   * resume one queue (or every known one) in Redis, through a worker that processes it.
+   */
+  queues?(action: 'list' | 'pause' | 'resume', queue: string | undefined): Promise<QueuesResult>;
   /** True while at least `minReady` workers are ready and the cluster is not stopping. */
   isReady(minReady: number): boolean;
 }

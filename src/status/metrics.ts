@@ -8,6 +8,7 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { ClusterControl } from '../control/types';
+import { registerQueueMetrics } from '../bullmq/metrics';
 import { RECYCLE_REASONS, SLOT_STOP_REASONS, type StatusSnapshot, type WorkerStateName, type WorkerStatus } from './snapshot';
 
 export const WORKER_STATES: readonly WorkerStateName[] = [
@@ -181,6 +182,7 @@ export function createStatusMetrics(control: ClusterControl, options: StatusMetr
       for (const [type, count] of Object.entries(snapshot().totals.activeTasksByType)) this.set({ type }, count);
     },
   });
+  registerQueueMetrics(registers, snapshot);
   new Gauge({
     name: 'smartworkers_workers_desired',
     help: 'Workers each app should run.',

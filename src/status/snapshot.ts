@@ -3,6 +3,8 @@
  * are built from. The supervisor builds it on request from state it already holds.
  */
 
+import type { QueueStatus } from '../bullmq/board';
+
 export type WorkerStateName = 'starting' | 'ready' | 'retiring' | 'waiting-for-tasks' | 'stopping' | 'exited' | 'failed-boot';
 
 /** Why a slot is left empty until the next reload. */
@@ -110,4 +112,6 @@ export interface StatusSnapshot {
   totals: ClusterTotals;
   /** Absent from an older primary. */
   draining?: DrainingStatus;
+  /** BullMQ queues (`smartworkers/bullmq`), present once a worker reported one. */
+  queues?: QueueStatus[];
 }

@@ -4,6 +4,7 @@
  *
  *     workers 4/4 ready · 12 in flight · 3 tasks (email 2, sms 1) · recycles +2 (max_requests 1, reload 1)
  */
+import { describeQueue } from '../bullmq/board';
 import { RECYCLE_REASONS, type RecycleReason, type StatusSnapshot } from './snapshot';
 
 export interface SummaryFields {
@@ -26,6 +27,8 @@ export interface SummaryFields {
   drainLeftMs: number;
   /** Connections cut since the previous summary. */
   connectionsCut: number;
+  /** BullMQ queues' latest counts (`smartworkers/bullmq`), when any. */
+  queues?: StatusSnapshot['queues'];
 }
 
 /** The numbers behind the line, for structured logs. */
@@ -57,6 +60,7 @@ export function summaryFields(prev: StatusSnapshot | null, now: StatusSnapshot):
     drainingLongLived: draining.reduce((sum, w) => sum + (w.upgradedConnections ?? 0) + (w.streamingResponses ?? 0), 0),
     drainLeftMs: draining.reduce((ms, w) => Math.max(ms, w.drainLeftMs ?? 0), 0),
     connectionsCut: Math.max(0, (now.totals.connectionsCutTotal ?? 0) - (prev?.totals.connectionsCutTotal ?? 0)),
+    ...(now.queues ? { queues: now.queues } : {}),
   };
 }
 
@@ -74,6 +78,7 @@ export function formatSummaryLine(prev: StatusSnapshot | null, now: StatusSnapsh
   parts.push(`recycles +${f.recycles}${f.recycles > 0 ? ` (${breakdown(f.recyclesByReason)})` : ''}`);
   if (f.tasksLost > 0) parts.push(`${f.tasksLost} ${f.tasksLost === 1 ? 'task' : 'tasks'} lost`);
   if (f.connectionsCut > 0) parts.push(`${f.connectionsCut} connection(s) cut`);
+  for (const q of f.queues ?? []) parts.push(`queue ${describeQueue(q)}`);
   return parts.join(' · ');
 }
 

@@ -5,6 +5,7 @@
  */
 import type { ActionResult, ActiveTask, ClusterControl, RecycleTarget, ScaleSpec } from '../control/types';
 import type { StatusSnapshot } from '../status/snapshot';
+import type { QueuesResult } from '../control/protocol';
 import { draining, readyCount, replaced, scaledTo, servingIds } from './queries';
 import { buildSnapshot } from './snapshot';
 import type { ClusterState } from './state';
@@ -68,12 +69,33 @@ export function createClusterControl(supervisor: Supervisor, options: ControlOpt
 
   return {
     snapshot(): StatusSnapshot {
-      return buildSnapshot(supervisor.state, now(), {
+      const snap = buildSnapshot(supervisor.state, now(), {
         pid: process.pid,
         configSource: options.configSource,
         node: process.version,
         rssBytes: process.memoryUsage.rss(),
       });
+      const queues = supervisor.queues.snapshot(now());
+      return queues.length > 0 ? { ...snap, queues } : snap;
+    },
+
+    async queues(action, queue): Promise<QueuesResult> {
+      const known = supervisor.queues.names();
+      if (action === 'list') return { ok: true, message: `${known.length} queue(s)`, queues: supervisor.queues.snapshot(now()) };
+      if (queue !== undefined && !known.includes(queue)) {
+        return { ok: false, message: `no worker processes a queue named '${queue}'; queues: ${known.join(', ') || 'none'}`, queues: supervisor.queues.snapshot(now()) };
+      }
+      const names = queue === undefined ? known : [queue];
+      if (names.length === 0) return { ok: false, message: 'no BullMQ queue is known (no worker uses smartworkers/bullmq)', queues: [] };
+      const results = await supervisor.queueCommand(action, names);
+      const failed = results.filter((r) => !r.ok);
+      const done = results.filter((r) => r.ok).map((r) => r.queue);
+      const verb = action === 'pause' ? 'paused' : 'resumed';
+      const message = [
+        done.length > 0 ? `${verb} ${done.join(', ')}` : '',
+        ...failed.map((r) => `${r.queue}: ${r.error ?? 'failed'}`),
+      ].filter(Boolean).join('; ');
+      return { ok: failed.length === 0, message, queues: supervisor.queues.snapshot(now()), results };
     },
 
     async listTasks(): Promise<ActiveTask[]> {

@@ -8,6 +8,8 @@
  */
 import type { Settings } from '../config/types';
 import { TAG, type TaskInfo } from '../protocol';
+import { QueueBoard } from '../bullmq/board';
+import type { QueueAction, QueueActionResult } from '../bullmq/types';
 import type { Clock, HostEvent, ProcessHost } from './host';
 import { initialState, step } from './policy';
 import { createSampler, type Usage } from './procstat';
@@ -49,6 +51,9 @@ export class Supervisor {
   private readonly badMessages = new Map<number, number>();
   private readonly taskRequests = new Map<number, (tasks: TaskInfo[], id: number) => void>();
   private nextRequestId = 1;
+  /** BullMQ queues' hosts and counts, as workers report them (`smartworkers/bullmq`); shown, never acted on. */
+  readonly queues = new QueueBoard();
+  private readonly queueRequests = new Map<number, (results: QueueActionResult[]) => void>();
   private settings: Settings;
   private exited = false;
   private sampling = false;
@@ -121,6 +126,42 @@ export class Supervisor {
           }),
       ),
     );
+  }
+
+  /**
+   * Pauses or resumes queues in Redis through one live worker that processes each (the first
+   * that answers within `timeoutMs`). A queue no worker processes gets an error result.
+   */
+  async queueCommand(action: QueueAction, names: string[], timeoutMs = 5_000): Promise<QueueActionResult[]> {
+    const byWorker = new Map<number, string[]>();
+    const results: QueueActionResult[] = [];
+    for (const name of names) {
+      const host = this.queues.hostsOf(name).find((id) => {
+        const w = this.current.workers[id];
+        return w !== undefined && w.pid !== null && w.state === 'ready';
+      });
+      if (host === undefined) results.push({ queue: name, ok: false, error: 'no ready worker processes this queue' });
+      else byWorker.set(host, [...(byWorker.get(host) ?? []), name]);
+    }
+    const replies = await Promise.all(
+      [...byWorker].map(
+        ([id, queues]) =>
+          new Promise<QueueActionResult[]>((resolve) => {
+            const requestId = this.nextRequestId++;
+            const timer = setTimeout(() => {
+              this.queueRequests.delete(requestId);
+              resolve(queues.map((queue) => ({ queue, ok: false, error: `worker ${id} did not answer within ${timeoutMs} ms` })));
+            }, timeoutMs);
+            this.queueRequests.set(requestId, (got) => {
+              clearTimeout(timer);
+              this.queueRequests.delete(requestId);
+              resolve(got);
+            });
+            this.deps.host.send(id, { [TAG]: 'queue-command', requestId, action, queues });
+          }),
+      ),
+    );
+    return [...results, ...replies.flat()].sort((a, b) => a.queue.localeCompare(b.queue));
   }
 
   private handle(event: SupervisorEvent): void {
@@ -221,7 +262,18 @@ export class Supervisor {
       this.taskRequests.get(e.message.requestId)?.(e.message.tasks, e.id);
       return;
     }
-    if (e.type === 'exit') this.badMessages.delete(e.id);
+    if (e.type === 'message' && e.message.$sw === 'queues') {
+      this.queues.update(e.id, e.message.hosted, e.message.counts, e.message.sampledAt, Date.now());
+      return;
+    }
+    if (e.type === 'message' && e.message.$sw === 'queue-reply') {
+      this.queueRequests.get(e.message.requestId)?.(e.message.results);
+      return;
+    }
+    if (e.type === 'exit') {
+      this.badMessages.delete(e.id);
+      this.queues.forget(e.id);
+    }
     this.dispatch(e);
   }
 

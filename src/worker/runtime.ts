@@ -29,6 +29,7 @@ import { RequestTracker } from './requests';
 import { Reporter } from './reporter';
 import { Drain } from './drain';
 import { taskRegistry } from './tasks';
+import { runAbandon, runLeave } from './leave-hooks';
 
 /** Set once a copy of the runtime has started, so a second preload does not start another. */
 const STARTED_KEY = Symbol.for('smartworkers.runtime');
@@ -102,7 +103,10 @@ function reportBeforeDisconnect(reporter: Reporter): void {
 function installLifecycle(drain: Drain, options: RuntimeOptions, activeTasks: () => TaskInfo[]): void {
   // Keep node:cluster from exiting the worker when the channel closes (see the header).
   cluster.worker!.exitedAfterDisconnect = true;
-  process.once('disconnect', () => drain.primaryLost(options.idleGraceMs, options.gracefulTimeoutMs, options.drainTimeoutMs));
+  process.once('disconnect', () => {
+    runLeave('primary-lost');
+    drain.primaryLost(options.idleGraceMs, options.gracefulTimeoutMs, options.drainTimeoutMs);
+  });
   // Exit 0 tells a primary that lost the channel that every task finished: never say it over lost ones.
   process.on('exit', (code) => {
     if (drain.lostAtExit() && code === 0) process.exitCode = 1;
@@ -119,10 +123,12 @@ function installLifecycle(drain: Drain, options: RuntimeOptions, activeTasks: ()
   function handle(message: PrimaryMessage): void {
     switch (message[TAG]) {
       case 'retire':
+        runLeave(message.reason);
         drain.retire(message.idleGraceMs, message.drainTimeoutMs, message.reason);
         return;
       case 'abandon':
-        drain.abandon();
+        // Integrations hand their work back first (bounded), then the tasks are reported lost.
+        runAbandon(() => drain.abandon());
         return;
       case 'list-tasks':
         sendToPrimary({ [TAG]: 'tasks', requestId: message.requestId, tasks: activeTasks() });

@@ -25,6 +25,9 @@ describe('Prometheus metrics', () => {
       'smartworkers_primary_rss_bytes',
       'smartworkers_primary_uptime_seconds',
       'smartworkers_processes_killed_total',
+      'smartworkers_queue_jobs',
+      'smartworkers_queue_paused',
+      'smartworkers_queue_sample_age_seconds',
       'smartworkers_recycle_task_wait_seconds_total',
       'smartworkers_recycles_delayed_by_tasks_total',
       'smartworkers_recycles_total',
@@ -53,6 +56,25 @@ describe('Prometheus metrics', () => {
       'smartworkers_workers_desired',
       'smartworkers_workers_ready',
     ]);
+  });
+
+  it('shows the BullMQ queues the snapshot carries, and none before a sample', async () => {
+    const control = new FakeControl();
+    const base = control.snapshot.bind(control);
+    const counts = { waiting: 12, active: 3, delayed: 1, completed: 140, failed: 2, paused: true };
+    control.snapshot = () => ({
+      ...base(),
+      queues: [
+        { name: 'email', workers: 2, counts, sampleAgeMs: 1500 },
+        { name: 'sms', workers: 1, counts: null, sampleAgeMs: null },
+      ],
+    });
+    const families = parsePrometheusText(await createStatusMetrics(control).render());
+    expect(value(families.get('smartworkers_queue_jobs'), { queue: 'email', state: 'waiting' })).toBe(12);
+    expect(value(families.get('smartworkers_queue_jobs'), { queue: 'email', state: 'failed' })).toBe(2);
+    expect(value(families.get('smartworkers_queue_paused'), { queue: 'email' })).toBe(1);
+    expect(value(families.get('smartworkers_queue_sample_age_seconds'), { queue: 'email' })).toBe(1.5);
+    expect(families.get('smartworkers_queue_jobs')!.samples.some((s) => s.labels.queue === 'sms')).toBe(false);
   });
 
   it('reads every value from the snapshot at scrape time', async () => {

@@ -1,6 +1,6 @@
 /**
  * The commands that operate a running cluster through its control socket:
- * `ls`, `status`, `tasks`, `reload`, `recycle`, `scale`, `stop`.
+ * `ls`, `status`, `tasks`, `reload`, `recycle`, `scale`, `stop`, `queues`.
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { runRecycle, runReload, runScale, runStop } from './actions';
@@ -9,6 +9,7 @@ import { SOCKET_ENV } from './socket';
 import { runStatus, watchStatus } from './status';
 import { runList } from './list';
 import { runTasks } from './tasks';
+import { runQueues } from './queues';
 
 export interface OperateCommandsOptions {
   /** Where output goes and what cwd/env are (tests pass their own). Default: the process's. */
@@ -107,6 +108,14 @@ export function registerOperateCommands(program: Command, options: OperateComman
       if (name !== undefined) opts.name = name;
       return run(runStop(opts, io()));
     });
+
+  withConnection(
+    program
+      .command('queues')
+      .description('BullMQ queues of smartworkers/bullmq workers: list their counts, or pause / resume them in Redis, cluster-wide.')
+      .argument('[action]', 'list (default), pause or resume')
+      .argument('[queue]', 'only this queue (default: every queue the workers process)'),
+  ).action((action: string | undefined, queue: string | undefined, opts: Record<string, unknown>) => run(runQueues(action, queue, opts, io())));
 }
 
 function parseSeconds(value: string): number {

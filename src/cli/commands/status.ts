@@ -1,4 +1,5 @@
 /** `smartworkers status [--watch] [--json]` */
+import { describeQueue } from '../../bullmq/board';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sendCommand } from '../../control/client';
 import { EXIT, SmartworkersError } from '../../errors';
@@ -142,6 +143,7 @@ export function renderStatus(s: StatusSnapshot): string {
     }
     lines.push(`connections cut: ${t.connectionsCutTotal} (${parts.join(' · ')})`);
   }
+  for (const q of s.queues ?? []) lines.push(`queue ${describeQueue(q)}`);
   return lines.join('\n');
 }
 
