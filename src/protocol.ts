@@ -114,7 +114,18 @@ export interface ServersMessage {
 export const MAX_SERVERS = 64;
 const MAX_ADDRESS_LENGTH = 256;
 
+/**
+ * The worker has written what it had queued for its log files, closed them and opened their
+ * paths again (answer to `reopen-logs`). Answered to the rotation in the process host; the
+ * policy never sees it.
+ */
+export interface LogsReopenedMessage {
+  [TAG]: 'logs-reopened';
+  seq: number;
+}
+
 export type WorkerMessage =
+  | LogsReopenedMessage
   | HelloMessage
   | ServersMessage
   | ReportMessage
@@ -155,7 +166,13 @@ export interface SyncAckMessage {
   seq: number;
 }
 
-export type PrimaryMessage = RetireMessage | AbandonMessage | ListTasksMessage | SyncAckMessage;
+/** Reopen the log files (a rotation renamed them, or SIGUSR1 after an external logrotate); answered with `logs-reopened`. */
+export interface ReopenLogsMessage {
+  [TAG]: 'reopen-logs';
+  seq: number;
+}
+
+export type PrimaryMessage = RetireMessage | AbandonMessage | ListTasksMessage | SyncAckMessage | ReopenLogsMessage;
 
 // ---------------------------------------------------------------- worker environment
 
@@ -225,6 +242,7 @@ const workerValidators: Record<WorkerMessage[typeof TAG], (m: Record<string, unk
   signal: (m) => m.signal === 'SIGTERM' || m.signal === 'SIGINT',
   tasks: (m) => isCount(m.requestId) && Array.isArray(m.tasks) && m.tasks.every(isTaskInfo),
   sync: (m) => isCount(m.seq),
+  'logs-reopened': (m) => isCount(m.seq),
   servers: (m) =>
     Array.isArray(m.listening) &&
     m.listening.length <= MAX_SERVERS &&
@@ -250,7 +268,7 @@ export function parseWorkerMessage(value: { [TAG]: unknown }): Parsed<WorkerMess
   return { ok: true, message: value as unknown as WorkerMessage };
 }
 
-const primaryKinds = new Set<string>(['retire', 'abandon', 'list-tasks', 'sync-ack']);
+const primaryKinds = new Set<string>(['retire', 'abandon', 'list-tasks', 'sync-ack', 'reopen-logs']);
 
 /** Checks a tagged message from the primary (the worker side of the same contract). */
 export function parsePrimaryMessage(value: { [TAG]: unknown }): Parsed<PrimaryMessage> {
@@ -263,7 +281,8 @@ export function parsePrimaryMessage(value: { [TAG]: unknown }): Parsed<PrimaryMe
     (kind === 'retire' && isStr(m.reason) && isCount(m.idleGraceMs)) ||
     kind === 'abandon' ||
     (kind === 'list-tasks' && isCount(m.requestId)) ||
-    (kind === 'sync-ack' && isCount(m.seq));
+    (kind === 'sync-ack' && isCount(m.seq)) ||
+    (kind === 'reopen-logs' && isCount(m.seq));
   return ok ? { ok: true, message: value as unknown as PrimaryMessage } : { ok: false, error: `malformed '${kind}' message` };
 }
 
