@@ -11,6 +11,7 @@
  */
 import type { ActionResult, ActiveTask, RecycleTarget, ScaleSpec } from './types';
 import type { StatusSnapshot } from '../status/snapshot';
+import type { LogsResult } from '../logs/query';
 
 /** Bumped on an incompatible change; a server answers other versions with an error. */
 export const CONTROL_PROTOCOL_VERSION = 1;
@@ -18,7 +19,7 @@ export const CONTROL_PROTOCOL_VERSION = 1;
 /** Longest request line a server reads, in bytes (newline excluded). */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
-export const COMMANDS = ['status', 'tasks', 'reload', 'recycle', 'scale', 'stop'] as const;
+export const COMMANDS = ['status', 'tasks', 'reload', 'recycle', 'scale', 'stop', 'logs'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** Arguments of each command. `wait: false` answers as soon as the action has begun. */
@@ -29,6 +30,7 @@ export interface CommandArgs {
   recycle: { app?: string; slot: number | 'all'; force?: boolean; wait?: boolean };
   scale: { app?: string; absolute?: number; delta?: number; wait?: boolean };
   stop: { force?: boolean };
+  logs: Record<string, never>;
 }
 
 export interface TasksResult {
@@ -45,6 +47,7 @@ export interface CommandResults {
   recycle: ActionResult;
   scale: ActionResult;
   stop: ActionResult;
+  logs: LogsResult;
 }
 
 export type RequestId = string | number;
@@ -106,6 +109,7 @@ const ARG_SPECS: Record<CommandName, Record<string, ArgSpec>> = {
     wait: WAIT,
   },
   stop: { force: FORCE },
+  logs: {},
 };
 
 function describeArgs(cmd: CommandName): string {

@@ -346,6 +346,9 @@ async function execute(request: ControlRequest, control: ClusterControl): Promis
       return control.scale(toScaleSpec(request.args), request.args.wait ?? true);
     case 'stop':
       return control.stop(request.args.force ?? false);
+    case 'logs':
+      if (!control.logs) throw new SmartworkersError('SW_CONTROL_ACTION_FAILED', 'this primary does not list its log files');
+      return control.logs();
   }
 }
 

@@ -2,6 +2,7 @@
  * What the control socket, the CLI commands and the HTTP status server need from a running
  * primary. The supervisor implements it; tests may use a fake.
  */
+import type { LogsResult } from '../logs/query';
 import type { TaskInfo } from '../protocol';
 import type { StatusSnapshot } from '../status/snapshot';
 
@@ -49,4 +50,6 @@ export interface ClusterControl {
   stop(force: boolean): Promise<ActionResult>;
   /** True while at least `minReady` workers are ready and the cluster is not stopping. */
   isReady(minReady: number): boolean;
+  /** Where each app's workers write (`smartworkers logs`); src/logs/query.ts. */
+  logs?(): LogsResult;
 }
