@@ -59,7 +59,8 @@ export async function startPrimary(input: StartInput): Promise<RunningPrimary> {
     reloadSettings: input.load,
     onExit: (code) => {
       const exit = async (): Promise<void> => {
-        logFiles?.stop();
+        // A rotation under way finishes its gzip first (bounded: a huge file is left whole, not cut).
+        await Promise.race([logFiles?.stop(), new Promise((resolve) => setTimeout(resolve, NOTIFY_FLUSH_MS))]);
         systemd.stop();
         stopWatching();
         // STOPPING=1 may still be on its way (one helper process per message, slow on a busy

@@ -55,7 +55,8 @@ export interface LogFiles {
   check(): Promise<void>;
   /** Every file of every app. */
   files(): LogFile[];
-  stop(): void;
+  /** No more checks; resolves once the rotations under way are done (compressed, pruned). */
+  stop(): Promise<void>;
 }
 
 /** Why a log path cannot be written, or undefined when it can (the parent is created). */
@@ -67,6 +68,8 @@ export function checkLogPath(path: string): string | undefined {
     return undefined;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
+    // mkdir of a path whose parent is a file says EEXIST.
+    if (e.code === 'EEXIST' || e.code === 'ENOTDIR') return 'ENOTDIR (a parent is not a directory)';
     const causes: Record<string, string> = { EACCES: 'permission denied', EROFS: 'read-only file system', ENOTDIR: 'a parent is not a directory', ENOSPC: 'no space left on device', EEXIST: 'a parent is a file' };
     return `${e.code ?? 'error'} (${(e.code && causes[e.code]) ?? e.message})`;
   }
@@ -130,6 +133,7 @@ export function startLogFiles(deps: LogFilesDeps): LogFiles {
   let seq = 0;
   const waiting = new Map<number, Set<number>>();
   const rotating = new Set<string>();
+  const underWay = new Set<Promise<unknown>>();
   const nextCron = new Map<string, { source: string | undefined; at: number | null }>();
   let stopped = false;
 
@@ -165,8 +169,17 @@ export function startLogFiles(deps: LogFilesDeps): LogFiles {
   }
 
   async function compress(path: string): Promise<string> {
+    // Written aside, then renamed: a primary that exits meanwhile leaves the plain file whole and
+    // no truncated .gz beside it (which would hold some of its lines twice).
     const target = `${path}.gz`;
-    await pipeline(createReadStream(path), createGzip(), createWriteStream(target, { mode: 0o644 }));
+    const partial = `${target}.tmp`;
+    try {
+      await pipeline(createReadStream(path), createGzip(), createWriteStream(partial, { mode: 0o644 }));
+      await fsp.rename(partial, target);
+    } catch (err) {
+      await fsp.unlink(partial).catch(() => {});
+      throw err;
+    }
     await fsp.unlink(path);
     return target;
   }
@@ -219,11 +232,20 @@ export function startLogFiles(deps: LogFilesDeps): LogFiles {
     }
   }
 
+  function track<T>(work: Promise<T>): Promise<T> {
+    underWay.add(work);
+    const done = (): void => {
+      underWay.delete(work);
+    };
+    work.then(done, done);
+    return work;
+  }
+
   async function rotate(list: readonly LogFile[], why: string): Promise<string[]> {
     const out: string[] = [];
     for (const app of deps.apps()) {
       const mine = list.filter((f) => f.app === app.name);
-      if (mine.length > 0) out.push(...(await rotateApp(app, mine, why)));
+      if (mine.length > 0) out.push(...(await track(rotateApp(app, mine, why))));
     }
     return out;
   }
@@ -247,7 +269,7 @@ export function startLogFiles(deps: LogFilesDeps): LogFiles {
         if (cron.at !== null && t >= cron.at) {
           const parsed = parseCron(app.logRotateCron!);
           cron.at = parsed.ok ? nextCronTime(parsed.schedule, t) : null;
-          await rotateApp(app, list, `log_rotate_cron ${app.logRotateCron}`);
+          await track(rotateApp(app, list, `log_rotate_cron ${app.logRotateCron}`));
           continue;
         }
         if (app.logMaxSize <= 0) continue;
@@ -256,7 +278,7 @@ export function startLogFiles(deps: LogFilesDeps): LogFiles {
           const stats = await fsp.stat(file.path).catch(() => undefined);
           if (stats !== undefined && stats.size >= app.logMaxSize) big.push(file);
         }
-        if (big.length > 0) await rotateApp(app, big, `log_max_size ${app.logMaxSize} bytes`);
+        if (big.length > 0) await track(rotateApp(app, big, `log_max_size ${app.logMaxSize} bytes`));
       }
     } finally {
       checking = false;
@@ -278,9 +300,10 @@ export function startLogFiles(deps: LogFilesDeps): LogFiles {
     rotate,
     check,
     files,
-    stop() {
+    async stop() {
       stopped = true;
       clearInterval(timer);
+      await Promise.allSettled([...underWay]);
     },
   };
 }

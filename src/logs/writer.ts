@@ -158,16 +158,16 @@ export function installLogWriter(config: WorkerLogConfig, notice?: (line: string
   function queueLine(state: StreamState, line: string): void {
     if (state.sinks.length === 0) return;
     const text = format(state.kind, line);
+    let accepted = false;
     for (const sink of state.sinks) {
-      if (sink.failure !== null && Date.now() < sink.failure.retryAt) {
-        // Not lost: the inherited stream takes it (unless it already has it).
-        if (!state.inherit) state.write(`${line}\n`);
-        continue;
-      }
+      if (sink.failure !== null && Date.now() < sink.failure.retryAt) continue;
+      accepted = true;
       sink.queue.push(text);
       sink.bytes += text.length;
       if (sink.bytes >= FLUSH_AT_BYTES) writeSink(sink);
     }
+    // No file takes it: the inherited stream does (unless it has it already), so it is not lost.
+    if (!accepted && !state.inherit) state.write(`${line}\n`);
     scheduleFlush();
   }
 
@@ -220,13 +220,16 @@ export function installLogWriter(config: WorkerLogConfig, notice?: (line: string
     }
   }
 
-  /** Lines a file could not take go to the inherited streams, so they are not lost. */
+  /**
+   * Lines a file could not take go to the inherited stream, so they are not lost — unless another
+   * file of the stream works (it has them) or the stream is inherited anyway.
+   */
   function spill(sink: Sink, text: string): void {
     for (const state of [streams.out, streams.err]) {
-      if (state.sinks.includes(sink) && !state.inherit) {
-        state.write(text);
-        return;
-      }
+      if (!state.sinks.includes(sink) || state.inherit) continue;
+      if (state.sinks.some((other) => other !== sink && other.failure === null)) continue;
+      state.write(text);
+      return;
     }
   }
 
