@@ -156,7 +156,7 @@ export function startLogFiles(deps: LogFilesDeps): LogFiles {
       const poll = (): void => {
         const live = new Set(deps.liveWorkers(app));
         for (const id of request.ids) if (!live.has(id)) request.ids.delete(id);
-        if (request.ids.size === 0 || stopped) {
+        if (request.ids.size === 0) {
           waiting.delete(request.seq);
           resolve(true);
         } else if (now() - started > REOPEN_TIMEOUT_MS) {
