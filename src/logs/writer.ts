@@ -216,7 +216,9 @@ export function installLogWriter(config: WorkerLogConfig, notice?: (line: string
       }
     } catch (err) {
       fail(sink, err, 'write');
-      spill(sink, data.subarray(offset).toString('utf8'));
+      // A short write (a disk filling up) may have cut a line: spill from that line's start.
+      const from = offset === 0 ? 0 : data.lastIndexOf(10, offset - 1) + 1;
+      spill(sink, data.subarray(from).toString('utf8'));
     }
   }
 
