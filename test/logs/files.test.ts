@@ -135,6 +135,27 @@ describe('log files', () => {
     expect(result.failed).toBe(0);
   });
 
+  it('log_rotate_cron rotates every file of the app on its schedule, keeping log_retain of them', async () => {
+    const dir = tempDir();
+    const config = writeConfig(dir, "workers: 1\nout_file: logs/out.log\nlog_max_size: 0\nlog_rotate_cron: '* * * * * *'\nlog_retain: 2");
+    const { cluster, port } = await start(config, 1);
+    for (let round = 1; round <= 3; round++) {
+      await get(port);
+      await cluster.waitForCount((l) => l.msg === 'rotated 1 log file(s) of logger (log_rotate_cron * * * * * *)', round, 10_000, `rotation ${round}`);
+    }
+    await get(port);
+    await stop(cluster);
+    const names = fs.readdirSync(path.join(dir, 'logs')).sort();
+    // The 2 newest rotated files, and out-0.log unless a rotation came last, during the stop.
+    expect(names.filter((n) => n !== 'out-0.log')).toHaveLength(2);
+    expect(names.filter((n) => /^out-0__\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}-\d{3}\.log$/.test(n))).toHaveLength(2);
+    const lines = names.flatMap((n) => read(path.join(dir, 'logs', n)));
+    // What is kept is the newest part of the history, without a gap; older rotations were deleted.
+    const numbers = [...numbersByPid(lines).values()].flat().sort((a, b) => a - b);
+    expect(numbers.at(-1)).toBe(4);
+    expect(numbers).toEqual(numbers.map((_, i) => 4 - numbers.length + 1 + i));
+  });
+
   it('SIGUSR1 after an external mv: the workers write to a new file, none of their lines lost', async () => {
     const dir = tempDir();
     const config = writeConfig(dir, 'workers: 1\nout_file: logs/out.log\nmerge_logs: true\nlog_max_size: 0');
