@@ -96,6 +96,11 @@ export const ERRORS = {
     fix: 'Install `systemd-notify` (package `systemd`) or `python3` on the host; check NOTIFY_SOCKET points to a live socket.',
     exitCode: EXIT.failure,
   },
+  SW_LOG_FILE: {
+    summary: 'A log file (`out_file`, `error_file`, `log_file`) cannot be opened, written, rotated or compressed (permission, a directory, a full disk); the app keeps running and no worker is killed for it.',
+    fix: 'Fix the path or its permissions, or free disk space; the workers retry every second, and their lines go to the primary\'s stdout/stderr meanwhile.',
+    exitCode: EXIT.ok,
+  },
   SW_ALREADY_RUNNING: {
     summary: 'A cluster is already running on this control socket; a second one was not started.',
     fix: 'Stop it first (`smartworkers stop`), or give this cluster its own `control.socket`.',

@@ -173,7 +173,18 @@ export interface QueueReplyMessage {
 export const MAX_SERVERS = 64;
 const MAX_ADDRESS_LENGTH = 256;
 
+/**
+ * The worker has written what it had queued for its log files, closed them and opened their
+ * paths again (answer to `reopen-logs`). Answered to the rotation in the process host; the
+ * policy never sees it.
+ */
+export interface LogsReopenedMessage {
+  [TAG]: 'logs-reopened';
+  seq: number;
+}
+
 export type WorkerMessage =
+  | LogsReopenedMessage
   | HelloMessage
   | ServersMessage
   | ReportMessage
@@ -231,7 +242,13 @@ export interface QueueCommandMessage {
   queues: string[];
 }
 
-export type PrimaryMessage = RetireMessage | AbandonMessage | ListTasksMessage | SyncAckMessage | QueueCommandMessage;
+/** Reopen the log files (a rotation renamed them, or SIGUSR1 after an external logrotate); answered with `logs-reopened`. */
+export interface ReopenLogsMessage {
+  [TAG]: 'reopen-logs';
+  seq: number;
+}
+
+export type PrimaryMessage = RetireMessage | AbandonMessage | ListTasksMessage | SyncAckMessage | QueueCommandMessage | ReopenLogsMessage;
 
 // ---------------------------------------------------------------- worker environment
 
@@ -337,6 +354,7 @@ const workerValidators: Record<WorkerMessage[typeof TAG], (m: Record<string, unk
     Array.isArray(m.connections) &&
     m.connections.length <= MAX_CUT_DETAILS &&
     m.connections.every(isCutConnection),
+  'logs-reopened': (m) => isCount(m.seq),
   servers: (m) =>
     Array.isArray(m.listening) &&
     m.listening.length <= MAX_SERVERS &&
@@ -372,7 +390,7 @@ export function parseWorkerMessage(value: { [TAG]: unknown }): Parsed<WorkerMess
   return { ok: true, message: value as unknown as WorkerMessage };
 }
 
-const primaryKinds = new Set<string>(['retire', 'abandon', 'list-tasks', 'sync-ack', 'queue-command']);
+const primaryKinds = new Set<string>(['retire', 'abandon', 'list-tasks', 'sync-ack', 'queue-command', 'reopen-logs']);
 
 /** Checks a tagged message from the primary (the worker side of the same contract). */
 export function parsePrimaryMessage(value: { [TAG]: unknown }): Parsed<PrimaryMessage> {
@@ -386,7 +404,8 @@ export function parsePrimaryMessage(value: { [TAG]: unknown }): Parsed<PrimaryMe
     kind === 'abandon' ||
     (kind === 'list-tasks' && isCount(m.requestId)) ||
     (kind === 'sync-ack' && isCount(m.seq)) ||
-    (kind === 'queue-command' && isCount(m.requestId) && (m.action === 'pause' || m.action === 'resume') && isQueueNames(m.queues));
+    (kind === 'queue-command' && isCount(m.requestId) && (m.action === 'pause' || m.action === 'resume') && isQueueNames(m.queues)) ||
+    (kind === 'reopen-logs' && isCount(m.seq));
   return ok ? { ok: true, message: value as unknown as PrimaryMessage } : { ok: false, error: `malformed '${kind}' message` };
 }
 

@@ -333,8 +333,9 @@ export const smartworkers = {
 export const bare = {
   name: 'bare',
   available: () => ({ ok: true }),
-  async start({ app, workers = 2, env = {}, readyTimeoutMs, waitReady }) {
-    return startChild('bare', () => [path.join(PEERS_DIR, 'bare-primary.cjs'), appPath(app)], {
+  /** primary: another bare primary in bench/peers/ (the logging scenario's writes to a file). */
+  async start({ app, workers = 2, env = {}, readyTimeoutMs, waitReady, primary = 'bare-primary.cjs' }) {
+    return startChild('bare', () => [path.join(PEERS_DIR, primary), appPath(app)], {
       workers,
       env: { ...env, WORKERS: String(workers) },
       readyTimeoutMs,

@@ -42,7 +42,7 @@ module.exports = {
       env_production: {
         QUEUE: 'production',
       },
-      // pm2-only: smartworkers warns about it and lets stdout pass through.
+      // As in pm2: jobs' stdout goes to logs/jobs.out-0.log (one file per instance), rotated at 10MB.
       out_file: './logs/jobs.out.log',
     },
   ],

@@ -22,7 +22,7 @@ export interface OtherSignal {
 }
 
 export const OTHER_SIGNALS: readonly OtherSignal[] = [
-  { signal: 'SIGUSR1', action: 'reopen-logs', level: 'info', why: 'reopen log files (as gunicorn); the primary logs to stdout, so nothing to reopen yet; never opens the inspector' },
+  { signal: 'SIGUSR1', action: 'reopen-logs', level: 'info', why: "every worker reopens its log files (after an external logrotate moved them, as gunicorn and nginx); never opens Node's inspector" },
   { signal: 'SIGUSR2', action: 'ignore', level: 'info', why: 'no meaning here (SIGHUP reloads); ignored instead of ending the primary' },
   { signal: 'SIGPIPE', action: 'ignore', level: 'debug', why: 'a closed pipe (e.g. a log reader that went away); writes report EPIPE instead' },
   { signal: 'SIGWINCH', action: 'ignore', level: 'debug', why: 'the terminal was resized' },
@@ -37,7 +37,7 @@ export const OTHER_SIGNALS: readonly OtherSignal[] = [
 ];
 
 export interface SignalHooks {
-  /** SIGUSR1. Issue 12 makes this reopen log files. */
+  /** SIGUSR1: every worker reopens its log files (src/logs/rotate.ts). */
   reopenLogs(): void;
 }
 

@@ -27,6 +27,7 @@ function takeDaemonLogs(env: NodeJS.ProcessEnv): { out: string; err: string } | 
     return undefined;
   }
 }
+import { checkLogFiles, startLogFiles, type LogFiles } from '../logs/rotate';
 
 /** At exit, how long messages still queued for systemd may take to go out. */
 const NOTIFY_FLUSH_MS = 3_000;
@@ -62,7 +63,13 @@ export async function startPrimary(input: StartInput): Promise<RunningPrimary> {
 
   let services: OperateServices | undefined;
   let stopWatching = (): void => {};
-  const host = createClusterHost({ runtimePath: path.join(__dirname, '..', 'worker', 'runtime.js') });
+  // Workers write their own log files; the primary checks, rotates and reopens them (src/logs/).
+  let logFiles: LogFiles | undefined;
+  checkLogFiles(settings.apps, logger);
+  const host = createClusterHost({
+    runtimePath: path.join(__dirname, '..', 'worker', 'runtime.js'),
+    onLogsReopened: (id, seq) => logFiles?.reopened(id, seq),
+  });
   const supervisor = new Supervisor({
     settings,
     host,
@@ -72,6 +79,8 @@ export async function startPrimary(input: StartInput): Promise<RunningPrimary> {
     reloadSettings: () => load(),
     onExit: (code) => {
       const exit = async (): Promise<void> => {
+        // A rotation under way finishes its gzip first (bounded: a huge file is left whole, not cut).
+        await Promise.race([logFiles?.stop(), new Promise((resolve) => setTimeout(resolve, NOTIFY_FLUSH_MS))]);
         systemd.stop();
         stopWatching();
         // STOPPING=1 may still be on its way (one helper process per message, slow on a busy
@@ -120,8 +129,18 @@ export async function startPrimary(input: StartInput): Promise<RunningPrimary> {
   const notifier = createNotifier(input.env, { onError: (err) => logger.warn({ code: err.code }, err.message) });
   const systemd = bridgeToSystemd(supervisor, notifier);
 
+  logFiles = startLogFiles({
+    apps: () => supervisor.activeSettings.apps,
+    liveWorkers: (app) =>
+      Object.values(supervisor.state.workers)
+        .filter((w) => w.app === app && w.pid !== null && w.state !== 'exited')
+        .map((w) => w.id),
+    slots: (app) => supervisor.state.apps[app]?.desired ?? 0,
+    send: (id, message) => host.send(id, message),
+    logger,
+  });
   installSignalHandlers((signal) => supervisor.signal(signal), logger, {
-    reopenLogs: () => {}, // the hook for reopening log files (the primary logs to stdout for now)
+    reopenLogs: () => logFiles?.reopenAll(),
   });
   // The primary is the accept loop for every connection: an unexpected error is logged, not fatal.
   process.on('uncaughtException', (err) => logger.error({ err }, 'uncaught exception in the primary'));

@@ -218,6 +218,51 @@ const APP_ROWS = [
     key: 'shutdown_with_message', field: 'shutdownWithMessage', kind: 'boolean', default: false,
     description: "Also send the message `'shutdown'` to a worker being retired or stopped, just before its drain begins, as pm2's shutdown_with_message (the app listens with `process.on('message')`; cleanup it starts with `tasks.run()` is waited for).",
   },
+  // Log files (pm2's fields; see the README's Logs section). Unset: the stream is inherited from the primary.
+  {
+    key: 'out_file', field: 'outFile', kind: 'path', defaultText: "none: the primary's stdout", example: './logs/out.log',
+    description: "File the workers' stdout is appended to; one file per slot (`out-0.log`, `out-1.log`, …) unless `merge_logs`. `/dev/null` discards it.",
+  },
+  {
+    key: 'error_file', field: 'errorFile', kind: 'path', defaultText: "none: the primary's stderr", example: './logs/error.log',
+    description: "File the workers' stderr (and a crash's stack trace) is appended to; per slot unless `merge_logs`. `/dev/null` discards it.",
+  },
+  {
+    key: 'log_file', field: 'logFile', kind: 'path', defaultText: 'none', example: './logs/combined.log',
+    description: "File that receives both stdout and stderr lines too (pm2's combined log); per slot unless `merge_logs`.",
+  },
+  {
+    key: 'merge_logs', field: 'mergeLogs', kind: 'boolean', default: false,
+    description: 'One file per app for all its workers instead of one per slot (whole lines are appended with O_APPEND, never interleaved).',
+  },
+  {
+    key: 'time', field: 'time', kind: 'boolean', default: false,
+    description: 'Prefix each line written to a log file with its time (`log_date_format`, default ISO 8601 with milliseconds and offset).',
+  },
+  {
+    key: 'log_date_format', field: 'logDateFormat', kind: 'string', defaultText: 'none', example: "'YYYY-MM-DD HH:mm:ss.SSS Z'",
+    description: 'Prefix each line written to a log file with its time in this format (dayjs tokens, as pm2: `YYYY MM DD HH mm ss SSS Z`); implies `time`.',
+  },
+  {
+    key: 'log_type', field: 'logType', kind: 'enum', choices: ['raw', 'json'], default: 'raw',
+    description: "`json`: each line written to a log file is a JSON object (`message`, `timestamp`, `type`, `app_name`, `process_id` = the slot), as pm2's `log_type: json`.",
+  },
+  {
+    key: 'log_max_size', field: 'logMaxSize', kind: 'size', default: '10MB',
+    description: 'A log file that reaches this size is rotated (checked every second, for every file of every worker); 0 = no rotation by size.',
+  },
+  {
+    key: 'log_rotate_cron', field: 'logRotateCron', kind: 'cron', defaultText: 'none', example: "'0 0 * * *'",
+    description: "Rotate the app's log files on this cron schedule too (local time), whatever their size.",
+  },
+  {
+    key: 'log_retain', field: 'logRetain', kind: 'count', default: 10, min: 1,
+    description: 'Rotated files kept per log file; the oldest beyond it are deleted.',
+  },
+  {
+    key: 'log_compress', field: 'logCompress', kind: 'boolean', default: false,
+    description: 'Gzip each rotated file (`.gz`), once every worker has reopened the new file.',
+  },
 ] as const satisfies readonly AppSettingRow[];
 
 const GLOBAL_ROWS = [

@@ -74,6 +74,28 @@ export interface AppSettings {
   ignoreWatch: readonly string[];
   /** Also send the string 'shutdown' to a worker on retire and stop (pm2's shutdown_with_message). */
   shutdownWithMessage: boolean;
+  /** Absolute path of the stdout log file (per slot unless mergeLogs); unset = inherited. `/dev/null` discards. */
+  outFile?: string;
+  /** Absolute path of the stderr log file; unset = inherited. */
+  errorFile?: string;
+  /** Absolute path of the combined (stdout + stderr) log file; unset = none. */
+  logFile?: string;
+  /** One file per app instead of one per slot. */
+  mergeLogs: boolean;
+  /** Timestamp each line written to a log file. */
+  time: boolean;
+  /** dayjs-style format of the timestamp; implies `time`. */
+  logDateFormat?: string;
+  /** `json`: each line is a JSON object, as pm2's log_type. */
+  logType: 'raw' | 'json';
+  /** Rotate a log file at this size, bytes; 0 = off. */
+  logMaxSize: number;
+  /** Cron schedule of rotation (validated); unset = none. */
+  logRotateCron?: string;
+  /** Rotated files kept per log file. */
+  logRetain: number;
+  /** Gzip rotated files. */
+  logCompress: boolean;
 }
 
 /** `listening`: its first server listens; `message`: process.send('ready'); `online`: its process started. */

@@ -13,6 +13,7 @@ import type { ActionResult, ActiveTask, RecycleTarget, ScaleSpec } from './types
 import type { StatusSnapshot } from '../status/snapshot';
 import type { QueueStatus } from '../bullmq/board';
 import type { QueueActionResult } from '../bullmq/types';
+import type { LogsResult } from '../logs/query';
 
 /** Bumped on an incompatible change; a server answers other versions with an error. */
 export const CONTROL_PROTOCOL_VERSION = 1;
@@ -20,7 +21,7 @@ export const CONTROL_PROTOCOL_VERSION = 1;
 /** Longest request line a server reads, in bytes (newline excluded). */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
-export const COMMANDS = ['status', 'tasks', 'reload', 'recycle', 'scale', 'stop', 'deploy', 'queues'] as const;
+export const COMMANDS = ['status', 'tasks', 'reload', 'recycle', 'scale', 'stop', 'deploy', 'queues', 'logs'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** Arguments of each command. `wait: false` answers as soon as the action has begun. */
@@ -35,6 +36,7 @@ export interface CommandArgs {
   deploy: { config: string; env?: string; wait?: boolean };
   /** BullMQ queues (`smartworkers/bullmq`): list them, or pause / resume one or all in Redis. */
   queues: { action?: 'list' | 'pause' | 'resume'; queue?: string };
+  logs: Record<string, never>;
 }
 
 export interface TasksResult {
@@ -53,6 +55,7 @@ export interface CommandResults {
   stop: ActionResult;
   deploy: ActionResult;
   queues: QueuesResult;
+  logs: LogsResult;
 }
 
 /** `queues`: every known queue with its latest counts, and what a pause or resume did to each. */
@@ -129,6 +132,7 @@ const ARG_SPECS: Record<CommandName, Record<string, ArgSpec>> = {
     action: { accepted: '"list", "pause" or "resume"', check: (v) => v === 'list' || v === 'pause' || v === 'resume' },
     queue: { accepted: 'a queue name', check: isAppName },
   },
+  logs: {},
 };
 
 function describeArgs(cmd: CommandName): string {

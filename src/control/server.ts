@@ -352,6 +352,9 @@ async function execute(request: ControlRequest, control: ClusterControl): Promis
     case 'queues':
       if (!control.queues) return { ok: false, message: 'this primary does not know BullMQ queues', queues: [] };
       return control.queues(request.args.action ?? 'list', request.args.queue);
+    case 'logs':
+      if (!control.logs) throw new SmartworkersError('SW_CONTROL_ACTION_FAILED', 'this primary does not list its log files');
+      return control.logs();
   }
 }
 

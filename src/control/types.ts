@@ -3,6 +3,7 @@
  * primary. The supervisor implements it; tests may use a fake.
  */
 import type { QueuesResult } from './protocol';
+import type { LogsResult } from '../logs/query';
 import type { TaskInfo } from '../protocol';
 import type { StatusSnapshot } from '../status/snapshot';
 
@@ -57,4 +58,6 @@ export interface ClusterControl {
   queues?(action: 'list' | 'pause' | 'resume', queue: string | undefined): Promise<QueuesResult>;
   /** True while at least `minReady` workers are ready and the cluster is not stopping. */
   isReady(minReady: number): boolean;
+  /** Where each app's workers write (`smartworkers logs`); src/logs/query.ts. */
+  logs?(): LogsResult;
 }

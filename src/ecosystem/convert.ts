@@ -408,6 +408,24 @@ function convertApp(entry: Dict, index: number, ctx: AppContext): RawApp | null 
     else set('watch', () => pm2List(label, 'watch', watch));
   }
   if (get('ignore_watch') !== undefined) set('ignore_watch', () => pm2List(label, 'ignore_watch', get('ignore_watch')));
+  // Log files: paths relative to the app's cwd, as pm2 resolves them (src/logs/).
+  for (const [field, key] of [['out_file', 'out_file'], ['error_file', 'error_file'], ['log_file', 'log_file']] as const) {
+    const value = get(field);
+    if (value === undefined) continue;
+    const spelling = pm2.get(field)!.spelling;
+    // pm2 takes `false` (and `log_file: true`, its default combined path) here; a path is what we can honour.
+    if (value === false || value === null) continue;
+    set(key, () => path.resolve(cwd, pm2String(label, spelling, value)));
+  }
+  if (get('disable_logs') !== undefined && attempt(() => pm2Bool(label, 'disable_logs', get('disable_logs'))) === true) {
+    out.out_file = '/dev/null';
+    out.error_file = '/dev/null';
+  }
+  if (get('merge_logs') !== undefined) set('merge_logs', () => pm2Bool(label, pm2.get('merge_logs')!.spelling, get('merge_logs')));
+  if (get('time') !== undefined) set('time', () => pm2Bool(label, 'time', get('time')));
+  if (get('log_date_format') !== undefined) set('log_date_format', () => pm2String(label, 'log_date_format', get('log_date_format')));
+  // pm2 treats any log_type but `json` as raw lines.
+  if (get('log_type') !== undefined) out.log_type = get('log_type') === 'json' ? 'json' : 'raw';
 
   // Fields with no smartworkers key: one warning per field (the table says why and what to do).
   for (const { field, spelling } of pm2.values()) {

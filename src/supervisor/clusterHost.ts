@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createProcessTree, type KilledProcess, type ProcessTree } from '../host/processTree';
 import { ENV, isTagged, parseWorkerMessage, type PrimaryMessage, type RuntimeOptions } from '../protocol';
 import type { ForkSpec, HostEvent, ProcessHost } from './host';
+import { LOGS_ENV, workerLogConfig } from '../logs/targets';
 
 /** Heartbeat and report cadence passed to every worker. */
 export const REPORT_INTERVAL_MS = 200;
@@ -62,6 +63,10 @@ export function workerEnv(spec: ForkSpec, base: NodeJS.ProcessEnv): Record<strin
   env[ENV.generation] = String(spec.generation);
   env[ENV.appName] = spec.app.name;
   env[ENV.runtime] = JSON.stringify(runtime);
+  // Log files: the worker writes its own output to them (src/logs/writer.ts).
+  const logs = workerLogConfig(spec.app, spec.slot);
+  if (logs !== undefined) env[LOGS_ENV] = JSON.stringify(logs);
+  else delete env[LOGS_ENV];
   return env;
 }
 
@@ -71,6 +76,8 @@ export interface ClusterHostOptions {
   env?: NodeJS.ProcessEnv;
   /** Ends what each worker leaves running after it exits (default: the /proc reaper). */
   processTree?: ProcessTree;
+  /** A worker answered `reopen-logs` (src/logs/rotate.ts); like `sync`, the policy never sees it. */
+  onLogsReopened?: (id: number, seq: number) => void;
 }
 
 export function createClusterHost(options: ClusterHostOptions): ProcessHost {
@@ -113,6 +120,10 @@ export function createClusterHost(options: ClusterHostOptions): ProcessHost {
               // The channel closed meanwhile; the worker's own timeout lets it exit.
             }
           }
+          return;
+        }
+        if (parsed.ok && parsed.message.$sw === 'logs-reopened') {
+          options.onLogsReopened?.(id, parsed.message.seq);
           return;
         }
         if (parsed.ok) emit({ type: 'message', id, message: parsed.message });

@@ -10,6 +10,7 @@ import { draining, readyCount, replaced, scaledTo, servingIds } from './queries'
 import { buildSnapshot } from './snapshot';
 import type { ClusterState } from './state';
 import type { Supervisor } from './supervisor';
+import { describeLogs } from '../logs/query';
 
 export interface ControlOptions {
   configSource: string;
@@ -155,6 +156,10 @@ export function createClusterControl(supervisor: Supervisor, options: ControlOpt
     async stop(force) {
       supervisor.dispatch({ type: 'command', command: { kind: 'stop', force } });
       return { ok: true, message: force ? 'forced stop started' : 'graceful stop started' };
+    },
+
+    logs() {
+      return describeLogs(supervisor.activeSettings.apps, (app) => supervisor.state.apps[app]?.desired ?? 0);
     },
 
     isReady(minReady) {

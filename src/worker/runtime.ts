@@ -30,6 +30,8 @@ import { Reporter } from './reporter';
 import { Drain } from './drain';
 import { taskRegistry } from './tasks';
 import { runAbandon, runLeave } from './leave-hooks';
+import { installLogWriter, type LogWriter } from '../logs/writer';
+import { LOGS_ENV, type WorkerLogConfig } from '../logs/targets';
 
 /** Set once a copy of the runtime has started, so a second preload does not start another. */
 const STARTED_KEY = Symbol.for('smartworkers.runtime');
@@ -51,6 +53,8 @@ function shouldStart(): boolean {
 
 function start(): void {
   (globalThis as unknown as Record<symbol, unknown>)[STARTED_KEY] = true;
+  // Log files first, so the app's first line (and the runtime's own) lands in them.
+  const logs = startLogWriter();
   const { options, warnings } = parseRuntimeOptions(process.env[ENV.runtime] ?? '');
   for (const warning of warnings) log(`${ENV.runtime}: ${warning}`);
 
@@ -81,8 +85,22 @@ function start(): void {
   tasks.onChange(() => reporter.markDirty());
   reportBeforeDisconnect(reporter);
   requests.start();
-  installLifecycle(drain, options, tasks.active);
+  installLifecycle(drain, options, tasks.active, logs);
   reporter.start();
+}
+
+/** The app's stdout/stderr to its log files, when the primary set any (src/logs/writer.ts). */
+function startLogWriter(): LogWriter | undefined {
+  const raw = process.env[LOGS_ENV];
+  if (raw === undefined) return undefined;
+  // Not for the app's own child processes, which inherit the environment.
+  delete process.env[LOGS_ENV];
+  try {
+    return installLogWriter(JSON.parse(raw) as WorkerLogConfig);
+  } catch (err) {
+    log(`${LOGS_ENV}: ${(err as Error).message}; output goes to the inherited stdout/stderr`);
+    return undefined;
+  }
 }
 
 /**
@@ -100,7 +118,7 @@ function reportBeforeDisconnect(reporter: Reporter): void {
   };
 }
 
-function installLifecycle(drain: Drain, options: RuntimeOptions, activeTasks: () => TaskInfo[]): void {
+function installLifecycle(drain: Drain, options: RuntimeOptions, activeTasks: () => TaskInfo[], logs: LogWriter | undefined): void {
   // Keep node:cluster from exiting the worker when the channel closes (see the header).
   cluster.worker!.exitedAfterDisconnect = true;
   process.once('disconnect', () => {
@@ -135,6 +153,10 @@ function installLifecycle(drain: Drain, options: RuntimeOptions, activeTasks: ()
         return;
       case 'sync-ack':
         onSyncAck(message.seq);
+        return;
+      case 'reopen-logs':
+        logs?.reopen();
+        sendToPrimary({ [TAG]: 'logs-reopened', seq: message.seq });
         return;
     }
   }

@@ -1,8 +1,8 @@
 /**
  * The pm2 example, started by the real CLI as pm2 would start it:
  * `smartworkers start ecosystem.config.js --env production`. The test's ecosystem file is the
- * example itself with one change, the API's fixed port 3000 set to 0 (tests never bind fixed
- * ports); the apps and their `cwd` are the example's.
+ * example itself with two changes, the API's fixed port 3000 set to 0 (tests never bind fixed
+ * ports) and jobs' `out_file` in a temporary directory; the apps and their `cwd` are the example's.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -15,19 +15,36 @@ afterEach(cleanup);
 const EXAMPLE = path.join(ROOT, 'examples', 'pm2-migration', 'ecosystem.config.js');
 
 function portZeroVariant(): string {
-  const file = path.join(tempDir(), 'ecosystem.config.js');
+  const dir = tempDir();
+  const file = path.join(dir, 'ecosystem.config.js');
   fs.writeFileSync(
     file,
     [
       `const example = require(${JSON.stringify(EXAMPLE)});`,
       'module.exports = {',
       '  ...example,',
-      "  apps: example.apps.map((app) => (app.env && app.env.PORT !== undefined ? { ...app, env: { ...app.env, PORT: 0 } } : app)),",
+      "  apps: example.apps.map((app) => (app.env && app.env.PORT !== undefined ? { ...app, env: { ...app.env, PORT: 0 } } : app))",
+      `    .map((app) => (app.out_file ? { ...app, out_file: ${JSON.stringify(path.join(dir, 'logs', 'jobs.out.log'))} } : app)),`,
       '};',
       '',
     ].join('\n'),
   );
+  outFile = path.join(dir, 'logs', 'jobs.out-0.log');
   return file;
+}
+
+/** Where jobs' stdout goes: its `out_file`, one file per slot as in pm2. */
+let outFile = '';
+
+/** Waits (polling: a file has no event to wait on) until jobs' log file has a line matching. */
+async function fileLine(pattern: RegExp, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = fs.existsSync(outFile) ? fs.readFileSync(outFile, 'utf8') : '';
+    if (text.split('\n').some((l) => pattern.test(l))) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${String(pattern)} in ${outFile}: ${text.slice(-500)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** One request on its own connection, so round-robin spreads them over the workers. */
@@ -57,9 +74,8 @@ describe('examples/pm2-migration via the CLI', () => {
 
     // The warnings, each once, on stderr.
     const warnings = cluster.stderr().split('\n').filter((l) => l.startsWith('smartworkers: warning: '));
-    expect(warnings).toHaveLength(2);
-    expect(warnings[0]).toMatch(/^smartworkers: warning: `out_file` \(app jobs\) is ignored: Not supported/);
-    expect(warnings[1]).toMatch(/^smartworkers: warning: `exec_mode` \(app jobs\) is fork: it runs as node:cluster workers/);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^smartworkers: warning: `exec_mode` \(app jobs\) is fork: it runs as node:cluster workers/);
 
     // api: the production env, both instances serving one port.
     const listening = await cluster.waitFor(raw(/^api \d+ listening on :\d+$/));
@@ -72,9 +88,9 @@ describe('examples/pm2-migration via the CLI', () => {
     }
     expect([...instances].sort()).toEqual(['0', '1']);
 
-    // jobs: env_production's queue, its jobs run as tracked tasks.
-    await cluster.waitFor(raw(/^jobs \d+ consuming production$/));
-    await cluster.waitFor(raw(/^jobs: done production#1$/), 10_000);
+    // jobs: env_production's queue, its jobs run as tracked tasks; its stdout in its out_file.
+    await fileLine(/^jobs \d+ consuming production$/);
+    await fileLine(/^jobs: done production#1$/);
 
     cluster.signal('SIGTERM');
     expect((await cluster.exited).code).toBe(0);

@@ -238,8 +238,15 @@ describe('convertEcosystem: what it cannot honour', () => {
   });
 
   it('names a field by the spelling the file uses (alias, camelCase)', () => {
-    const { warnings } = convert({ apps: [{ name: 'a', script: 'a.js', out: 'out.log', errFile: 'err.log', log_date_format: 'YYYY' }] });
-    expect(warnings.map((w) => w.split(' ')[0])).toEqual(['`out`', '`errFile`', '`log_date_format`']);
+    const { warnings } = convert({ apps: [{ name: 'a', script: 'a.js', pid: 'a.pid', watchOptions: {} }] });
+    expect(warnings.map((w) => w.split(' ')[0])).toEqual(['`pid`', '`watchOptions`']);
+  });
+
+  it("converts pm2's log fields, by any spelling, paths relative to the app's cwd", () => {
+    const { raw, warnings } = convert({ apps: [{ name: 'a', script: 'a.js', cwd: '/srv/a', out: 'out.log', errFile: '/var/log/a.err', log: 'all.log', combine_logs: true, time: true, log_date_format: 'YYYY', log_type: 'json' }] });
+    expect(warnings).toEqual([]);
+    expect(raw.apps[0]).toMatchObject({ out_file: '/srv/a/out.log', error_file: '/var/log/a.err', log_file: '/srv/a/all.log', merge_logs: true, time: true, log_date_format: 'YYYY', log_type: 'json' });
+    expect(convert({ apps: [{ name: 'b', script: 'b.js', disable_logs: true }] }).raw.apps[0]).toMatchObject({ out_file: '/dev/null', error_file: '/dev/null' });
   });
 
   it('warns once per unknown field and drops it', () => {

@@ -99,9 +99,8 @@ describe('loadEcosystem', () => {
     const file = write('load/ecosystem.config.js', 'module.exports = { apps: [{ name: "api", script: "server.js", env_production: { NODE_ENV: "production" }, out_file: "x" }] };');
     const app = path.dirname(write('srv-app/server.js', ''));
     const result = await loadEcosystem(file, { env: 'production', cwd: app, cpus: 2 });
-    expect(result.raw).toEqual({ apps: [{ name: 'api', app: path.join(app, 'server.js'), cwd: app, workers: 1, env: { NODE_ENV: 'production' } }] });
-    expect(result.warnings).toHaveLength(1);
-    expect(result.warnings[0]).toMatch(/^`out_file` \(app api\) is ignored/);
+    expect(result.raw).toEqual({ apps: [{ name: 'api', app: path.join(app, 'server.js'), cwd: app, workers: 1, env: { NODE_ENV: 'production' }, out_file: path.join(app, 'x') }] });
+    expect(result.warnings).toEqual([]);
   });
 });
 

@@ -44,14 +44,14 @@ describe('loadEcosystemSettings', () => {
           exp_backoff_restart_delay: 100,
           max_requests: 1000,
         },
-        { name: 'jobs', script: 'jobs.js', instances: -1, restart_delay: 2500, max_memory_restart: 1048576, log_date_format: 'x' },
+        { name: 'jobs', script: 'jobs.js', instances: -1, restart_delay: 2500, max_memory_restart: 1048576, pid_file: 'x' },
       ],
       status: { listen: '127.0.0.1:9100' },
       log_format: 'json',
     });
     const { settings, warnings } = await loadEcosystemSettings({ file, envName: 'production', flags: {}, env: {}, cwd: dir });
     expect(warnings).toEqual([
-      expect.stringMatching(/^`log_date_format` \(app jobs\) is ignored/),
+      expect.stringMatching(/^`pid_file` \(app jobs\) is ignored/),
       '--env production: jobs has no `env_production`; using `env` only (as pm2 does).',
     ]);
     expect(settings.configFile).toBe(file);

@@ -42,12 +42,12 @@ describe('examples/pm2-migration', () => {
           graceful_timeout: '30000ms',
           restart_delay: '1000ms',
           max_restart_delay: '1000ms',
+          out_file: `${dir}/logs/jobs.out.log`,
         },
       ],
     });
-    expect(warnings).toHaveLength(2);
-    expect(warnings[0]).toMatch(/^`out_file` \(app jobs\) is ignored: Not supported: workers' stdout passes through untouched/);
-    expect(warnings[1]).toMatch(/^`exec_mode` \(app jobs\) is fork: it runs as node:cluster workers/);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^`exec_mode` \(app jobs\) is fork: it runs as node:cluster workers/);
   });
 
   it('passes the config loader as two apps with the timeouts pm2 had', async () => {

@@ -79,7 +79,7 @@ describe('smartworkers systemd-unit', () => {
     expect(splitExecLine(single(unit, 'Service', 'ExecStart')).slice(2)).toEqual(['start', '--config', path.join(cwd, 'ecosystem.config.js'), '--env', 'production']);
     expect(single(unit, 'Service', 'TimeoutStopSec')).toBe(String(30 + 15));
     const warnings = result.stderr.trim().split('\n');
-    expect(warnings).toHaveLength(2);
+    expect(warnings).toHaveLength(1);
     expect(warnings.every((w) => w.startsWith('smartworkers: warning: `'))).toBe(true);
   });
 

@@ -1,6 +1,6 @@
 /**
  * The commands that operate a running cluster through its control socket:
- * `ls`, `status`, `tasks`, `reload`, `recycle`, `scale`, `stop`, `queues`.
+ * `ls`, `status`, `tasks`, `logs`, `reload`, `recycle`, `scale`, `stop`, `queues`.
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { runRecycle, runReload, runScale, runStop } from './actions';
@@ -10,6 +10,7 @@ import { runStatus, watchStatus } from './status';
 import { runList } from './list';
 import { runTasks } from './tasks';
 import { runQueues } from './queues';
+import { runLogs } from './logs';
 
 export interface OperateCommandsOptions {
   /** Where output goes and what cwd/env are (tests pass their own). Default: the process's. */
@@ -95,6 +96,31 @@ export function registerOperateCommands(program: Command, options: OperateComman
     .option('--app <name>', 'the app to scale (needed when there are several)')
     .option('--no-wait', 'return once scaling has begun')
     .action((first: string, second: string | undefined, opts: Record<string, unknown>) => run(runScale(first, second, opts, io())));
+
+  withConnection(
+    program
+      .command('logs')
+      .description("The last lines of the cluster's log files, merged in time order, each labelled app:slot; --follow for a live tail.")
+      .argument('[target]', 'app or app:slot (default: every app)'),
+  )
+    .option('--lines <count>', 'how many lines to show first', (value: string) => {
+      const n = Number(value);
+      if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`Expected a whole number ≥ 0, got ${JSON.stringify(value)}.`);
+      return n;
+    })
+    .option('-f, --follow', 'keep printing new lines (across rotations and recycles) until Ctrl-C')
+    .action((target: string | undefined, opts: Record<string, unknown>) => {
+      const controller = new AbortController();
+      const stop = (): void => controller.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      return run(
+        runLogs(target, opts, io(), controller.signal).finally(() => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+        }),
+      );
+    });
 
   withConnection(
     program
