@@ -4,6 +4,10 @@
  */
 import type { TaskInfo } from '../protocol';
 import type { StatusSnapshot } from '../status/snapshot';
+import type { ClusterState, Effect, SupervisorEvent } from '../supervisor/state';
+
+/** One step of the supervisor as an observer sees it: the state before and after, the event, its effects. */
+export type StepObserver = (before: ClusterState, after: ClusterState, event: SupervisorEvent, effects: readonly Effect[]) => void;
 
 export interface ActiveTask extends TaskInfo {
   app: string;
@@ -49,4 +53,6 @@ export interface ClusterControl {
   stop(force: boolean): Promise<ActionResult>;
   /** True while at least `minReady` workers are ready and the cluster is not stopping. */
   isReady(minReady: number): boolean;
+  /** Calls `observer` after every step until the returned function is called (the dashboard's recycle timeline). */
+  observe?(observer: StepObserver): () => void;
 }

@@ -125,6 +125,15 @@ export function createClusterControl(supervisor: Supervisor, options: ControlOpt
       return { ok: true, message: force ? 'forced stop started' : 'graceful stop started' };
     },
 
+    observe(observer) {
+      let before = supervisor.state;
+      return supervisor.onStep((after, event, effects) => {
+        const previous = before;
+        before = after;
+        observer(previous, after, event, effects);
+      });
+    },
+
     isReady(minReady) {
       const state = supervisor.state;
       if (state.phase !== 'running') return false;
