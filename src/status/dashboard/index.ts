@@ -305,7 +305,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
 
   return {
     owns(p) {
-      return p in ASSETS || p === '/api/events' || p.startsWith('/api/actions/');
+      return p in ASSETS || p === '/api/events' || p === '/api/session' || p.startsWith('/api/actions/');
     },
     handle(req, res, p) {
       if (!hostAllowed(req)) {
@@ -318,6 +318,11 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       }
       if (method !== 'GET' && method !== 'HEAD') return refuse(res, 405, 'use GET', { Allow: 'GET, HEAD' });
       if (p === '/api/events') return stream(req, res);
+      if (p === '/api/session') {
+        // Always 200 (a refused fetch is a console error in the page): whether a token is needed, and whether this one is it.
+        const authorized = options.token === undefined || options.authorized(req);
+        return reply(res, 200, `${JSON.stringify({ tokenRequired: options.token !== undefined, authorized, actions: options.token !== undefined && authorized })}\n`);
+      }
       const entry = ASSETS[p]!;
       const body = asset(entry.file);
       if (!body) return refuse(res, 500, `dashboard file ${entry.file} is missing from this install (npm run build copies it)`);

@@ -113,6 +113,11 @@
   async function connect() {
     for (;;) {
       try {
+        const session = await (await fetch('/api/session', { headers: headers(), cache: 'no-store' })).json();
+        if (!session.authorized) {
+          showLogin(token ? 'That token was refused.' : '');
+          return;
+        }
         const res = await fetch('/api/events', { headers: headers({ Accept: 'text/event-stream' }), cache: 'no-store' });
         if (res.status === 401) {
           showLogin(token ? 'That token was refused.' : '');
@@ -182,6 +187,14 @@
     const ready = apps.reduce((n, a) => n + (a.readyWorkers || 0), 0);
     const desired = apps.reduce((n, a) => n + (a.desiredWorkers || 0), 0);
     setText($('primary'), `primary pid ${pr.pid ?? dash} · ${pr.phase ?? dash} · up ${fmtMs(pr.uptimeMs)} · ${fmtMB(pr.rssBytes)} · Node ${pr.node ?? dash} · ${ready}/${desired} workers ready · config ${pr.configSource ?? dash}`);
+    // Without a token no action button exists at all (not merely hidden).
+    if (canAct && !$('stop')) {
+      const stop = el('button', 'danger', 'Stop the cluster…');
+      stop.type = 'button';
+      stop.id = 'stop';
+      stop.addEventListener('click', () => ask('Stop the whole cluster? Workers finish their requests and tasks, then the primary exits.', 'stop', {}));
+      $('cluster-actions').append(stop);
+    }
     $('cluster-actions').hidden = !canAct;
     $('readonly-hint').hidden = canAct;
     $('actions').hidden = !canAct && (last.actions || []).length === 0;
@@ -238,7 +251,8 @@
     });
     scaleLabel.append('workers ', scaleInput);
     tools.append(reload, scaleLabel, scaleButton);
-    head.append(h, summary, tools);
+    head.append(h, summary);
+    if (canAct) head.append(tools);
     const scroll = el('div', 'scroll');
     scroll.tabIndex = 0;
     scroll.setAttribute('role', 'region');
@@ -291,7 +305,7 @@
       ask(`Recycle ${cur.app} slot ${cur.slot} (worker ${cur.id}, pid ${cur.pid})? Its replacement serves first; its tasks are waited for.`, 'recycle', { app: cur.app, slot: cur.slot });
     });
     c.recycle = recycle;
-    c.act.append(recycle);
+    if (canAct) c.act.append(recycle);
     tr._cells = c;
     return tr;
   }
@@ -447,7 +461,6 @@
     if (opener && opener.focus) opener.focus();
     if (chosen) post(chosen.kind, chosen.body);
   });
-  $('stop').addEventListener('click', () => ask('Stop the whole cluster? Workers finish their requests and tasks, then the primary exits.', 'stop', {}));
 
   async function post(kind, body) {
     $('actions').hidden = false;
