@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cleanup, FIXTURES, isMsg, load, ROOT, run, type Cluster } from '../e2e/harness';
+import { BIN, cleanup, FIXTURES, get, isMsg, load, ROOT, run, type Cluster } from '../e2e/harness';
 
 const OUT = path.join(ROOT, 'test-results', 'dashboard');
 const SECTIONS = ['workers', 'charts', 'timeline', 'tasks'];
@@ -154,6 +154,11 @@ describe('the dashboard in Chromium', () => {
     await loaded;
     // It settles as exited, with its task wait and lost tasks.
     await page.waitForFunction((id) => document.querySelector(`#timeline-rows tr[data-key="${id}"] .c-status`)?.textContent?.startsWith('exited'), String(line.worker), { timeout: 30_000 });
+
+    // Running tasks: listed with their type, and counted in the chart.
+    for (let i = 0; i < 4; i++) expect((await get(port, '/task?ms=20000')).status).toBe(200);
+    await page.waitForFunction(() => document.querySelectorAll('#task-rows tr').length === 4, undefined, { timeout: 10_000 });
+    expect(await page.locator('#task-rows tr').first().textContent()).toContain('job');
 
     // The workers' environment is never shown.
     expect(await page.content()).not.toContain('env-secret-4242');

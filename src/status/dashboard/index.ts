@@ -98,6 +98,8 @@ export interface Dashboard {
   owns(path: string): boolean;
   handle(req: http.IncomingMessage, res: http.ServerResponse, path: string): void;
   readonly clients: number;
+  /** The once-a-second timer runs (only while a page streams). */
+  readonly streaming: boolean;
   readonly timeline: Timeline;
   close(): void;
 }
@@ -330,6 +332,9 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     },
     get clients() {
       return clients.size;
+    },
+    get streaming() {
+      return timer !== undefined;
     },
     timeline,
     close() {

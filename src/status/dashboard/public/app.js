@@ -24,7 +24,11 @@
   const dash = '–';
   const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
   const fmtInt = (v) => (num(v) === null ? dash : Math.round(v).toLocaleString('en'));
-  const fmtMB = (b) => (num(b) === null ? dash : `${(b / 1048576).toFixed(b < 10485760 ? 1 : 0)} MB`);
+  const fmtMB = (b) => {
+    if (num(b) === null) return dash;
+    if (b >= 1073741824) return `${(b / 1073741824).toFixed(b % 1073741824 === 0 ? 0 : 1)} GB`;
+    return `${(b / 1048576).toFixed(b < 10485760 ? 1 : 0)} MB`;
+  };
   const fmtMs = (ms) => {
     if (num(ms) === null) return dash;
     if (ms < 1000) return `${Math.round(ms)} ms`;
@@ -326,7 +330,7 @@
     const soft = num(app.maxMemoryBytes) || 0;
     const hard = num(app.maxMemoryHardBytes) || 0;
     const top = hard || soft;
-    const rssText = top > 0 ? `${fmtMB(w.rssBytes)} / ${[soft && fmtMB(soft), hard && `hard ${fmtMB(hard)}`].filter(Boolean).join(', ')}` : `${fmtMB(w.rssBytes)} (no ceiling)`;
+    const rssText = top > 0 ? `${fmtMB(w.rssBytes)} / ${[soft && fmtMB(soft), hard && `${fmtMB(hard)} hard`].filter(Boolean).join(' · ')}` : `${fmtMB(w.rssBytes)} (no ceiling)`;
     setBar(c.rssBar, w.rssBytes, top, rssText, { softAt: hard && soft ? soft : null, warnAt: hard && soft ? soft / hard : 0.9 });
     setText(c.cpu, num(w.cpuPercent) === null ? dash : `${w.cpuPercent.toFixed(0)} %`);
     setText(c.loop, num(w.loopDelayMs) === null ? dash : `${w.loopDelayMs.toFixed(1)} ms`);
