@@ -33,16 +33,21 @@ try {
     if (i > 300) throw new Error('the cluster did not get ready');
     await sleep(100);
   }
-  const wrk = spawn('wrk', ['-t1', '-c50', `-d${(WINDOW_S + 2) * ROUNDS * 2 + 10}s`, `http://127.0.0.1:${appPort}/`], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let wrkOut = '';
-  wrk.stdout.on('data', (d) => (wrkOut += d));
-  await sleep(3000);
-
+  const rates = [];
+  /** The primary's CPU over a window of wrk load (pages are opened between windows, without load). */
   const measure = async () => {
+    const wrk = spawn('wrk', ['-t1', '-c50', `-d${WINDOW_S + 2}s`, `http://127.0.0.1:${appPort}/`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    wrk.stdout.on('data', (d) => (out += d));
+    const exited = new Promise((r) => wrk.on('exit', r));
+    await sleep(1000);
     const cpu0 = proc.cpuSeconds(primary.pid);
     const t0 = Date.now();
     await sleep(WINDOW_S * 1000);
-    return ((proc.cpuSeconds(primary.pid) - cpu0) / ((Date.now() - t0) / 1000)) * 100;
+    const pct = ((proc.cpuSeconds(primary.pid) - cpu0) / ((Date.now() - t0) / 1000)) * 100;
+    await exited;
+    rates.push(out.split('\n').find((l) => l.includes('Requests/sec'))?.trim() ?? '?');
+    return pct;
   };
   const results = { none: [], pages: [] };
   for (let round = 0; round < ROUNDS; round++) {
@@ -61,14 +66,12 @@ try {
     await Promise.all(pages.map((p) => p.close()));
     await sleep(2000);
   }
-  wrk.kill('SIGINT');
-  await new Promise((r) => wrk.on('exit', r));
   const fmt = (xs) => xs.map((x) => x.toFixed(2)).join(', ');
   console.log(`primary CPU, % of one core, ${WINDOW_S}s windows under wrk -t1 -c50 on 2 workers (rounds interleaved):`);
   console.log(`  no page open:   median ${median(results.none).toFixed(2)}  (${fmt(results.none)})`);
   console.log(`  ${PAGES} pages open:  median ${median(results.pages).toFixed(2)}  (${fmt(results.pages)})`);
   console.log(`  difference:     ${(median(results.pages) - median(results.none)).toFixed(2)} points`);
-  console.log(`wrk: ${wrkOut.split('\n').find((l) => l.includes('Requests/sec'))?.trim() ?? '?'}`);
+  console.log(`wrk per window (none, pages, …): ${rates.join(' | ')}`);
 } finally {
   await browser.close();
   primary.kill('SIGTERM');
