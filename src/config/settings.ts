@@ -282,7 +282,7 @@ const GLOBAL_ROWS = [
   },
   {
     key: 'status.listen', field: 'statusListen', kind: 'address', defaultText: 'off', example: '127.0.0.1:9100',
-    description: '`host:port` of the HTTP status server (`/status`, `/metrics`, `/healthz`, `/readyz`).',
+    description: '`host:port` of the HTTP status server (the dashboard at `/`, `/status`, `/metrics`, `/healthz`, `/readyz`).',
   },
   {
     key: 'status.token', field: 'statusToken', kind: 'string', secret: true, defaultText: 'none', example: 'change-me',

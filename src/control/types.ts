@@ -6,6 +6,10 @@ import type { QueuesResult } from './protocol';
 import type { LogsResult } from '../logs/query';
 import type { TaskInfo } from '../protocol';
 import type { StatusSnapshot } from '../status/snapshot';
+import type { ClusterState, Effect, SupervisorEvent } from '../supervisor/state';
+
+/** One step of the supervisor as an observer sees it: the state before and after, the event, its effects. */
+export type StepObserver = (before: ClusterState, after: ClusterState, event: SupervisorEvent, effects: readonly Effect[]) => void;
 
 export interface ActiveTask extends TaskInfo {
   app: string;
@@ -60,4 +64,6 @@ export interface ClusterControl {
   isReady(minReady: number): boolean;
   /** Where each app's workers write (`smartworkers logs`); src/logs/query.ts. */
   logs?(): LogsResult;
+  /** Calls `observer` after every step until the returned function is called (the dashboard's recycle timeline). */
+  observe?(observer: StepObserver): () => void;
 }

@@ -5,7 +5,8 @@
  * - `GET /healthz` — liveness: 200 while the primary's event loop turns on time, else 503;
  * - `GET /readyz`  — readiness: 200 while at least `minReady` workers are ready and the
  *   cluster is not stopping, else 503;
- * - `GET /metrics` — Prometheus text exposition.
+ * - `GET /metrics` — Prometheus text exposition;
+ * - `GET /` — the live dashboard (dashboard/index.ts: its stream, actions and rules).
  *
  * A non-loopback address needs a token, checked as `Authorization: Bearer <token>` on `/status`
  * and `/metrics`. The probes stay open: they answer one bit, and Kubernetes probes and load
@@ -27,6 +28,7 @@ import type { OperateLogger } from '../control/server';
 import { createStatusMetrics, type StatusMetrics } from './metrics';
 import { startLoopMonitor, type LoopMonitor } from './loop-monitor';
 import { createConnectionGuard, createRequestBudget, type RequestBudget } from './guard';
+import { createDashboard, SECURITY_HEADERS, type Dashboard } from './dashboard';
 
 export interface StatusServerOptions {
   /** `host:port`, e.g. `127.0.0.1:9100`, `[::1]:9100`, `0.0.0.0:9100` (port 0 = any free port). */
@@ -109,11 +111,19 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
     probes: createRequestBudget(options.probesPerSecond ?? 100, MAX_QUEUED),
     others: createRequestBudget(options.scrapesPerSecond ?? 20, MAX_QUEUED),
   };
+  const expectedDigest = token === undefined ? undefined : digest(token);
+  const dashboard = createDashboard({
+    control: options.control,
+    token,
+    authorized: (req) => expectedDigest !== undefined && hasToken(req.headers.authorization, expectedDigest),
+    logger: options.logger,
+  });
   const handler = createHandler({
     ...options,
     token,
     metrics,
     loop,
+    dashboard,
     maxLoopLagMs: options.maxLoopLagMs ?? 2000,
     cache: createScrapeCache(options.scrapeCacheMs ?? 1000),
     budgets,
@@ -150,6 +160,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
     loop.stop();
     budgets.probes.stop();
     budgets.others.stop();
+    dashboard.close();
     throw new SmartworkersError('SW_STATUS_LISTEN', `cannot listen on ${options.listen} for the status server: ${(error as Error).message}`);
   }
   server.on('error', (error) => options.logger?.warn({ err: error }, 'status server error'));
@@ -168,6 +179,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
         loop.stop();
         budgets.probes.stop();
         budgets.others.stop();
+        dashboard.close();
         server.close(() => resolve());
         server.closeAllConnections();
       });
@@ -186,6 +198,7 @@ interface HandlerContext {
   logger?: OperateLogger;
   cache: ScrapeCache;
   budgets: { probes: RequestBudget; others: RequestBudget };
+  dashboard: Dashboard;
 }
 
 const ROUTES = ['/status', '/healthz', '/readyz', '/metrics'] as const;
@@ -207,13 +220,15 @@ function createHandler(ctx: HandlerContext): http.RequestListener {
 
   function respond(req: http.IncomingMessage, res: http.ServerResponse, path: string): void {
     if (res.destroyed) return; // the client left while it waited for its budget
+    // The dashboard's page is open (it holds no data); its stream and actions check the token themselves.
+    if (ctx.dashboard.owns(path)) return ctx.dashboard.handle(req, res, path);
     if (expectedDigest && !OPEN_ROUTES.has(path) && !hasToken(req.headers.authorization, expectedDigest)) {
       return send(req, res, 401, 'text/plain; charset=utf-8', 'unauthorized: send Authorization: Bearer <status.token>\n', {
         'WWW-Authenticate': 'Bearer realm="smartworkers"',
       });
     }
     if (!(ROUTES as readonly string[]).includes(path)) {
-      return send(req, res, 404, 'text/plain; charset=utf-8', `not found; endpoints: ${ROUTES.join(', ')}\n`);
+      return send(req, res, 404, 'text/plain; charset=utf-8', `not found; endpoints: /, ${ROUTES.join(', ')}\n`);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return send(req, res, 405, 'text/plain; charset=utf-8', 'method not allowed; use GET\n', { Allow: 'GET, HEAD' });
@@ -297,6 +312,7 @@ function send(
     'Content-Type': type,
     'Content-Length': Buffer.byteLength(body),
     'Cache-Control': 'no-store',
+    ...SECURITY_HEADERS,
     ...headers,
   });
   res.end(req.method === 'HEAD' ? undefined : body);

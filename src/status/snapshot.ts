@@ -94,6 +94,12 @@ export interface AppStatus {
   readyWorkers: number;
   /** Slots left empty until the next reload: the app exited with `autorestart: false`, or crashed `max_restarts` times in a row. */
   stoppedSlots: Array<{ slot: number; reason: SlotStopReason }>;
+  /** `max_requests` (before each worker's jitter); 0 = none. */
+  maxRequests?: number;
+  /** `max_memory`, bytes; 0 = off. */
+  maxMemoryBytes?: number;
+  /** `max_memory_hard`, bytes; 0 = off. */
+  maxMemoryHardBytes?: number;
 }
 
 export interface StatusSnapshot {

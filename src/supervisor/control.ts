@@ -162,6 +162,15 @@ export function createClusterControl(supervisor: Supervisor, options: ControlOpt
       return describeLogs(supervisor.activeSettings.apps, (app) => supervisor.state.apps[app]?.desired ?? 0);
     },
 
+    observe(observer) {
+      let before = supervisor.state;
+      return supervisor.onStep((after, event, effects) => {
+        const previous = before;
+        before = after;
+        observer(previous, after, event, effects);
+      });
+    },
+
     isReady(minReady) {
       const state = supervisor.state;
       if (state.phase !== 'running') return false;

@@ -73,6 +73,9 @@ export function buildSnapshot(state: ClusterState, now: number, primary: Primary
       desiredWorkers: a.desired,
       readyWorkers: readyCount(state, a.settings.name),
       stoppedSlots: a.slots.slice(0, a.desired).flatMap((record, slot) => (record.stopped ? [{ slot, reason: record.stopped }] : [])),
+      maxRequests: a.settings.maxRequests,
+      maxMemoryBytes: a.settings.maxMemory,
+      maxMemoryHardBytes: a.settings.maxMemoryHard,
     })),
     workers,
     totals: {

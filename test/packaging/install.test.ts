@@ -47,7 +47,7 @@ describe('the published package', () => {
   it('holds what bin/ loads: the bundled CLI, its code cache and the library', async () => {
     const { stdout } = await npm(['pack', '--ignore-scripts', '--dry-run', '--json'], ROOT);
     const files = (JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path);
-    expect(files).toEqual(expect.arrayContaining(['bin/smartworkers', 'dist/cli/code-cache.js', 'dist/cli/smartworkers.js', 'dist/cli/smartworkers.js.cache', 'dist/index.js', 'dist/index.d.ts', 'index.mjs', 'package.json']));
+    expect(files).toEqual(expect.arrayContaining(['bin/smartworkers', 'dist/cli/code-cache.js', 'dist/cli/smartworkers.js', 'dist/cli/smartworkers.js.cache', 'dist/index.js', 'dist/index.d.ts', 'index.mjs', 'package.json', 'dist/status/dashboard/public/index.html', 'dist/status/dashboard/public/app.js', 'dist/status/dashboard/public/vendor/uPlot.iife.min.js', 'dist/status/dashboard/public/vendor/uPlot.LICENSE']));
     expect(files.filter((f) => /^(src|test|scripts|bench)\//.test(f))).toEqual([]);
   });
 

@@ -103,7 +103,7 @@ describe('status server endpoints', () => {
     const { server } = await start();
     const missing = await fetch(`${server.url}/nope`);
     expect(missing.status).toBe(404);
-    expect(await missing.text()).toBe('not found; endpoints: /status, /healthz, /readyz, /metrics\n');
+    expect(await missing.text()).toBe('not found; endpoints: /, /status, /healthz, /readyz, /metrics\n');
     const post = await fetch(`${server.url}/status`, { method: 'POST', body: '{}' });
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');
