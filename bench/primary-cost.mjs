@@ -32,7 +32,7 @@ async function measureCost(peer, workers, paced, windowS) {
   const inst = await PEERS[peer].start({
     app: 'idle',
     workers,
-    env: reporting ? { PACE_MS: String(PACE_MS) } : {},
+    env: paced ? { PACE_MS: String(PACE_MS) } : {},
     flags: peer === 'smartworkers' ? { bootTimeout: '600s' } : {},
     readyTimeoutMs: 600_000,
   });
