@@ -136,7 +136,7 @@ export async function scenarioPrimaryCost({ quick, peers, log, target, idle, rep
     ? [`${stormWorkers} fail boot at once`, 'error', '', '', '', '']
     : [
         `${stormWorkers} fail boot at once (${storm.forked} forked, exit ${storm.exitCode})`,
-        `busy ${fmt.ms(storm.busyMs)} over ${fmt.ms(storm.windowMs)}`,
+        `busy ${fmt.ms(storm.busyMs)} over ${fmt.ms(storm.windowMs)}, CPU ${fmt.ms(storm.cpuMs)}`,
         'n/a',
         `loop delay p50 ${storm.delay.p50} ms, p99 ${storm.delay.p99} ms, max ${storm.delay.max} ms`,
         '',
