@@ -12,8 +12,14 @@ import type { ForkSpec, HostEvent, ProcessHost } from './host';
 /** Heartbeat and report cadence passed to every worker. */
 export const REPORT_INTERVAL_MS = 200;
 
+/**
+ * An idle worker's heartbeat: four per `timeout`, at most one every 10 s. A worker with something
+ * to report sends within REPORT_INTERVAL_MS anyway; a heartbeat only proves its loop turns, and each
+ * one costs the primary (the accept loop) a wake-up, a parse and a step: at one a second, 64 idle
+ * workers took 3-4 % of a core.
+ */
 export function heartbeatIntervalFor(timeoutMs: number): number {
-  return Math.max(50, Math.min(1_000, Math.floor(timeoutMs / 4)));
+  return Math.max(50, Math.min(10_000, Math.floor(timeoutMs / 4)));
 }
 
 /** How long after its channel closed a worker must still run to count as disconnected (not exiting). */
