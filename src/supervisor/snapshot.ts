@@ -11,7 +11,7 @@ export interface PrimaryInfo {
 }
 
 export function buildSnapshot(state: ClusterState, now: number, primary: PrimaryInfo): StatusSnapshot {
-  const workers: WorkerStatus[] = liveWorkers(state)
+  const workers: WorkerStatus[] = [...liveWorkers(state)]
     .sort((a, b) => a.app.localeCompare(b.app) || a.slot - b.slot || a.id - b.id)
     .map((w) => ({
       app: w.app,

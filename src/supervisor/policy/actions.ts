@@ -6,7 +6,7 @@
 import { nextCronTime, parseCron } from '../../config/cron';
 import type { AppSettings } from '../../config/types';
 import { EXIT } from '../../errors';
-import { liveWorkers } from '../queries';
+import { forgetLive, liveWorkers } from '../queries';
 import type { AppRuntime, ClusterState, Effect, LogLevel, PolicyEnv, RecycleReason, SlotRecord, StopMode, Totals, WorkerRecord } from '../state';
 
 /** After `abandon`, how long a worker gets to report its lost tasks before SIGKILL. */
@@ -48,6 +48,7 @@ function owned<T extends object>(ctx: Ctx, value: T, copy: (v: T) => T): T {
 export function workersMap(ctx: Ctx): Record<number, WorkerRecord> {
   const map = owned(ctx, ctx.s.workers, (m) => ({ ...m }));
   ctx.s.workers = map;
+  forgetLive(map); // the caller writes into it
   return map;
 }
 
