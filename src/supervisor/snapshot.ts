@@ -32,7 +32,7 @@ export function buildSnapshot(state: ClusterState, now: number, primary: Primary
       loopDelayMs: w.loopDelayMs,
       heartbeatAgeMs: w.lastHeartbeatAt === null ? null : now - w.lastHeartbeatAt,
       restarts: w.generation,
-      retireReason: w.exitReason !== null && w.exitReason !== 'stop' && w.exitReason !== 'boot_timeout' && w.exitReason !== 'disconnect' ? w.exitReason : null,
+      retireReason: w.exitReason !== null && w.exitReason !== 'stop' && w.exitReason !== 'disconnect' ? w.exitReason : null,
     }));
 
   const t = state.totals;

@@ -58,7 +58,7 @@ export interface WorkerRecord {
   /** It closed its IPC channel (`process.disconnect()`): no report, no command reaches it; its exit code tells. */
   untracked: boolean;
   /** Why it is retiring / stopping / being killed. */
-  exitReason: RecycleReason | 'stop' | 'boot_timeout' | 'disconnect' | null;
+  exitReason: RecycleReason | 'stop' | 'disconnect' | null;
   /** When the worker reported its requests done while tasks still ran. */
   waitingSince: number | null;
   /** When `abandon` is sent (tasks given up). */
