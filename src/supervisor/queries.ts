@@ -3,6 +3,7 @@
  * the systemd bridge (and the policy itself) ask of it. Each fact is computed here once, never
  * restated by a reader.
  */
+import type { Settings } from '../config/types';
 import type { AppRuntime, ClusterState, WorkerRecord } from './state';
 
 const LIVE_STATES = new Set(['starting', 'ready', 'retiring', 'waiting-for-tasks', 'stopping', 'failed-boot']);
@@ -44,6 +45,12 @@ export function forgetLive(workers: Record<number, WorkerRecord>): void {
 export function liveWorkers(state: ClusterState, app?: string): readonly WorkerRecord[] {
   const index = indexOf(state.workers);
   return app === undefined ? index.all : (index.byApp.get(app) ?? NONE);
+}
+
+/** The settings the cluster runs with now: the globals and every app still in the config. */
+export function activeSettings(state: ClusterState): Settings {
+  const apps = Object.values(state.apps).filter((a) => a.desired > 0).map((a) => a.settings);
+  return { ...state.globals, apps };
 }
 
 /** How many ready workers the app should have: its slots, less those that gave up. */

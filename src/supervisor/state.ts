@@ -119,6 +119,8 @@ export type Phase = 'running' | 'stopping';
 export type StopMode = 'graceful' | 'fast' | 'force';
 
 export interface ClusterState {
+  /** The settings besides the apps' (each app holds its own, `AppRuntime.settings`): as last loaded. */
+  globals: Omit<Settings, 'apps'>;
   phase: Phase;
   stopMode: StopMode | null;
   stopDeadline: number | null;

@@ -11,7 +11,7 @@ import { TAG, type TaskInfo } from '../protocol';
 import type { Clock, HostEvent, ProcessHost } from './host';
 import { initialState, step } from './policy';
 import { createSampler, type Usage } from './procstat';
-import { liveWorkers } from './queries';
+import { activeSettings, liveWorkers } from './queries';
 import type { ClusterState, Effect, MemorySample, PrimarySignal, SupervisorEvent } from './state';
 
 /** How often deadlines, backoffs and heartbeats are checked. */
@@ -49,13 +49,11 @@ export class Supervisor {
   private readonly badMessages = new Map<number, number>();
   private readonly taskRequests = new Map<number, (tasks: TaskInfo[], id: number) => void>();
   private nextRequestId = 1;
-  private settings: Settings;
   private exited = false;
   private sampling = false;
   private sampler: ((pids: number[]) => Promise<Usage>) | null = null;
 
   constructor(private readonly deps: SupervisorDeps) {
-    this.settings = deps.settings;
     this.current = initialState(deps.settings, deps.clock.now());
     deps.host.onEvent((e) => this.onHostEvent(e));
   }
@@ -65,13 +63,13 @@ export class Supervisor {
   }
 
   get activeSettings(): Settings {
-    return this.settings;
+    return activeSettings(this.current);
   }
 
   start(): void {
     this.dispatch({ type: 'start' });
     this.timers.push(this.deps.clock.setInterval(() => this.dispatch({ type: 'tick' }), TICK_MS));
-    const interval = Math.min(...this.settings.apps.map((a) => a.memoryCheckInterval));
+    const interval = Math.min(...Object.values(this.current.apps).map((a) => a.settings.memoryCheckInterval));
     this.timers.push(this.deps.clock.setInterval(() => void this.sampleMemory(), interval));
   }
 
@@ -195,12 +193,11 @@ export class Supervisor {
 
   private reloadSettings(): void {
     if (!this.deps.reloadSettings) {
-      this.dispatch({ type: 'settings', settings: this.settings });
+      this.dispatch({ type: 'settings', settings: activeSettings(this.current) });
       return;
     }
     try {
       const next = this.deps.reloadSettings();
-      this.settings = next;
       this.dispatch({ type: 'settings', settings: next });
     } catch (err) {
       this.dispatch({ type: 'settings-error', error: err instanceof Error ? err.message : String(err) });

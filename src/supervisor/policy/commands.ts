@@ -93,6 +93,8 @@ export function onSettings(ctx: Ctx, settings: Settings): void {
   const { s } = ctx;
   const now = ctx.env.now;
   s.reloadPending = false;
+  const { apps: _apps, ...globals } = settings;
+  s.globals = globals;
   const names = new Set(settings.apps.map((a) => a.name));
   for (const appSettings of settings.apps) {
     if (s.apps[appSettings.name]) {
