@@ -190,6 +190,8 @@ export type Effect =
   | { type: 'kill'; id: number; signal: 'SIGKILL' | 'SIGTERM' }
   | { type: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> }
   | { type: 'reload-settings' }
+  /** A command the policy refused, and why (one line): logged, and the control server's answer. */
+  | { type: 'rejected'; command: Command; reason: string }
   | { type: 'exit'; code: number };
 
 /** What the policy may ask of the outside world besides the event: the time and chance. */

@@ -179,6 +179,9 @@ export class Supervisor {
       case 'log':
         logger[effect.level](effect.fields ?? {}, effect.msg);
         return;
+      case 'rejected':
+        logger.warn({ command: effect.command }, effect.reason);
+        return;
       case 'reload-settings':
         this.reloadSettings();
         return;
