@@ -6,7 +6,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { createProcessTree, type KilledProcess, type ProcessTree } from '../host/processTree';
-import { ENV, isTagged, parseWorkerMessage, type PrimaryMessage, type RuntimeOptions } from '../protocol';
+import { APP_READY, ENV, isTagged, parseWorkerMessage, type PrimaryMessage, routeOf, type RuntimeOptions } from '../protocol';
 import type { ForkSpec, HostEvent, ProcessHost } from './host';
 
 /** Heartbeat and report cadence passed to every worker. */
@@ -103,13 +103,13 @@ export function createClusterHost(options: ClusterHostOptions): ProcessHost {
       worker.on('online', () => emit({ type: 'online', id }));
       worker.on('listening', () => emit({ type: 'listening', id }));
       worker.on('message', (message: unknown) => {
-        if (message === 'ready') {
+        if (message === APP_READY) {
           emit({ type: 'app-ready', id });
           return;
         }
         if (!isTagged(message)) return; // the app's own message: not ours
         const parsed = parseWorkerMessage(message);
-        if (parsed.ok && parsed.message.$sw === 'sync') {
+        if (parsed.ok && routeOf(parsed.message) === 'host' && parsed.message.$sw === 'sync') {
           // The exit barrier (see SyncMessage): answered here, at once, behind anything already sent.
           if (worker.isConnected()) {
             try {

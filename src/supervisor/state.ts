@@ -4,7 +4,7 @@
  */
 import type { AppSettings, Settings } from '../config/types';
 import type { KilledProcess } from '../host/processTree';
-import type { PrimaryMessage, TaskCounters, WorkerMessage } from '../protocol';
+import type { APP_SHUTDOWN, PolicyMessage, PrimaryMessage, TaskCounters } from '../protocol';
 import type { RecycleReason, SlotStopReason, WorkerStateName } from '../status/snapshot';
 
 export type { RecycleReason, WorkerStateName };
@@ -167,7 +167,7 @@ export type SupervisorEvent =
   | { type: 'listening'; id: number }
   | { type: 'app-ready'; id: number }
   | { type: 'online'; id: number }
-  | { type: 'message'; id: number; message: WorkerMessage }
+  | { type: 'message'; id: number; message: PolicyMessage }
   | { type: 'memory'; samples: MemorySample[] }
   /** `reaping`: the host looks for processes it left running, and says so with `reaped`. */
   | { type: 'exit'; id: number; code: number | null; signal: string | null; reaping?: boolean }
@@ -186,7 +186,7 @@ export type Effect =
   | { type: 'fork'; id: number; app: string; slot: number; generation: number; requestLimit: number; pmId: number; instances: number }
   | { type: 'send'; id: number; message: PrimaryMessage }
   /** A plain message to the app itself (pm2's `'shutdown'`), outside smartworkers' protocol. */
-  | { type: 'app-message'; id: number; message: 'shutdown' }
+  | { type: 'app-message'; id: number; message: typeof APP_SHUTDOWN }
   | { type: 'kill'; id: number; signal: 'SIGKILL' | 'SIGTERM' }
   | { type: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> }
   | { type: 'reload-settings' }

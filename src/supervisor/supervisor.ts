@@ -7,7 +7,7 @@
  * loop for every connection in round-robin mode.
  */
 import type { Settings } from '../config/types';
-import { TAG, type TaskInfo } from '../protocol';
+import { isPolicyMessage, TAG, type TaskInfo } from '../protocol';
 import type { Clock, HostEvent, ProcessHost } from './host';
 import { initialState, step } from './policy';
 import { createSampler, type Usage } from './procstat';
@@ -217,8 +217,10 @@ export class Supervisor {
       }
       return;
     }
-    if (e.type === 'message' && e.message.$sw === 'tasks') {
-      this.taskRequests.get(e.message.requestId)?.(e.message.tasks, e.id);
+    if (e.type === 'message') {
+      const m = e.message;
+      if (m.$sw === 'tasks') this.taskRequests.get(m.requestId)?.(m.tasks, e.id);
+      if (isPolicyMessage(m)) this.dispatch({ type: 'message', id: e.id, message: m });
       return;
     }
     if (e.type === 'exit') this.badMessages.delete(e.id);

@@ -6,6 +6,7 @@
 import { nextCronTime, parseCron } from '../../config/cron';
 import type { AppSettings } from '../../config/types';
 import { EXIT } from '../../errors';
+import { APP_SHUTDOWN } from '../../protocol';
 import { forgetLive, liveWorkers } from '../queries';
 import type { AppRuntime, ClusterState, Effect, LogLevel, PolicyEnv, RecycleReason, SlotRecord, StopMode, Totals, WorkerRecord } from '../state';
 
@@ -164,7 +165,7 @@ export function retire(ctx: Ctx, worker: WorkerRecord, reason: RecycleReason | '
   if (!stopping) mutTotals(ctx).recyclesByReason[reason] += 1;
   // pm2's 'shutdown' goes first: the app's handler runs before the drain begins, so cleanup it
   // starts with tasks.run() is waited for like any task.
-  if (settings?.shutdownWithMessage) emit(ctx, { type: 'app-message', id: w.id, message: 'shutdown' });
+  if (settings?.shutdownWithMessage) emit(ctx, { type: 'app-message', id: w.id, message: APP_SHUTDOWN });
   emit(ctx, { type: 'send', id: w.id, message: { $sw: 'retire', reason, idleGraceMs: settings?.drainIdleGrace ?? 1_000 } });
   log(ctx, 'info', stopping ? 'worker stopping' : 'worker retiring', { ...who(w), reason, served: w.served, tasks: w.activeTasks });
 }
