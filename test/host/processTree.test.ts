@@ -104,7 +104,14 @@ describe('process tree', () => {
     const tree = createProcessTree({ graceMs: 500 });
     const marks = [marker(), marker(), marker()];
     await Promise.all(marks.map((m, i) => standInWorker(tree.envFor(i + 1), m)));
-    const before = marks.map((m) => pidsWith(m));
+    // Three at once on a busy machine: wait until every shell has started its own children.
+    let before = marks.map((m) => pidsWith(m));
+    for (let settled = false; !settled; ) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const now = marks.map((m) => pidsWith(m));
+      settled = now.every((pids, i) => pids.length === before[i]!.length);
+      before = now;
+    }
     for (const pids of before) expect(pids.length).toBeGreaterThanOrEqual(5);
 
     const killed = await Promise.all([tree.reap(1), tree.reap(2), tree.reap(3)]);
