@@ -331,45 +331,86 @@ function isQueueNames(v: unknown): v is string[] {
   return Array.isArray(v) && v.length <= MAX_QUEUES && v.every(isQueueName);
 }
 
-const workerValidators: Record<WorkerMessage[typeof TAG], (m: Record<string, unknown>) => boolean> = {
-  hello: (m) => isCount(m.protocol) && isCount(m.pid) && isStr(m.node),
-  report: (m) =>
-    isCount(m.served) &&
-    isCount(m.inflight) &&
-    isCount(m.connections) &&
-    isTaskCounters(m.tasks) &&
-    isCount(m.loopDelayMs) &&
-    isOptionalCount(m.idle) &&
-    isOptionalCount(m.upgraded) &&
-    isOptionalCount(m.streaming),
-  drained: (m) => isCount(m.activeTasks),
-  lost: (m) => Array.isArray(m.tasks) && m.tasks.every(isTaskInfo),
-  signal: (m) => m.signal === 'SIGTERM' || m.signal === 'SIGINT',
-  tasks: (m) => isCount(m.requestId) && Array.isArray(m.tasks) && m.tasks.every(isTaskInfo),
-  sync: (m) => isCount(m.seq),
-  cut: (m) =>
-    (m.reason === 'drain_timeout' || m.reason === 'abandoned') &&
-    isObj(m.counts) &&
-    CUT_KINDS.every((k) => isCount((m.counts as Record<string, unknown>)[k])) &&
-    Array.isArray(m.connections) &&
-    m.connections.length <= MAX_CUT_DETAILS &&
-    m.connections.every(isCutConnection),
-  'logs-reopened': (m) => isCount(m.seq),
-  servers: (m) =>
-    Array.isArray(m.listening) &&
-    m.listening.length <= MAX_SERVERS &&
-    m.listening.every((a) => isStr(a) && a.length <= MAX_ADDRESS_LENGTH),
-  queues: (m) =>
-    isQueueNames(m.hosted) &&
-    (m.sampledAt === undefined || isCount(m.sampledAt)) &&
-    (m.counts === undefined ||
-      (isObj(m.counts) && Object.keys(m.counts).length <= MAX_QUEUES && Object.values(m.counts).every(isQueueCounts))),
-  'queue-reply': (m) =>
-    isCount(m.requestId) &&
-    Array.isArray(m.results) &&
-    m.results.length <= MAX_QUEUES &&
-    m.results.every((r) => isObj(r) && isQueueName(r.queue) && typeof r.ok === 'boolean'),
-};
+/**
+ * Where a worker's message goes in the primary: `policy` — a `message` event stepped by the policy;
+ * `host` — answered by the process host at once (the exit barrier); `supervisor` — the answer to a
+ * request the supervisor made (`list-tasks`), outside the policy.
+ */
+export type WorkerRoute = 'policy' | 'host' | 'supervisor';
+
+type Valid = (m: Record<string, unknown>) => boolean;
+
+/** Worker → primary, one row a kind: who handles it, and its validator. A new message is one row. */
+export const WORKER_MESSAGES = {
+  hello: { route: 'policy', valid: (m) => isCount(m.protocol) && isCount(m.pid) && isStr(m.node) },
+  report: {
+    route: 'policy',
+    valid: (m) =>
+      isCount(m.served) &&
+      isCount(m.inflight) &&
+      isCount(m.connections) &&
+      isTaskCounters(m.tasks) &&
+      isCount(m.loopDelayMs) &&
+      isOptionalCount(m.idle) &&
+      isOptionalCount(m.upgraded) &&
+      isOptionalCount(m.streaming),
+  },
+  drained: { route: 'policy', valid: (m) => isCount(m.activeTasks) },
+  lost: { route: 'policy', valid: (m) => Array.isArray(m.tasks) && m.tasks.every(isTaskInfo) },
+  signal: { route: 'policy', valid: (m) => m.signal === 'SIGTERM' || m.signal === 'SIGINT' },
+  tasks: { route: 'supervisor', valid: (m) => isCount(m.requestId) && Array.isArray(m.tasks) && m.tasks.every(isTaskInfo) },
+  sync: { route: 'host', valid: (m) => isCount(m.seq) },
+  cut: {
+    route: 'policy',
+    valid: (m) =>
+      (m.reason === 'drain_timeout' || m.reason === 'abandoned') &&
+      isObj(m.counts) &&
+      CUT_KINDS.every((k) => isCount((m.counts as Record<string, unknown>)[k])) &&
+      Array.isArray(m.connections) &&
+      m.connections.length <= MAX_CUT_DETAILS &&
+      m.connections.every(isCutConnection),
+  },
+  'logs-reopened': { route: 'host', valid: (m) => isCount(m.seq) },
+  servers: {
+    route: 'policy',
+    valid: (m) => Array.isArray(m.listening) && m.listening.length <= MAX_SERVERS && m.listening.every((a) => isStr(a) && a.length <= MAX_ADDRESS_LENGTH),
+  },
+  queues: {
+    route: 'supervisor',
+    valid: (m) =>
+      isQueueNames(m.hosted) &&
+      (m.sampledAt === undefined || isCount(m.sampledAt)) &&
+      (m.counts === undefined ||
+        (isObj(m.counts) && Object.keys(m.counts).length <= MAX_QUEUES && Object.values(m.counts).every(isQueueCounts))),
+  },
+  'queue-reply': {
+    route: 'supervisor',
+    valid: (m) =>
+      isCount(m.requestId) &&
+      Array.isArray(m.results) &&
+      m.results.length <= MAX_QUEUES &&
+      m.results.every((r) => isObj(r) && isQueueName(r.queue) && typeof r.ok === 'boolean'),
+  },
+} as const satisfies Record<WorkerMessage[typeof TAG], { route: WorkerRoute; valid: Valid }>;
+
+type WorkerKind = keyof typeof WORKER_MESSAGES;
+/** The worker messages the policy steps (route `policy`). */
+export type PolicyMessage = Extract<WorkerMessage, { [TAG]: { [K in WorkerKind]: (typeof WORKER_MESSAGES)[K]['route'] extends 'policy' ? K : never }[WorkerKind] }>;
+
+export function routeOf(m: WorkerMessage): WorkerRoute {
+  return WORKER_MESSAGES[m[TAG]].route;
+}
+
+export function isPolicyMessage(m: WorkerMessage): m is PolicyMessage {
+  return routeOf(m) === 'policy';
+}
+
+/**
+ * pm2's untagged strings, outside the tagged protocol: a worker's `process.send('ready')` (ready
+ * with `wait_ready`), and the primary's `'shutdown'` before a retire (`shutdown_with_message`).
+ */
+export const APP_READY = 'ready';
+export const APP_SHUTDOWN = 'shutdown';
 
 /**
  * Checks a tagged message from a worker. Plain validators rather than a schema library:
@@ -377,11 +418,12 @@ const workerValidators: Record<WorkerMessage[typeof TAG], (m: Record<string, unk
  */
 export function parseWorkerMessage(value: { [TAG]: unknown }): Parsed<WorkerMessage> {
   const kind = value[TAG];
-  const validate = typeof kind === 'string' ? workerValidators[kind as WorkerMessage[typeof TAG]] : undefined;
-  if (!validate || !Object.prototype.hasOwnProperty.call(workerValidators, kind as string)) {
+  const row = typeof kind === 'string' && Object.prototype.hasOwnProperty.call(WORKER_MESSAGES, kind) ? WORKER_MESSAGES[kind as WorkerKind] : undefined;
+  const validate: Valid | undefined = row?.valid;
+  if (!validate) {
     return {
       ok: false,
-      error: `unknown message kind ${JSON.stringify(kind)}; expected one of ${Object.keys(workerValidators).join(', ')}`,
+      error: `unknown message kind ${JSON.stringify(kind)}; expected one of ${Object.keys(WORKER_MESSAGES).join(', ')}`,
     };
   }
   if (!validate(value as Record<string, unknown>)) {
@@ -390,22 +432,23 @@ export function parseWorkerMessage(value: { [TAG]: unknown }): Parsed<WorkerMess
   return { ok: true, message: value as unknown as WorkerMessage };
 }
 
-const primaryKinds = new Set<string>(['retire', 'abandon', 'list-tasks', 'sync-ack', 'queue-command', 'reopen-logs']);
+/** Primary → worker, one row a kind: its validator (all are handled by the worker runtime). */
+const PRIMARY_MESSAGES: Record<PrimaryMessage[typeof TAG], Valid> = {
+  retire: (m) => isStr(m.reason) && isCount(m.idleGraceMs) && isOptionalCount(m.drainTimeoutMs),
+  abandon: () => true,
+  'list-tasks': (m) => isCount(m.requestId),
+  'sync-ack': (m) => isCount(m.seq),
+  'queue-command': (m) => isCount(m.requestId) && (m.action === 'pause' || m.action === 'resume') && isQueueNames(m.queues),
+  'reopen-logs': (m) => isCount(m.seq),
+};
 
 /** Checks a tagged message from the primary (the worker side of the same contract). */
 export function parsePrimaryMessage(value: { [TAG]: unknown }): Parsed<PrimaryMessage> {
   const kind = value[TAG];
-  if (typeof kind !== 'string' || !primaryKinds.has(kind)) {
+  if (typeof kind !== 'string' || !Object.prototype.hasOwnProperty.call(PRIMARY_MESSAGES, kind)) {
     return { ok: false, error: `unknown message kind ${JSON.stringify(kind)}` };
   }
-  const m = value as Record<string, unknown>;
-  const ok =
-    (kind === 'retire' && isStr(m.reason) && isCount(m.idleGraceMs) && isOptionalCount(m.drainTimeoutMs)) ||
-    kind === 'abandon' ||
-    (kind === 'list-tasks' && isCount(m.requestId)) ||
-    (kind === 'sync-ack' && isCount(m.seq)) ||
-    (kind === 'queue-command' && isCount(m.requestId) && (m.action === 'pause' || m.action === 'resume') && isQueueNames(m.queues)) ||
-    (kind === 'reopen-logs' && isCount(m.seq));
+  const ok = PRIMARY_MESSAGES[kind as PrimaryMessage[typeof TAG]](value as Record<string, unknown>);
   return ok ? { ok: true, message: value as unknown as PrimaryMessage } : { ok: false, error: `malformed '${kind}' message` };
 }
 

@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { addSettingFlags, flagsFromOptions } from '../config/cli';
-import { loadSettings } from '../config/load';
+import { type CommandDefaults, loadSettings } from '../config/load';
 import type { Settings } from '../config/types';
 import { isEcosystemConfig, looksLikeEcosystemFile } from '../ecosystem/read';
 import { existsSync } from 'node:fs';
@@ -22,7 +22,7 @@ export function buildProgram(): Command {
     .exitOverride();
 
   /** `start` and `dev` take the same arguments and flags; `dev` only changes some defaults. */
-  const runCommand = (name: string, description: string, defaults?: typeof DEV_DEFAULTS): void => {
+  const runCommand = (name: string, description: string, defaults?: CommandDefaults): void => {
     const command = program
       .command(name)
       .description(description)
@@ -122,13 +122,13 @@ function keptScript(script: string | undefined): string | undefined {
  * What `smartworkers dev` changes from `start`, as defaults: a flag, an env var or the config
  * file still wins (`dev --workers 2`, `watch: [src]` in the file).
  */
-const DEV_DEFAULTS: Record<string, unknown> = { workers: '1', watch: true, logFormat: 'pretty' };
+const DEV_DEFAULTS = { workers: '1', watch: true, logFormat: 'pretty' } satisfies CommandDefaults;
 
 /**
  * How `start` reads its settings: a workers.yaml (`--config`) or a pm2 ecosystem file (given
  * as the script or as `--config`), then env vars and flags on top. Called again on SIGHUP.
  */
-function settingsLoader(script: string | undefined, opts: Record<string, unknown>, defaults?: Record<string, unknown>): () => Settings {
+function settingsLoader(script: string | undefined, opts: Record<string, unknown>, defaults?: CommandDefaults): () => Settings {
   const base = { flags: flagsFromOptions(opts), env: process.env, cwd: process.cwd(), isTTY: Boolean(process.stdout.isTTY), defaults };
   const configFile = opts.config as string | undefined;
   const ecosystemFile = [script, configFile].find((f) => f !== undefined && looksLikeEcosystemFile(f) && existsSync(f) && isEcosystemConfig(f));

@@ -45,8 +45,11 @@ export interface LoadInput {
    * Defaults of a command (`smartworkers dev`: one worker, watch, pretty logs), keyed like `flags`:
    * below the config file, above the built-in defaults.
    */
-  defaults?: Record<string, unknown>;
+  defaults?: CommandDefaults;
 }
+
+/** A command's own defaults: setting fields (as flags name them) and the raw value a flag would carry. */
+export type CommandDefaults = Partial<Record<keyof AppSettings | Exclude<keyof Settings, 'apps' | 'configFile'>, string | boolean>>;
 
 /** Reads `input.configFile` (when given) and loads the settings; see the module comment. */
 export function loadSettings(input: LoadInput): Settings {

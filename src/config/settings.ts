@@ -137,7 +137,7 @@ const APP_ROWS = [
   {
     key: 'timeout', field: 'timeout', kind: 'duration', default: '30s', min: 2_000,
     minReason: 'a loaded machine stalls healthy workers longer than that, and they would be killed',
-    description: 'A worker whose event loop sends no heartbeat for this long is killed (SIGKILL) and replaced. At least 2s (workers send a heartbeat every timeout/4, at most every 1s).',
+    description: 'A worker whose event loop sends no heartbeat for this long is killed (SIGKILL) and replaced. At least 2s (an idle worker sends a heartbeat every timeout/4, at most every 10s; one with counts to report, within 200ms).',
   },
   {
     key: 'graceful_timeout', field: 'gracefulTimeout', kind: 'duration', default: '30s', min: 1_000,

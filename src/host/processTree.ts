@@ -13,7 +13,7 @@
  *
  * Limits: a process that starts with an environment of its own (`env -i`, an explicit `env`
  * option without `process.env`) is not found; processes of another user cannot be read or
- * signalled. The work is one scan of /proc per worker exit, never periodic. Linux only:
+ * signalled. The work is one scan of /proc per burst of worker exits, never periodic. Linux only:
  * elsewhere `reap` finds nothing.
  */
 import { randomBytes } from 'node:crypto';
@@ -84,31 +84,68 @@ export function createProcessTree(options: ProcessTreeOptions = {}): ProcessTree
     return s !== null && s.state !== 'Z' && s.startTime === p.startTime;
   }
 
-  async function find(workerId: number): Promise<Found[]> {
-    const needle = Buffer.from(`${TREE_ENV}=${value(workerId)}\0`);
+  /**
+   * Exits come in bursts (a crash storm, a stop): workers whose exit arrives while a scan runs wait
+   * for the next one, so a burst of N exits costs a few scans of /proc, not N.
+   */
+  let pending = new Map<number, Array<(found: Found[]) => void>>();
+  let scanning = false;
+
+  function find(workerId: number): Promise<Found[]> {
+    return new Promise((resolve) => {
+      const waiters = pending.get(workerId) ?? [];
+      waiters.push(resolve);
+      pending.set(workerId, waiters);
+      if (!scanning) void scanLoop();
+    });
+  }
+
+  async function scanLoop(): Promise<void> {
+    scanning = true;
+    try {
+      while (pending.size > 0) {
+        const batch = pending;
+        pending = new Map();
+        const found = await scan(new Set(batch.keys()));
+        for (const [id, waiters] of batch) for (const resolve of waiters) resolve(found.get(id) ?? []);
+      }
+    } finally {
+      scanning = false;
+    }
+  }
+
+  /** One pass over /proc: the live processes carrying the mark of any of these workers, by worker. */
+  async function scan(ids: Set<number>): Promise<Map<number, Found[]>> {
+    const needle = Buffer.from(`${TREE_ENV}=${prefix}-`);
+    const out = new Map<number, Found[]>();
     let entries: string[];
     try {
       entries = await fsp.readdir(proc);
     } catch {
-      return [];
+      return out;
     }
-    const found: Array<Found | null> = await Promise.all(
+    await Promise.all(
       entries.map(async (entry) => {
         const pid = Number(entry);
-        if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) return null;
+        if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) return;
         try {
           const environ = await fsp.readFile(`${proc}/${pid}/environ`);
           const at = environ.indexOf(needle);
-          if (at < 0 || (at > 0 && environ[at - 1] !== 0)) return null;
+          if (at < 0 || (at > 0 && environ[at - 1] !== 0)) return;
+          const end = environ.indexOf(0, at);
+          const workerId = Number(environ.subarray(at + needle.length, end < 0 ? undefined : end).toString());
+          if (!ids.has(workerId)) return;
           const s = await stat(pid);
-          if (s === null || s.state === 'Z') return null;
-          return { pid, startTime: s.startTime, command: await command(pid) };
+          if (s === null || s.state === 'Z') return;
+          const found: Found = { pid, startTime: s.startTime, command: await command(pid) };
+          // After the last await: the other scans of this pass run concurrently.
+          out.set(workerId, [...(out.get(workerId) ?? []), found]);
         } catch {
-          return null; // gone, or another user's
+          // gone, or another user's
         }
       }),
     );
-    return found.filter((p): p is Found => p !== null);
+    return out;
   }
 
   async function command(pid: number): Promise<string> {

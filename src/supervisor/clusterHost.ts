@@ -6,15 +6,21 @@
 import cluster, { type Worker } from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { createProcessTree, type KilledProcess, type ProcessTree } from '../host/processTree';
-import { ENV, isTagged, parseWorkerMessage, type PrimaryMessage, type RuntimeOptions } from '../protocol';
+import { APP_READY, ENV, isTagged, parseWorkerMessage, type PrimaryMessage, routeOf, type RuntimeOptions } from '../protocol';
 import type { ForkSpec, HostEvent, ProcessHost } from './host';
 import { LOGS_ENV, workerLogConfig } from '../logs/targets';
 
 /** Heartbeat and report cadence passed to every worker. */
 export const REPORT_INTERVAL_MS = 200;
 
+/**
+ * An idle worker's heartbeat: four per `timeout`, at most one every 10 s. A worker with something
+ * to report sends within REPORT_INTERVAL_MS anyway; a heartbeat only proves its loop turns, and each
+ * one costs the primary (the accept loop) a wake-up, a parse and a step: at one a second, 64 idle
+ * workers took 3-4 % of a core.
+ */
 export function heartbeatIntervalFor(timeoutMs: number): number {
-  return Math.max(50, Math.min(1_000, Math.floor(timeoutMs / 4)));
+  return Math.max(50, Math.min(10_000, Math.floor(timeoutMs / 4)));
 }
 
 /** How long after its channel closed a worker must still run to count as disconnected (not exiting). */
@@ -105,13 +111,13 @@ export function createClusterHost(options: ClusterHostOptions): ProcessHost {
       worker.on('online', () => emit({ type: 'online', id }));
       worker.on('listening', () => emit({ type: 'listening', id }));
       worker.on('message', (message: unknown) => {
-        if (message === 'ready') {
+        if (message === APP_READY) {
           emit({ type: 'app-ready', id });
           return;
         }
         if (!isTagged(message)) return; // the app's own message: not ours
         const parsed = parseWorkerMessage(message);
-        if (parsed.ok && parsed.message.$sw === 'sync') {
+        if (parsed.ok && routeOf(parsed.message) === 'host' && parsed.message.$sw === 'sync') {
           // The exit barrier (see SyncMessage): answered here, at once, behind anything already sent.
           if (worker.isConnected()) {
             try {

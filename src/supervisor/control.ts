@@ -8,7 +8,7 @@ import type { StatusSnapshot } from '../status/snapshot';
 import type { QueuesResult } from '../control/protocol';
 import { draining, readyCount, replaced, scaledTo, servingIds } from './queries';
 import { buildSnapshot } from './snapshot';
-import type { ClusterState } from './state';
+import type { ClusterState, Command } from './state';
 import type { Supervisor } from './supervisor';
 import { describeLogs } from '../logs/query';
 
@@ -41,11 +41,20 @@ export function createClusterControl(supervisor: Supervisor, options: ControlOpt
     });
   }
 
-  function resolveApp(app: string | undefined): { name?: string; error?: ActionResult } {
-    const names = Object.keys(supervisor.state.apps);
-    if (app === undefined) return {};
-    if (names.includes(app)) return { name: app };
-    return { error: { ok: false, message: `no app named '${app}'; apps: ${names.join(', ')}` } };
+  /**
+   * Steps the command; what the policy answered: its refusal (a `rejected` effect), or a config
+   * that could not be re-read. Refusals are the policy's alone: nothing is checked here first.
+   */
+  function command(c: Command): string | null {
+    let refused: string | null = null;
+    const off = supervisor.onStep((_state, event, effects) => {
+      if (event.type === 'settings-error') refused = `reload aborted, workers keep running: ${event.error}`;
+      if (event.type !== 'command' || event.command !== c) return;
+      for (const e of effects) if (e.type === 'rejected') refused = e.reason;
+    });
+    supervisor.dispatch({ type: 'command', command: c });
+    off();
+    return refused;
   }
 
   const serving = (app?: string, slot: number | 'all' = 'all') => servingIds(supervisor.state, app, slot);
@@ -110,42 +119,28 @@ export function createClusterControl(supervisor: Supervisor, options: ControlOpt
     },
 
     async reload(app, wait) {
-      const { name, error } = resolveApp(app);
-      if (error) return error;
-      if (supervisor.state.phase === 'stopping') return { ok: false, message: 'reload refused: the cluster is stopping' };
       const started = now();
-      const ids = serving(name);
-      let aborted = '';
-      const off = supervisor.onStep((_state, event) => {
-        if (event.type === 'settings-error') aborted = event.error;
-      });
-      supervisor.dispatch({ type: 'command', command: { kind: 'reload', app: name } });
-      off();
-      if (aborted) return { ok: false, message: `reload aborted, workers keep running: ${aborted}` };
-      return finish(`reload${name ? ` of ${name}` : ''}`, ids, wait, started);
+      const ids = app === undefined || supervisor.state.apps[app] ? serving(app) : [];
+      const refused = command({ kind: 'reload', app });
+      if (refused !== null) return { ok: false, message: refused };
+      return finish(`reload${app ? ` of ${app}` : ''}`, ids, wait, started);
     },
 
     async recycle(target: RecycleTarget, force, wait) {
-      const { name, error } = resolveApp(target.app);
-      if (error) return error;
-      const ids = serving(name, target.slot).filter((id) => supervisor.state.workers[id]?.state === 'ready');
-      if (ids.length === 0) return { ok: false, message: `no ready worker in slot ${String(target.slot)}${name ? ` of ${name}` : ''}` };
+      const ids = serving(target.app, target.slot).filter((id) => supervisor.state.workers[id]?.state === 'ready');
       const started = now();
-      supervisor.dispatch({ type: 'command', command: { kind: 'recycle', app: name, slot: target.slot, force } });
+      const refused = command({ kind: 'recycle', app: target.app, slot: target.slot, force });
+      if (refused !== null) return { ok: false, message: refused };
       return finish(`recycle${force ? ' --force' : ''}`, ids, wait, started);
     },
 
     async scale(spec: ScaleSpec, wait) {
-      const { name, error } = resolveApp(spec.app);
-      if (error) return error;
-      const appName = name ?? Object.keys(supervisor.state.apps)[0];
-      const app = appName === undefined ? undefined : supervisor.state.apps[appName];
-      if (!app || appName === undefined) return { ok: false, message: 'no app to scale' };
-      const target = spec.absolute ?? app.desired + (spec.delta ?? 0);
-      if (!Number.isInteger(target) || target < 1) return { ok: false, message: `scale to ${target} refused: expected a whole number >= 1` };
-      const from = app.desired;
+      const appName = spec.app ?? Object.keys(supervisor.state.apps)[0];
+      const from = appName === undefined ? 0 : (supervisor.state.apps[appName]?.desired ?? 0);
+      const target = spec.absolute ?? from + (spec.delta ?? 0);
       const started = now();
-      supervisor.dispatch({ type: 'command', command: { kind: 'scale', app: appName, absolute: target } });
+      const refused = command({ kind: 'scale', app: appName, absolute: target });
+      if (refused !== null || appName === undefined) return { ok: false, message: refused ?? 'no app to scale' };
       if (!wait) return { ok: true, message: `scaling ${appName} from ${from} to ${target}`, details: { from, to: target } };
       const outcome = await waitFor((state) => scaledTo(state, appName, target));
       if (outcome === 'stopping') return { ok: false, message: 'scale interrupted: the cluster is stopping' };
@@ -154,7 +149,8 @@ export function createClusterControl(supervisor: Supervisor, options: ControlOpt
     },
 
     async stop(force) {
-      supervisor.dispatch({ type: 'command', command: { kind: 'stop', force } });
+      const refused = command({ kind: 'stop', force });
+      if (refused !== null) return { ok: false, message: refused };
       return { ok: true, message: force ? 'forced stop started' : 'graceful stop started' };
     },
 

@@ -3,12 +3,54 @@
  * the systemd bridge (and the policy itself) ask of it. Each fact is computed here once, never
  * restated by a reader.
  */
+import type { Settings } from '../config/types';
 import type { AppRuntime, ClusterState, WorkerRecord } from './state';
 
 const LIVE_STATES = new Set(['starting', 'ready', 'retiring', 'waiting-for-tasks', 'stopping', 'failed-boot']);
 
-export function liveWorkers(state: ClusterState, app?: string): WorkerRecord[] {
-  return Object.values(state.workers).filter((w) => LIVE_STATES.has(w.state) && (app === undefined || w.app === app));
+interface LiveIndex {
+  all: WorkerRecord[];
+  byApp: Map<string, WorkerRecord[]>;
+}
+
+/**
+ * The live workers of a workers map, built once per map and shared by every reader: a tick's
+ * passes ask for them a dozen times, and the map is only replaced when a step changes a worker.
+ * Within a step the policy writes into its own copy of the map, and says so (`forgetLive`).
+ */
+const liveIndex = new WeakMap<Record<number, WorkerRecord>, LiveIndex>();
+const NONE: readonly WorkerRecord[] = Object.freeze([]);
+
+function indexOf(workers: Record<number, WorkerRecord>): LiveIndex {
+  let index = liveIndex.get(workers);
+  if (index) return index;
+  index = { all: [], byApp: new Map() };
+  for (const w of Object.values(workers)) {
+    if (!LIVE_STATES.has(w.state)) continue;
+    index.all.push(w);
+    const list = index.byApp.get(w.app);
+    if (list) list.push(w);
+    else index.byApp.set(w.app, [w]);
+  }
+  liveIndex.set(workers, index);
+  return index;
+}
+
+/** The policy changed this map in place (its own copy, within a step): its index is stale. */
+export function forgetLive(workers: Record<number, WorkerRecord>): void {
+  liveIndex.delete(workers);
+}
+
+/** Live workers, of one app or of all, in id order. Shared: never change the array. */
+export function liveWorkers(state: ClusterState, app?: string): readonly WorkerRecord[] {
+  const index = indexOf(state.workers);
+  return app === undefined ? index.all : (index.byApp.get(app) ?? NONE);
+}
+
+/** The settings the cluster runs with now: the globals and every app still in the config. */
+export function activeSettings(state: ClusterState): Settings {
+  const apps = Object.values(state.apps).filter((a) => a.desired > 0).map((a) => a.settings);
+  return { ...state.globals, apps };
 }
 
 /** How many ready workers the app should have: its slots, less those that gave up. */

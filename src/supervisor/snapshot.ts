@@ -12,7 +12,7 @@ export interface PrimaryInfo {
 }
 
 export function buildSnapshot(state: ClusterState, now: number, primary: PrimaryInfo): StatusSnapshot {
-  const workers: WorkerStatus[] = liveWorkers(state)
+  const workers: WorkerStatus[] = [...liveWorkers(state)]
     .sort((a, b) => a.app.localeCompare(b.app) || a.slot - b.slot || a.id - b.id)
     .map((w) => ({
       app: w.app,
@@ -37,7 +37,7 @@ export function buildSnapshot(state: ClusterState, now: number, primary: Primary
       loopDelayMs: w.loopDelayMs,
       heartbeatAgeMs: w.lastHeartbeatAt === null ? null : now - w.lastHeartbeatAt,
       restarts: w.generation,
-      retireReason: w.exitReason !== null && w.exitReason !== 'stop' && w.exitReason !== 'boot_timeout' && w.exitReason !== 'disconnect' ? w.exitReason : null,
+      retireReason: w.exitReason !== null && w.exitReason !== 'stop' && w.exitReason !== 'disconnect' ? w.exitReason : null,
     }));
 
   const t = state.totals;

@@ -4,7 +4,7 @@
  */
 import type { AppSettings, Settings } from '../config/types';
 import type { KilledProcess } from '../host/processTree';
-import type { CutKind, CutReason, PrimaryMessage, TaskCounters, WorkerMessage } from '../protocol';
+import type { APP_SHUTDOWN, CutKind, CutReason, PolicyMessage, PrimaryMessage, TaskCounters } from '../protocol';
 import type { RecycleReason, SlotStopReason, WorkerStateName } from '../status/snapshot';
 
 export type { RecycleReason, WorkerStateName };
@@ -68,7 +68,7 @@ export interface WorkerRecord {
   /** It closed its IPC channel (`process.disconnect()`): no report, no command reaches it; its exit code tells. */
   untracked: boolean;
   /** Why it is retiring / stopping / being killed. */
-  exitReason: RecycleReason | 'stop' | 'boot_timeout' | 'disconnect' | null;
+  exitReason: RecycleReason | 'stop' | 'disconnect' | null;
   /** When the worker reported its requests done while tasks still ran. */
   waitingSince: number | null;
   /** When `abandon` is sent (tasks given up). */
@@ -136,6 +136,8 @@ export type Phase = 'running' | 'stopping';
 export type StopMode = 'graceful' | 'fast' | 'force';
 
 export interface ClusterState {
+  /** The settings besides the apps' (each app holds its own, `AppRuntime.settings`): as last loaded. */
+  globals: Omit<Settings, 'apps'>;
   phase: Phase;
   stopMode: StopMode | null;
   stopDeadline: number | null;
@@ -182,7 +184,7 @@ export type SupervisorEvent =
   | { type: 'listening'; id: number }
   | { type: 'app-ready'; id: number }
   | { type: 'online'; id: number }
-  | { type: 'message'; id: number; message: WorkerMessage }
+  | { type: 'message'; id: number; message: PolicyMessage }
   | { type: 'memory'; samples: MemorySample[] }
   /** `reaping`: the host looks for processes it left running, and says so with `reaped`. */
   | { type: 'exit'; id: number; code: number | null; signal: string | null; reaping?: boolean }
@@ -201,10 +203,12 @@ export type Effect =
   | { type: 'fork'; id: number; app: string; slot: number; generation: number; requestLimit: number; pmId: number; instances: number }
   | { type: 'send'; id: number; message: PrimaryMessage }
   /** A plain message to the app itself (pm2's `'shutdown'`), outside smartworkers' protocol. */
-  | { type: 'app-message'; id: number; message: 'shutdown' }
+  | { type: 'app-message'; id: number; message: typeof APP_SHUTDOWN }
   | { type: 'kill'; id: number; signal: 'SIGKILL' | 'SIGTERM' }
   | { type: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> }
   | { type: 'reload-settings' }
+  /** A command the policy refused, and why (one line): logged, and the control server's answer. */
+  | { type: 'rejected'; command: Command; reason: string }
   | { type: 'exit'; code: number };
 
 /** What the policy may ask of the outside world besides the event: the time and chance. */

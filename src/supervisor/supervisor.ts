@@ -7,13 +7,13 @@
  * loop for every connection in round-robin mode.
  */
 import type { Settings } from '../config/types';
-import { TAG, type TaskInfo } from '../protocol';
+import { isPolicyMessage, TAG, type TaskInfo } from '../protocol';
 import { QueueBoard } from '../bullmq/board';
 import type { QueueAction, QueueActionResult } from '../bullmq/types';
 import type { Clock, HostEvent, ProcessHost } from './host';
 import { initialState, step } from './policy';
 import { createSampler, type Usage } from './procstat';
-import { liveWorkers } from './queries';
+import { activeSettings, liveWorkers } from './queries';
 import type { ClusterState, Effect, MemorySample, PrimarySignal, SupervisorEvent } from './state';
 
 /** How often deadlines, backoffs and heartbeats are checked. */
@@ -54,13 +54,11 @@ export class Supervisor {
   /** BullMQ queues' hosts and counts, as workers report them (`smartworkers/bullmq`); shown, never acted on. */
   readonly queues = new QueueBoard();
   private readonly queueRequests = new Map<number, (results: QueueActionResult[]) => void>();
-  private settings: Settings;
   private exited = false;
   private sampling = false;
   private sampler: ((pids: number[]) => Promise<Usage>) | null = null;
 
   constructor(private readonly deps: SupervisorDeps) {
-    this.settings = deps.settings;
     this.current = initialState(deps.settings, deps.clock.now());
     deps.host.onEvent((e) => this.onHostEvent(e));
   }
@@ -70,13 +68,13 @@ export class Supervisor {
   }
 
   get activeSettings(): Settings {
-    return this.settings;
+    return activeSettings(this.current);
   }
 
   start(): void {
     this.dispatch({ type: 'start' });
     this.timers.push(this.deps.clock.setInterval(() => this.dispatch({ type: 'tick' }), TICK_MS));
-    const interval = Math.min(...this.settings.apps.map((a) => a.memoryCheckInterval));
+    const interval = Math.min(...Object.values(this.current.apps).map((a) => a.settings.memoryCheckInterval));
     this.timers.push(this.deps.clock.setInterval(() => void this.sampleMemory(), interval));
   }
 
@@ -222,6 +220,9 @@ export class Supervisor {
       case 'log':
         logger[effect.level](effect.fields ?? {}, effect.msg);
         return;
+      case 'rejected':
+        logger.warn({ command: effect.command }, effect.reason);
+        return;
       case 'reload-settings':
         this.reloadSettings();
         return;
@@ -236,12 +237,11 @@ export class Supervisor {
 
   private reloadSettings(): void {
     if (!this.deps.reloadSettings) {
-      this.dispatch({ type: 'settings', settings: this.settings });
+      this.dispatch({ type: 'settings', settings: activeSettings(this.current) });
       return;
     }
     try {
       const next = this.deps.reloadSettings();
-      this.settings = next;
       this.dispatch({ type: 'settings', settings: next });
     } catch (err) {
       this.dispatch({ type: 'settings-error', error: err instanceof Error ? err.message : String(err) });
@@ -258,16 +258,13 @@ export class Supervisor {
       }
       return;
     }
-    if (e.type === 'message' && e.message.$sw === 'tasks') {
-      this.taskRequests.get(e.message.requestId)?.(e.message.tasks, e.id);
-      return;
-    }
-    if (e.type === 'message' && e.message.$sw === 'queues') {
-      this.queues.update(e.id, e.message.hosted, e.message.counts, e.message.sampledAt, Date.now());
-      return;
-    }
-    if (e.type === 'message' && e.message.$sw === 'queue-reply') {
-      this.queueRequests.get(e.message.requestId)?.(e.message.results);
+    if (e.type === 'message') {
+      const m = e.message;
+      if (isPolicyMessage(m)) this.dispatch({ type: 'message', id: e.id, message: m });
+      // Route 'supervisor' (protocol.ts): answers to requests this supervisor made, and what it only shows.
+      else if (m.$sw === 'tasks') this.taskRequests.get(m.requestId)?.(m.tasks, e.id);
+      else if (m.$sw === 'queues') this.queues.update(e.id, m.hosted, m.counts, m.sampledAt, Date.now());
+      else if (m.$sw === 'queue-reply') this.queueRequests.get(m.requestId)?.(m.results);
       return;
     }
     if (e.type === 'exit') {

@@ -6,8 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import http from 'node:http';
-import { cleanup, clientLoad, isMsg, run, tempDir, type Cluster } from './harness';
+import { cleanup, clientLoad, get, isMsg, run, tempDir, type Cluster } from './harness';
 
 afterEach(cleanup);
 
@@ -35,22 +34,6 @@ async function devCluster(): Promise<{ cluster: Cluster; dir: string; port: numb
   return { cluster, dir, port, file };
 }
 
-/** One request on a new connection (a kept-alive one may still reach the retiring worker, by design). */
-function get(port: number): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 10_000 }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('timeout', function (this: http.ClientRequest) {
-        this.destroy(new Error('no answer within 10 s'));
-      })
-      .on('error', reject);
-  });
-}
 
 /** The exit code, or a failure naming what the cluster last did. */
 async function exitCode(cluster: Cluster, timeoutMs = 20_000): Promise<number | null> {

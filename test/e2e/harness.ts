@@ -191,26 +191,7 @@ export async function load(
   };
 }
 
-/**
- * One request on a new connection (`Connection: close`). Not fetch's keep-alive pool: a pooled
- * connection to a worker that has just exited can be reused before its close is seen, and the
- * request then fails in the client — a race of the test, not of the cluster.
- */
-export function get(port: number, pathname = '/'): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const http = require('node:http') as typeof import('node:http');
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: pathname, agent: false, timeout: 15_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${pathname}: no answer within 15 s`)));
-    req.on('error', reject);
-  });
-}
+export { get } from '../helpers/http';
 
 /** True while a process with this pid runs (a zombie awaiting its reaper counts as gone). */
 export function alive(pid: number): boolean {

@@ -100,6 +100,29 @@ describe('process tree', () => {
     await stranger.reap(1);
   });
 
+  it('reaps a burst of exits together, each worker its own processes (one scan serves many exits)', async () => {
+    const tree = createProcessTree({ graceMs: 500 });
+    const marks = [marker(), marker(), marker()];
+    await Promise.all(marks.map((m, i) => standInWorker(tree.envFor(i + 1), m)));
+    // Three at once on a busy machine: wait until every shell has started its own children.
+    let before = marks.map((m) => pidsWith(m));
+    for (let settled = false; !settled; ) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const now = marks.map((m) => pidsWith(m));
+      settled = now.every((pids, i) => pids.length === before[i]!.length);
+      before = now;
+    }
+    for (const pids of before) expect(pids.length).toBeGreaterThanOrEqual(5);
+
+    const killed = await Promise.all([tree.reap(1), tree.reap(2), tree.reap(3)]);
+
+    for (const [i, m] of marks.entries()) {
+      expect(pidsWith(m)).toEqual([]);
+      expect(killed[i]!.map((k) => k.pid).sort()).toEqual(expect.arrayContaining(before[i]!.sort()));
+      expect(killed[i]!.every((k) => k.command.includes(m))).toBe(true);
+    }
+  });
+
   it('is a no-op off Linux', async () => {
     const tree = createProcessTree({ platform: 'darwin' });
     expect(tree.supported).toBe(false);

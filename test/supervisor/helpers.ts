@@ -91,8 +91,9 @@ export class Sim {
   }
 }
 
+/** The effects that act on the world; logs and refusals (`rejected`) are reports, left out. */
 export function kinds(effects: Effect[]): string[] {
-  return effects.filter((e) => e.type !== 'log').map((e) => (e.type === 'send' ? `send:${e.message.$sw}:${e.id}` : `${e.type}:${'id' in e ? e.id : ''}`));
+  return effects.filter((e) => e.type !== 'log' && e.type !== 'rejected').map((e) => (e.type === 'send' ? `send:${e.message.$sw}:${e.id}` : `${e.type}:${'id' in e ? e.id : ''}`));
 }
 
 function deepFreeze<T>(value: T): T {

@@ -6,7 +6,6 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { TAG } from '../../src/protocol';
 import type { RuntimeOptions, WorkerMessage } from '../../src/protocol';
@@ -213,25 +212,4 @@ function withTimeout<T>(promise: Promise<T>, label: string): Promise<T> {
   });
 }
 
-export interface Response {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  reusedSocket: boolean;
-}
-
-/** One GET on 127.0.0.1; `agent` false = a fresh connection. */
-export function get(port: number, pathname: string, agent: http.Agent | false = false): Promise<Response> {
-  return new Promise((resolve, reject) => {
-    const request = http.get({ host: '127.0.0.1', port, path: pathname, agent }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () =>
-        resolve({ status: response.statusCode ?? 0, headers: response.headers, body, reusedSocket: request.reusedSocket }),
-      );
-      response.on('error', reject);
-    });
-    request.on('error', reject);
-  });
-}
+export { get, type Response } from '../helpers/http';

@@ -6,7 +6,8 @@
 import { nextCronTime, parseCron } from '../../config/cron';
 import type { AppSettings } from '../../config/types';
 import { EXIT } from '../../errors';
-import { liveWorkers } from '../queries';
+import { APP_SHUTDOWN } from '../../protocol';
+import { forgetLive, liveWorkers } from '../queries';
 import { connectionsCutTotal, drainBound } from './connections';
 import type { AppRuntime, ClusterState, Effect, LogLevel, PolicyEnv, RecycleReason, SlotRecord, StopMode, Totals, WorkerRecord } from '../state';
 
@@ -49,6 +50,7 @@ function owned<T extends object>(ctx: Ctx, value: T, copy: (v: T) => T): T {
 export function workersMap(ctx: Ctx): Record<number, WorkerRecord> {
   const map = owned(ctx, ctx.s.workers, (m) => ({ ...m }));
   ctx.s.workers = map;
+  forgetLive(map); // the caller writes into it
   return map;
 }
 
@@ -167,7 +169,7 @@ export function retire(ctx: Ctx, worker: WorkerRecord, reason: RecycleReason | '
   if (!stopping) mutTotals(ctx).recyclesByReason[reason] += 1;
   // pm2's 'shutdown' goes first: the app's handler runs before the drain begins, so cleanup it
   // starts with tasks.run() is waited for like any task.
-  if (settings?.shutdownWithMessage) emit(ctx, { type: 'app-message', id: w.id, message: 'shutdown' });
+  if (settings?.shutdownWithMessage) emit(ctx, { type: 'app-message', id: w.id, message: APP_SHUTDOWN });
   emit(ctx, { type: 'send', id: w.id, message: { $sw: 'retire', reason, idleGraceMs: settings?.drainIdleGrace ?? 1_000, drainTimeoutMs } });
   log(ctx, 'info', stopping ? 'worker stopping' : 'worker retiring', { ...who(w), reason, served: w.served, tasks: w.activeTasks });
 }

@@ -38,11 +38,34 @@ export function onSignal(ctx: Ctx, signal: PrimarySignal): void {
   }
 }
 
+/** Why the policy refuses a command now, or null: the one place commands are refused. */
+function refusal(ctx: Ctx, c: Command): string | null {
+  const { s } = ctx;
+  if (s.phase === 'stopping') return `${c.kind} refused: the cluster is stopping`;
+  if (c.kind === 'stop') return null;
+  if (c.app !== undefined && !s.apps[c.app]) return `no app named '${c.app}'; apps: ${Object.keys(s.apps).join(', ')}`;
+  if (c.kind === 'recycle') {
+    const any = liveWorkers(s, c.app).some((w) => w.state === 'ready' && (c.slot === 'all' || w.slot === c.slot));
+    return any ? null : `no ready worker in slot ${String(c.slot)}${c.app !== undefined ? ` of ${c.app}` : ''}`;
+  }
+  if (c.kind === 'scale') {
+    const app = c.app !== undefined ? s.apps[c.app] : Object.values(s.apps)[0];
+    if (!app) return 'no app to scale';
+    const target = c.absolute ?? app.desired + (c.delta ?? 0);
+    if (!Number.isInteger(target) || target < 1) return `scale to ${target} refused: expected a whole number >= 1 (an app keeps at least 1 worker; stop it instead)`;
+  }
+  return null;
+}
+
 export function onCommand(ctx: Ctx, c: Command): void {
   const { s } = ctx;
-  if (s.phase === 'stopping') {
-    if (c.kind === 'stop' && c.force) beginStop(ctx, 'force');
-    else log(ctx, 'warn', `${c.kind} ignored: the cluster is stopping`);
+  if (s.phase === 'stopping' && c.kind === 'stop' && c.force) {
+    beginStop(ctx, 'force');
+    return;
+  }
+  const reason = refusal(ctx, c);
+  if (reason !== null) {
+    emit(ctx, { type: 'rejected', command: c, reason });
     return;
   }
   switch (c.kind) {
@@ -64,13 +87,8 @@ export function onCommand(ctx: Ctx, c: Command): void {
       }
       return;
     case 'scale': {
-      const app = c.app !== undefined ? s.apps[c.app] : Object.values(s.apps)[0];
-      if (!app) return;
+      const app = (c.app !== undefined ? s.apps[c.app] : Object.values(s.apps)[0])!;
       const target = c.absolute ?? app.desired + (c.delta ?? 0);
-      if (target < 1) {
-        log(ctx, 'warn', `scale to ${target} refused: an app keeps at least 1 worker (stop it instead)`, { app: app.settings.name });
-        return;
-      }
       if (target !== app.desired) {
         log(ctx, 'info', `scaling ${app.settings.name} from ${app.desired} to ${target} workers`, { app: app.settings.name });
         mutApp(ctx, app.settings.name).desired = target;
@@ -93,6 +111,8 @@ export function onSettings(ctx: Ctx, settings: Settings): void {
   const { s } = ctx;
   const now = ctx.env.now;
   s.reloadPending = false;
+  const { apps: _apps, ...globals } = settings;
+  s.globals = globals;
   const names = new Set(settings.apps.map((a) => a.name));
   for (const appSettings of settings.apps) {
     if (s.apps[appSettings.name]) {

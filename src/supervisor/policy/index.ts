@@ -46,7 +46,9 @@ export function initialState(settings: Settings, now: number): ClusterState {
   const apps: Record<string, AppRuntime> = {};
   for (const app of settings.apps) apps[app.name] = newApp(app, now);
   const recyclesByReason = Object.fromEntries(RECYCLE_REASONS.map((r) => [r, 0])) as Record<RecycleReason, number>;
+  const { apps: _apps, ...globals } = settings;
   return {
+    globals,
     phase: 'running',
     stopMode: null,
     stopDeadline: null,

@@ -177,19 +177,35 @@ function replacementFailed(ctx: Ctx, found: WorkerRecord): void {
   });
 }
 
-/** Every slot below `desired` has a starting or ready worker (after its backoff). */
+/**
+ * Every slot below `desired` has a starting or ready worker (after its backoff).
+ *
+ * An app that has never been ready and whose boots fail is retried one slot at a time (a probe):
+ * once no retried worker of it is still booting and every empty slot's backoff has passed. N
+ * workers failing their boot together (a missing module, a port in use) were otherwise forked
+ * again while the first generation still failed: N node processes booting for nothing on the
+ * cores the primary needs to see the failures through. Once one worker is ready, every slot fills.
+ */
 export function fillSlots(ctx: Ctx, app: AppRuntime): void {
   const occupied = new Set<number>();
+  let probeBooting = false;
   for (const w of liveWorkers(ctx.s, app.settings.name)) {
     // A failed boot still occupies its slot until it has exited, so its backoff applies.
     if (w.state === 'starting' || w.state === 'ready' || w.state === 'failed-boot') occupied.add(w.slot);
+    if ((w.state === 'starting' || w.state === 'failed-boot') && w.generation > 0) probeBooting = true;
   }
+  const probing = !app.everReady && app.bootFailures > 0;
+  if (probing && probeBooting) return;
+  const now = ctx.env.now;
+  const empty: number[] = [];
   for (let slot = 0; slot < app.desired; slot++) {
     if (occupied.has(slot)) continue;
     const record = app.slots[slot];
-    if (record && (record.stopped !== null || record.nextForkAt > ctx.env.now)) continue;
-    fork(ctx, app, slot, null);
+    if (record?.stopped != null) continue;
+    if (probing && record && record.nextForkAt > now) return;
+    if (!record || record.nextForkAt <= now) empty.push(slot);
   }
+  for (const slot of probing ? empty.slice(0, 1) : empty) fork(ctx, app, slot, null);
 }
 
 export function resetStableBackoff(ctx: Ctx, app: AppRuntime): void {

@@ -3,7 +3,7 @@
  * signals, and the clocks that end a worker (boot_timeout, heartbeat timeout, task wait, kill).
  */
 import type { ReadyOn } from '../../config/types';
-import type { WorkerMessage } from '../../protocol';
+import type { PolicyMessage } from '../../protocol';
 import { liveWorkers } from '../queries';
 import type { SupervisorEvent, WorkerRecord } from '../state';
 import { connectionsStillBounded, onCut } from './connections';
@@ -83,7 +83,7 @@ function becomeReady(ctx: Ctx, found: WorkerRecord): void {
   }
 }
 
-export function onMessage(ctx: Ctx, id: number, m: WorkerMessage): void {
+export function onMessage(ctx: Ctx, id: number, m: PolicyMessage): void {
   const { s } = ctx;
   const now = ctx.env.now;
   const found = s.workers[id];
@@ -143,10 +143,6 @@ export function onMessage(ctx: Ctx, id: number, m: WorkerMessage): void {
         mutWorker(ctx, found).recycle!.retryAt = now + GROUP_SIGNAL_SETTLE_MS;
       }
       return;
-    case 'tasks':
-      return; // answered to whoever asked, outside the policy
-    case 'sync':
-      return; // the exit barrier, answered by the process host
     case 'cut':
       onCut(ctx, found, m);
       return;
