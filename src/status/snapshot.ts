@@ -6,9 +6,9 @@
 export type WorkerStateName = 'starting' | 'ready' | 'retiring' | 'waiting-for-tasks' | 'stopping' | 'exited' | 'failed-boot';
 
 /** Why a slot is left empty until the next reload. */
-export type SlotStopReason = 'autorestart' | 'max_restarts';
+export type SlotStopReason = 'autorestart' | 'max_restarts' | 'boot_failed';
 
-export const SLOT_STOP_REASONS: readonly SlotStopReason[] = ['autorestart', 'max_restarts'];
+export const SLOT_STOP_REASONS: readonly SlotStopReason[] = ['autorestart', 'max_restarts', 'boot_failed'];
 
 export type RecycleReason = 'max_requests' | 'memory' | 'memory_hard' | 'timeout' | 'reload' | 'manual' | 'crash' | 'scale' | 'signal';
 
@@ -59,6 +59,8 @@ export interface ClusterTotals {
   requestsServed: number;
   /** Processes workers left running after they exited, ended by the primary (Linux). */
   processesKilled: number;
+  /** Apps given up because their first workers could not boot (the others kept running). */
+  appsFailed?: number;
 }
 
 export interface AppStatus {
@@ -68,6 +70,12 @@ export interface AppStatus {
   readyWorkers: number;
   /** Slots left empty until the next reload: the app exited with `autorestart: false`, or crashed `max_restarts` times in a row. */
   stoppedSlots: Array<{ slot: number; reason: SlotStopReason }>;
+  /** `cluster` (node:cluster workers) or `process` (plain child processes). */
+  kind?: 'cluster' | 'process';
+  /** What each worker runs: `node [node_args] script [args]`, or the process's command line. */
+  command?: string;
+  /** Why the app was given up (its first workers could not boot); absent while it runs. */
+  failure?: string;
 }
 
 export interface StatusSnapshot {

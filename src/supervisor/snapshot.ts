@@ -1,4 +1,5 @@
 /** Builds the status document from the supervisor's state (pure). */
+import { commandLine } from '../config/runner';
 import type { StatusSnapshot, WorkerStatus } from '../status/snapshot';
 import { isReloading, liveWorkers, readyCount } from './queries';
 import type { ClusterState } from './state';
@@ -68,6 +69,9 @@ export function buildSnapshot(state: ClusterState, now: number, primary: Primary
       desiredWorkers: a.desired,
       readyWorkers: readyCount(state, a.settings.name),
       stoppedSlots: a.slots.slice(0, a.desired).flatMap((record, slot) => (record.stopped ? [{ slot, reason: record.stopped }] : [])),
+      kind: a.settings.kind,
+      command: commandLine(a.settings),
+      ...(a.failure === null ? {} : { failure: a.failure.error }),
     })),
     workers,
     totals: {
@@ -83,6 +87,7 @@ export function buildSnapshot(state: ClusterState, now: number, primary: Primary
       taskWaitTotalMs: liveWorkers(state).reduce((ms, w) => ms + (w.waitingSince === null ? 0 : now - w.waitingSince), t.taskWaitTotalMs),
       requestsServed: served,
       processesKilled: t.processesKilled,
+      appsFailed: t.appsFailed,
     },
   };
 }

@@ -101,6 +101,14 @@ export interface AppRuntime {
   bootFailures: number;
   /** When `cron_restart` next reloads the app (epoch ms); null = no schedule. */
   nextCronAt: number | null;
+  /** The app was given up: its first workers could not boot (policy/isolation.ts); null = it runs. */
+  failure: AppFailure | null;
+}
+
+export interface AppFailure {
+  /** One line: what failed, for `status`, `/status` and the log. */
+  error: string;
+  at: number;
 }
 
 export interface Totals {
@@ -113,6 +121,8 @@ export interface Totals {
   taskWaitTotalMs: number;
   /** Processes workers left running after they exited, which the primary had to end. */
   processesKilled: number;
+  /** Apps given up because their first workers could not boot (policy/isolation.ts). */
+  appsFailed: number;
 }
 
 export type Phase = 'running' | 'stopping';

@@ -7,6 +7,7 @@ import { nextCronTime, parseCron } from '../../config/cron';
 import type { AppSettings } from '../../config/types';
 import { EXIT } from '../../errors';
 import { liveWorkers } from '../queries';
+import { abandonGrace, isProcessWorker, retireWait } from './processes';
 import type { AppRuntime, ClusterState, Effect, LogLevel, PolicyEnv, RecycleReason, SlotRecord, StopMode, Totals, WorkerRecord } from '../state';
 
 /** After `abandon`, how long a worker gets to report its lost tasks before SIGKILL. */
@@ -116,7 +117,7 @@ export function emit(ctx: Ctx, effect: Effect): void {
 }
 
 export function newApp(settings: AppSettings, now: number): AppRuntime {
-  return { settings, desired: settings.workers, slots: [], everReady: false, bootFailures: 0, nextCronAt: nextCronAt(settings, now) };
+  return { settings, desired: settings.workers, slots: [], everReady: false, bootFailures: 0, nextCronAt: nextCronAt(settings, now), failure: null };
 }
 
 /** The next time `cron_restart` reloads the app, strictly after `now`; null without a schedule. */
@@ -158,7 +159,7 @@ export function retire(ctx: Ctx, worker: WorkerRecord, reason: RecycleReason | '
   const stopping = reason === 'stop';
   w.state = stopping ? 'stopping' : 'retiring';
   w.exitReason = reason;
-  const wait = stopping ? (settings?.gracefulTimeout ?? 30_000) : (settings?.maxTaskWait ?? 300_000);
+  const wait = retireWait(ctx, w, stopping);
   w.deadline = w.recycle?.force && !stopping ? now + (settings?.gracefulTimeout ?? 30_000) : now + wait;
   if (!stopping) mutTotals(ctx).recyclesByReason[reason] += 1;
   // pm2's 'shutdown' goes first: the app's handler runs before the drain begins, so cleanup it
@@ -172,7 +173,7 @@ export function abandon(ctx: Ctx, worker: WorkerRecord): void {
   if (current(ctx, worker).abandonSent) return;
   const w = mutWorker(ctx, worker);
   w.abandonSent = true;
-  w.killAt = ctx.env.now + ABANDON_GRACE_MS;
+  w.killAt = ctx.env.now + abandonGrace(ctx, w, ABANDON_GRACE_MS);
   if (w.activeTasks > 0) {
     log(ctx, 'warn', `giving up on ${w.activeTasks} task(s) of a retiring worker`, { ...who(w), tasks: w.activeTasks });
   }
@@ -203,7 +204,8 @@ export function beginStop(ctx: Ctx, mode: StopMode): void {
       // A worker still booting that has not listened yet and runs no task is killed: once it
       // listened, node:cluster would open the port again after every other worker closed it,
       // take connections, and reset them when it closes in turn.
-      if (w.state === 'starting' && !w.listening && w.activeTasks === 0) kill(ctx, w, 'stop');
+      // A process worker shares no port: it gets its stop signal like any other.
+      if (w.state === 'starting' && !w.listening && w.activeTasks === 0 && !isProcessWorker(ctx, w)) kill(ctx, w, 'stop');
       else if (w.state === 'starting' || w.state === 'ready') retire(ctx, w, 'stop');
     }
   }

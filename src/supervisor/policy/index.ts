@@ -63,6 +63,7 @@ export function initialState(settings: Settings, now: number): ClusterState {
       recyclesDelayedByTasks: 0,
       taskWaitTotalMs: 0,
       processesKilled: 0,
+      appsFailed: 0,
     },
     reloadPending: false,
     reloadScope: null,
