@@ -198,7 +198,7 @@ function resolveApp(layers: readonly Layer[], input: LoadInput, entryIndex: numb
   // Cluster workers or plain processes, and what runs the script (runner.ts).
   const runner = scriptFound
     ? problems.attempt(() =>
-        resolveRunner({ label, script: values.script as string, kind: values.kind as AppKind | undefined, interpreter: values.interpreter as string | undefined, cwd: values.cwd as string, env: input.env }),
+        resolveRunner({ label, script: values.script as string, kind: values.kind as AppKind | undefined, interpreter: values.interpreter as string | undefined, cwd: values.cwd as string, env: { PATH: input.env.PATH ?? process.env.PATH } }),
       )
     : undefined;
   if (runner !== undefined) {
@@ -268,12 +268,12 @@ function checkScriptExists(script: Given, input: LoadInput): string {
   const kind = statKind(path);
   if (kind === 'file') return path;
   const raw = typeof script.raw === 'string' ? script.raw.trim() : '';
-  const onPath = kind === 'missing' && raw !== '' && !raw.includes('/') ? findProgram(raw, input.cwd, input.env) : undefined;
+  const onPath = kind === 'missing' && raw !== '' && !raw.includes('/') ? findProgram(raw, input.cwd, { PATH: input.env.PATH ?? process.env.PATH }) : undefined;
   if (onPath !== undefined) {
     script.value = onPath;
     return onPath;
   }
-  const what = kind === 'directory' ? 'a directory, not a script' : 'a script that does not exist (nor a program on the PATH)';
+  const what = kind === 'directory' ? 'a directory, not a script' : 'a script that does not exist';
   throw new SmartworkersError(
     'SW_SCRIPT_NOT_FOUND',
     `config: \`${script.key}\` (from ${script.from}) names ${what}: ${JSON.stringify(script.raw)} (${path})`,

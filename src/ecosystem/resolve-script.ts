@@ -258,9 +258,9 @@ function findNpmBesideNode(): string | undefined {
 
 /**
  * A process app running `program args` (a non-JavaScript program, a watcher, a shell line).
- * `interpreter` undefined: the loader picks it from the file (python3 for `.py`, …).
+ * `interpreter` null: the loader picks it from the file (python3 for `.py`, …).
  */
-function runProcess(r: Resolution, program: string, args: string[], dir: string, step: string, interpreter: string | undefined = 'none'): ResolvedScript {
+function runProcess(r: Resolution, program: string, args: string[], dir: string, step: string, interpreter: string | null = 'none'): ResolvedScript {
   r.steps.push(step);
   return {
     script: program,
@@ -268,7 +268,7 @@ function runProcess(r: Resolution, program: string, args: string[], dir: string,
     nodeArgs: [],
     env: r.vars,
     kind: 'process',
-    ...(interpreter === undefined ? {} : { interpreter }),
+    ...(interpreter === null ? {} : { interpreter }),
     ...(dir !== r.input.cwd ? { cwd: dir } : {}),
     via: r.steps.join(' → '),
   };
@@ -312,7 +312,7 @@ function runFile(r: Resolution, file: string, args: string[], nodeArgs: string[]
     throw new SmartworkersError('SW_SCRIPT_NOT_FOUND', `app ${quote(r.input.app)}: ${what} runs ${quote(file)}, which does not exist; accepted: an existing JavaScript or TypeScript file`);
   }
   const kind = fileKind(file);
-  if (kind.kind === 'other') return runProcess(r, file, args, dir, `${what} runs ${quote(file)}, ${kind.what}: a process app`, undefined);
+  if (kind.kind === 'other') return runProcess(r, file, args, dir, `${what} runs ${quote(file)}, ${kind.what}: a process app`, null);
   const chosen = loader ?? (kind.kind === 'ts' ? kind.loader : undefined);
   const loaderFlags = chosen === undefined ? [] : typescriptLoader(r, chosen, dir, what);
   return {
