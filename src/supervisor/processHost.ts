@@ -22,7 +22,7 @@ import type { ForkSpec, HostEvent, ProcessHost } from './host';
 /** How often a readiness probe is tried until it answers (or the worker exits or is killed). */
 export const PROBE_INTERVAL_MS = 200;
 /** A process app's worker counts as started once it has run this long. */
-export const STARTED_SETTLE_MS = 1_000;
+export const STARTED_SETTLE_MS = 2_000;
 /** One probe attempt's bound: a server that accepts but never answers is not ready. */
 const PROBE_TIMEOUT_MS = 1_000;
 
@@ -91,6 +91,13 @@ export function createProcessHost(options: ProcessHostOptions = {}): ProcessHost
   const emit = (e: HostEvent): void => {
     for (const l of listeners) l(e);
   };
+
+  // Process groups of their own do not die with the primary: if it exits with workers still
+  // running (an internal error, process.exit elsewhere), they go with it. (A SIGKILLed primary
+  // cannot do this; systemd's KillMode=control-group can.)
+  process.once('exit', () => {
+    for (const r of running.values()) signalGroup(r, 'SIGKILL');
+  });
 
   const signalGroup = (r: Running, signal: NodeJS.Signals): void => {
     const pid = r.child.pid;
