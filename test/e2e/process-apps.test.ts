@@ -27,12 +27,15 @@ beforeAll(() => {
 const started: Cluster[] = [];
 afterEach(async () => {
   for (const cluster of started.splice(0)) {
+    // Every worker pid the primary logged leads its group; a fixture's own pid may not (a shim).
     for (const line of cluster.lines) {
-      if (typeof line.pid !== 'number' || typeof line.fixture !== 'string') continue;
-      try {
-        process.kill(-line.pid, 'SIGKILL');
-      } catch {
-        // already gone
+      if (typeof line.pid !== 'number' || (typeof line.fixture !== 'string' && typeof line.worker !== 'number')) continue;
+      for (const target of [-line.pid, line.pid]) {
+        try {
+          process.kill(target, 'SIGKILL');
+        } catch {
+          // already gone
+        }
       }
     }
   }
