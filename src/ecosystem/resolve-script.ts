@@ -418,7 +418,7 @@ function interpreterLoader(input: ScriptInput): TypeScriptLoader | 'process' | u
 function runWithInterpreter(r: Resolution, input: ScriptInput): ResolvedScript {
   const { field, value } = input.interpreter!;
   const file = path.resolve(input.cwd, input.script);
-  const step = `\`${field}: ${value}\`: a process app`;
+  const step = `\`${field}: ${value}\``;
   if (isFile(file)) return runProcess(r, file, [...input.args], input.cwd, step, value.trim());
   const onPath = value.trim() === 'none' && !input.script.includes('/') ? findOnPath(input.script.trim(), r.env) : undefined;
   if (onPath !== undefined) return runProcess(r, onPath, [...input.args], input.cwd, step, 'none');
