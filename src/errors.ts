@@ -13,7 +13,7 @@ export const EXIT = {
   failure: 1,
   /** Bad command line or configuration: nothing was started. */
   usage: 2,
-  /** No worker of the first generation could boot: the app is broken. */
+  /** No app could boot: every app's first workers failed (an app that boots keeps the primary running). */
   bootFailed: 3,
 } as const;
 
@@ -72,8 +72,13 @@ export const ERRORS = {
     exitCode: EXIT.usage,
   },
   SW_APP_UNSUPPORTED: {
-    summary: 'An app is not a Node.js program smartworkers can run as cluster workers (an interpreter such as python3 or bash, `interpreter: none`, a binary, a package script that needs a shell); process apps are not supported yet, and nothing is guessed.',
-    fix: 'Point `script` at the JavaScript or TypeScript file the command runs (`check` shows what each app resolved to), or keep that program under another manager for now.',
+    summary: 'An app cannot run as asked: `kind: cluster` for a program that is not JavaScript, a file that is neither executable nor of a known kind, a command smartworkers cannot resolve (nothing is guessed).',
+    fix: 'Set `interpreter` (`python3`, `bash`, a path) or `chmod +x` the script; `check` shows what each app resolved to.',
+    exitCode: EXIT.usage,
+  },
+  SW_INTERPRETER_NOT_FOUND: {
+    summary: 'The interpreter an app names (or its script implies: `python3` for `.py`, `bash` for `.sh`) is not installed: not an executable on the PATH or at that path.',
+    fix: 'Install it, name it by its path (`interpreter: /opt/venv/bin/python`), or set `interpreter: none` for a script that runs itself.',
     exitCode: EXIT.usage,
   },
   SW_PACKAGE_SCRIPT: {
@@ -168,9 +173,9 @@ export interface BootFailureFacts {
  * The SW_BOOT_FAILED log line and its fix, worded from what went wrong: a crash printed its own
  * error above; a worker killed at boot_timeout printed nothing, so say what it did not do.
  */
-export function describeBootFailure(facts: BootFailureFacts): { msg: string; fix: string } {
+export function describeBootFailure(facts: BootFailureFacts, outcome = 'stopping'): { msg: string; fix: string } {
   const head = `no worker of app '${facts.app}' could boot`;
-  const tail = 'stopping [SW_BOOT_FAILED]';
+  const tail = `${outcome} [SW_BOOT_FAILED]`;
   if (!facts.timedOut) {
     return { msg: `${head}; ${tail}`, fix: "read the app's own error above; run it with `node <script>` to reproduce" };
   }

@@ -6,7 +6,10 @@ import path from 'node:path';
 import type { Settings } from '../config/types';
 import { startOperateServices, type OperateServices } from '../control/operate';
 import { createLogger, type Logger } from '../log/logger';
+import { withTrees } from '../host/treeUsage';
 import { createClusterHost } from '../supervisor/clusterHost';
+import { createSampler } from '../supervisor/procstat';
+import { createAppHost, createProcessHost } from '../supervisor/processHost';
 import { createClusterControl } from '../supervisor/control';
 import { systemClock } from '../supervisor/host';
 import { Supervisor } from '../supervisor/supervisor';
@@ -63,18 +66,27 @@ export async function startPrimary(input: StartInput): Promise<RunningPrimary> {
 
   let services: OperateServices | undefined;
   let stopWatching = (): void => {};
+  // Cluster apps on node:cluster, process apps as plain child processes (each in its own group).
+  const processes = createProcessHost({
+    onSpawnError: ({ app, slot, command, error }) => logger.error({ app, slot, command }, `cannot start the process: ${error}`),
+  });
   // Workers write their own log files; the primary checks, rotates and reopens them (src/logs/).
   let logFiles: LogFiles | undefined;
   checkLogFiles(settings.apps, logger);
-  const host = createClusterHost({
-    runtimePath: path.join(__dirname, '..', 'worker', 'runtime.js'),
-    onLogsReopened: (id, seq) => logFiles?.reopened(id, seq),
-  });
+  const host = createAppHost(
+    createClusterHost({
+      runtimePath: path.join(__dirname, '..', 'worker', 'runtime.js'),
+      onLogsReopened: (id, seq) => logFiles?.reopened(id, seq),
+    }),
+    processes,
+  );
   const supervisor = new Supervisor({
     settings,
     host,
     clock: systemClock,
     logger,
+    // A process app's memory is its whole process tree's (a shell's children, a worker pool).
+    sampleMemory: withTrees(createSampler(), (pid) => processes.owns(pid)),
     // SIGHUP re-reads the file; the command line and env still win over it.
     reloadSettings: () => load(),
     onExit: (code) => {

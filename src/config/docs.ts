@@ -13,7 +13,7 @@ const EXIT_MEANINGS: Record<keyof typeof EXIT, string> = {
   failure:
     "Stopped, but something was lost or cut at some point in the primary's life: background tasks (a worker that crashed or called `process.exit()` mid-task, a forced stop, `graceful_timeout` or `max_task_wait` passed, `max_memory_hard`; each lost task is logged with its id where the worker could still report it, else counted by type), requests, streams or upgraded connections (WebSockets) still open when `drain_timeout` passed or their worker was given up on or killed (each logged as `connection cut` with its kind, path and how long it had been open; see \"Long-lived connections\"), processes a worker left running that had to be ended (see \"Processes a worker leaves behind\"); or the primary failed, or every worker exited and none is restarted (`max_restarts` reached, or `autorestart: false` after a failing exit).",
   usage: 'Bad command line or configuration: nothing was started.',
-  bootFailed: "No worker of the first generation could boot: the app is broken (its own error is printed above).",
+  bootFailed: "No app could boot: the first workers of every app failed (their own errors are printed above). In a file with several apps, an app whose first workers cannot boot is retried with backoff and then given up on its own (logged, in `status` with its error, `/readyz` 503, `smartworkers_apps_failed`) while the others keep serving; the primary exits 3 only when none could boot.",
 };
 
 export function renderConfigReference(): string {

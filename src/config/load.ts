@@ -12,7 +12,8 @@ import type { LineCounter } from 'yaml';
 /** `yaml` is loaded only when a file is read: the primary keeps what it loads for its whole life. */
 const yaml = (): typeof import('yaml') => require('yaml') as typeof import('yaml');
 import { Problems, SmartworkersError } from '../errors';
-import { fileKind, typescriptNodeArgs } from './entry-file';
+import { typescriptNodeArgs } from './entry-file';
+import { findProgram, resolveRunner } from './runner';
 import { formatDuration, formatSize } from './parse';
 import { readRegularFile } from './read-file';
 import {
@@ -26,7 +27,7 @@ import {
   type Setting,
 } from './settings';
 import { nearest } from './suggest';
-import type { AppSettings, Settings } from './types';
+import type { AppKind, AppSettings, Settings } from './types';
 
 export interface LoadInput {
   /** The script argument of the CLI; overrides `app` of a single-app config. */
@@ -176,7 +177,8 @@ function resolveApp(layers: readonly Layer[], input: LoadInput, entryIndex: numb
     }
     throw new SmartworkersError('SW_CONFIG_INVALID', `config: \`${where}app\` is missing; every entry of \`apps\` needs the script it runs`);
   }
-  const scriptFound = problems.attempt(() => checkScriptExists(script, values.name as string | undefined)) !== undefined;
+  const scriptFound = problems.attempt(() => checkScriptExists(script, input)) !== undefined;
+  if (scriptFound) values.script = script.value;
 
   if (givenFor('name') === undefined) {
     const derived = basename(script.value as string, extname(script.value as string));
@@ -195,11 +197,33 @@ function resolveApp(layers: readonly Layer[], input: LoadInput, entryIndex: numb
   const cwd = givenFor('cwd');
   if (cwd === undefined) values.cwd = input.cwd;
   else problems.attempt(() => checkDirectoryExists(cwd));
+  const label = `config: app ${JSON.stringify(values.name)}`;
+  // Cluster workers or plain processes, and what runs the script (runner.ts).
+  const runner = scriptFound
+    ? problems.attempt(() =>
+        resolveRunner({ label, script: values.script as string, kind: values.kind as AppKind | undefined, interpreter: values.interpreter as string | undefined, cwd: values.cwd as string, env: { PATH: input.env.PATH ?? process.env.PATH } }),
+      )
+    : undefined;
+  if (runner !== undefined) {
+    values.kind = runner.kind;
+    if (runner.interpreter === undefined) delete values.interpreter;
+    else values.interpreter = runner.interpreter;
+    if (runner.loaderNodeArgs !== undefined && runner.loaderNodeArgs.length > 0) {
+      if (runner.kind === 'cluster') values.nodeArgs = [...runner.loaderNodeArgs, ...(values.nodeArgs as string[])];
+      else values.interpreterArgs = [...runner.loaderNodeArgs, ...(values.interpreterArgs as string[])];
+    }
+  } else {
+    values.kind ??= 'cluster';
+  }
   // A TypeScript entry file: the flags this Node needs to load it (entry-file.ts).
-  if (scriptFound) {
-    const label = `config: app ${JSON.stringify(values.name)}`;
+  if (scriptFound && values.kind === 'cluster') {
     const nodeArgs = problems.attempt(() => typescriptNodeArgs({ label, script: values.script as string, nodeArgs: values.nodeArgs as string[], cwd: values.cwd as string }));
     if (nodeArgs !== undefined) values.nodeArgs = nodeArgs;
+  }
+  if (values.kind === 'process') checkProcessReadiness(values, givenFor, problems);
+  else if (givenFor('ready_probe') !== undefined) {
+    const probe = givenFor('ready_probe')!;
+    problems.errors.push(invalid(probe.key, probe.from, 'unset for a cluster app (its workers are ready when their servers listen, or on `wait_ready`)', probe.raw));
   }
 
   if (values.workers === AUTO) values.workers = availableParallelism();
@@ -208,9 +232,10 @@ function resolveApp(layers: readonly Layer[], input: LoadInput, entryIndex: numb
   values.watch = (values.watch as string[]).map((path) => resolve(values.cwd as string, path));
 
   // `wait_ready: true` is `ready_on: message`; both given and disagreeing is a mistake.
+  // A process app has no server node:cluster sees: it is ready once started, or on its probe.
   const readyOn = givenFor('ready_on');
   if (readyOn === undefined) {
-    values.readyOn = values.waitReady ? 'message' : 'listening';
+    values.readyOn = values.waitReady || (values.kind === 'process' && values.readyProbe !== undefined) ? 'message' : values.kind === 'process' ? 'online' : 'listening';
   } else if (values.waitReady && readyOn.value !== 'message') {
     const waitReady = givenFor('wait_ready');
     problems.errors.push(
@@ -237,25 +262,40 @@ function outOfOrder(value: Given | undefined, key: string, accepted: string, for
   return invalid(value?.key ?? key, value?.from ?? 'the default', accepted, value?.raw ?? formatted);
 }
 
-/** The script must be a file cluster workers can run: JavaScript or TypeScript (entry-file.ts). Returns true. */
-function checkScriptExists(script: Given, name: string | undefined): true {
+/**
+ * The script must be a file (what runs it is runner.ts's to say); a bare name that is no file here
+ * but a program on the PATH (`celery`, `gunicorn`) is that program. Returns the path.
+ */
+function checkScriptExists(script: Given, input: LoadInput): string {
   const path = script.value as string;
   const kind = statKind(path);
-  if (kind !== 'file') {
-    const what = kind === 'directory' ? 'a directory, not a script' : 'a script that does not exist';
-    throw new SmartworkersError(
-      'SW_SCRIPT_NOT_FOUND',
-      `config: \`${script.key}\` (from ${script.from}) names ${what}: ${JSON.stringify(script.raw)} (${path})`,
+  if (kind === 'file') return path;
+  const raw = typeof script.raw === 'string' ? script.raw.trim() : '';
+  const onPath = kind === 'missing' && raw !== '' && !raw.includes('/') ? findProgram(raw, input.cwd, { PATH: input.env.PATH ?? process.env.PATH }) : undefined;
+  if (onPath !== undefined) {
+    script.value = onPath;
+    return onPath;
+  }
+  const what = kind === 'directory' ? 'a directory, not a script' : 'a script that does not exist';
+  throw new SmartworkersError(
+    'SW_SCRIPT_NOT_FOUND',
+    `config: \`${script.key}\` (from ${script.from}) names ${what}: ${JSON.stringify(script.raw)} (${path})`,
+  );
+}
+
+/** A process app is ready when started, on `process.send('ready')` (a Node program) or on its probe; never on `listening`. */
+function checkProcessReadiness(values: Record<string, unknown>, givenFor: (key: string) => Given | undefined, problems: Problems): void {
+  const readyOn = givenFor('ready_on');
+  if (readyOn?.value === 'listening') {
+    problems.errors.push(invalid(readyOn.key, readyOn.from, '`online` or `message` for a process app (its servers are its own: set `ready_probe` to wait for one)', readyOn.raw));
+  }
+  const node = values.interpreter === process.execPath;
+  if ((values.waitReady || readyOn?.value === 'message') && values.readyProbe === undefined && !node) {
+    const key = readyOn?.value === 'message' ? readyOn : givenFor('wait_ready');
+    problems.errors.push(
+      invalid(key?.key ?? 'wait_ready', key?.from ?? 'the config', "unset for a process app that is not a Node program (only Node's `process.send('ready')` reaches smartworkers): set `ready_probe` instead", key?.raw ?? true),
     );
   }
-  const entry = fileKind(path);
-  if (entry.kind === 'other') {
-    throw new SmartworkersError(
-      'SW_APP_UNSUPPORTED',
-      `config: \`${script.key}\` (from ${script.from})${name === undefined ? '' : ` of app ${JSON.stringify(name)}`} is ${JSON.stringify(script.raw)}, ${entry.what}; process apps (non-Node programs) are not supported yet — smartworkers runs a JavaScript or TypeScript file as node:cluster workers`,
-    );
-  }
-  return true;
 }
 
 function checkDirectoryExists(cwd: Given): void {

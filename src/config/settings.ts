@@ -263,6 +263,28 @@ const APP_ROWS = [
     key: 'log_compress', field: 'logCompress', kind: 'boolean', default: false,
     description: 'Gzip each rotated file (`.gz`), once every worker has reopened the new file.',
   },
+  {
+    key: 'kind', field: 'kind', kind: 'enum', choices: ['cluster', 'process'],
+    defaultText: '`cluster` for JavaScript / TypeScript run by Node, else `process`', example: 'process',
+    description: "How the workers run. `cluster`: node:cluster workers sharing the app's ports, with the runtime (requests, heartbeat, drain, tasks). `process`: plain child processes, each in its own process group, supervised the same way (instances, restarts with backoff, memory ceilings of the process tree, `cron_restart`, start-new-then-stop-old replacement, `stop_signal` then SIGKILL): Python, shell scripts, binaries. `process` for a JavaScript file runs it on this Node as one process per worker (each binds its own port).",
+  },
+  {
+    key: 'interpreter', field: 'interpreter', kind: 'string', defaultText: 'by the script', example: 'python3',
+    description: "What runs the script, as pm2's `interpreter`: `node` (cluster workers), `none` (the script is a program: a binary or an executable with a shebang), or a program (`python3`, `bash`, a path) — then the app is a process app. Unset: `node` for JavaScript / TypeScript; `python3` for `.py`, `bash` for `.sh`, `ruby`, `perl`, `php` by extension; else the file runs itself. A program that is not installed stops the start (exit 2).",
+  },
+  {
+    key: 'interpreter_args', field: 'interpreterArgs', kind: 'string-list', default: [],
+    description: "Process apps: arguments for the interpreter, before the script (`-u` for python3). pm2's `interpreter_args` / `node_args` of a process app land here.",
+  },
+  {
+    key: 'stop_signal', field: 'stopSignal', kind: 'enum', default: 'SIGTERM', choices: ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'],
+    description: "Process apps: the signal sent to a worker's process group to stop or replace it; SIGKILL follows after `graceful_timeout` (pm2's `kill_timeout`). SIGTERM is Celery's warm shutdown; pm2 sends SIGINT. Cluster workers are drained over IPC instead.",
+  },
+  {
+    key: 'ready_probe', field: 'readyProbe', kind: 'string', defaultText: 'none', example: 'http://127.0.0.1:8000/health',
+    pattern: { regex: /^(?:tcp:\/\/[^\s/]+:\d+|https?:\/\/[^\s/]+(?:\/\S*)?)$/, accepts: 'a probe like `tcp://127.0.0.1:8000` or `http://127.0.0.1:8000/health`' },
+    description: 'Process apps: a worker is ready once this answers (a TCP connection, or an HTTP status below 500), tried every 200ms until `boot_timeout`. Without it a process worker is ready when it has started, or on `process.send(\'ready\')` with `wait_ready` (Node programs).',
+  },
 ] as const satisfies readonly AppSettingRow[];
 
 const GLOBAL_ROWS = [

@@ -8,7 +8,17 @@
 export type LogFormat = 'json' | 'pretty';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
-/** One worker group: a script run as N node:cluster workers. */
+/**
+ * `cluster`: Node code forked with node:cluster, sharing ports, with the worker runtime (requests,
+ * heartbeat, drain, tasks). `process`: any program as plain child processes, each in its own
+ * process group (Python, shell, binaries, a package manager's script that cannot be resolved).
+ */
+export type AppKind = 'cluster' | 'process';
+
+/** The signal a process app's worker gets to stop (graceful_timeout later, SIGKILL). */
+export type StopSignalName = 'SIGTERM' | 'SIGINT' | 'SIGQUIT' | 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2';
+
+/** One worker group: a script run as N workers (node:cluster workers, or plain processes). */
 export interface AppSettings {
   /** Name used in logs, status and the CLI (defaults to the script's base name). */
   name: string;
@@ -96,6 +106,16 @@ export interface AppSettings {
   logRetain: number;
   /** Gzip rotated files. */
   logCompress: boolean;
+  /** How the workers run (resolved from the script and `interpreter` when not given). */
+  kind: AppKind;
+  /** Process apps: the absolute path of the program that runs `script`; unset = `script` runs itself. */
+  interpreter?: string;
+  /** Process apps: arguments for the interpreter, before the script (pm2's interpreter_args). */
+  interpreterArgs: readonly string[];
+  /** Process apps: the signal that asks a worker to stop (SIGKILL follows after graceful_timeout). */
+  stopSignal: StopSignalName;
+  /** Process apps: `tcp://host:port` or `http://host:port/path`; the worker is ready once it answers. */
+  readyProbe?: string;
 }
 
 /** `listening`: its first server listens; `message`: process.send('ready'); `online`: its process started. */

@@ -351,8 +351,17 @@ function convertApp(entry: Dict, index: number, ctx: AppContext): RawApp | null 
   if (resolved !== undefined) out.app = resolved.script;
   if (resolved?.cwd !== undefined) out.cwd = resolved.cwd;
   if (resolved !== undefined && (resolved.args.length > 0 || get('args') !== undefined)) out.args = resolved.args;
-  if (resolved !== undefined && (resolved.nodeArgs.length > 0 || get('node_args') !== undefined)) out.node_args = [...resolved.nodeArgs, ...(nodeArgs ?? [])];
-  if (resolved?.via !== undefined) ctx.notes.push(`app ${JSON.stringify(name)}: ${resolved.via} → runs ${resolved.script}${resolved.args.length > 0 ? ` ${resolved.args.join(' ')}` : ''} as cluster workers`);
+  if (resolved?.kind === 'process') {
+    // pm2's interpreter_args (an alias of node_args) are the interpreter's arguments.
+    out.kind = 'process';
+    if (resolved.interpreter !== undefined) out.interpreter = resolved.interpreter;
+    if (nodeArgs !== undefined && nodeArgs.length > 0) out.interpreter_args = nodeArgs;
+    if (resolved.warning !== undefined) warnings.add(resolved.warning);
+  } else if (resolved !== undefined && (resolved.nodeArgs.length > 0 || get('node_args') !== undefined)) {
+    out.node_args = [...resolved.nodeArgs, ...(nodeArgs ?? [])];
+  }
+  const runsAs = resolved?.kind === 'process' ? 'as a process app' : 'as cluster workers';
+  if (resolved?.via !== undefined) ctx.notes.push(`app ${JSON.stringify(name)}: ${resolved.via} → runs ${resolved.script}${resolved.args.length > 0 ? ` ${resolved.args.join(' ')}` : ''} ${runsAs}`);
   set('workers', () => (get('instances') === undefined ? 1 : pm2Instances(label, get('instances'), ctx.cpus)));
 
   // env, as pm2 merges it: deploy.<env>.env < env < env_<env>; then `port` as PORT. Variables the
@@ -373,7 +382,7 @@ function convertApp(entry: Dict, index: number, ctx: AppContext): RawApp | null 
   if (execMode !== undefined) {
     const mode = typeof execMode === 'string' ? execMode.replace(/_mode$/, '') : execMode;
     if (mode !== 'cluster' && mode !== 'fork') problems.errors.push(invalid(`${label}: expected \`exec_mode\` to be "cluster" or "fork", got ${show(execMode)}`));
-    if (mode === 'fork') {
+    if (mode === 'fork' && resolved?.kind !== 'process') {
       warnings.add(`\`exec_mode\` (app ${name}) is fork: it runs as node:cluster workers like cluster mode; a server it opens is shared by its workers instead of each binding its own port.`);
     }
   }

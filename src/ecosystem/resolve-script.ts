@@ -6,10 +6,12 @@
  * forwards signals reliably. Here the package.json script is read (the package manager is never
  * run) and, when it is `node [flags] file [args]`, `tsx file`, `ts-node file`, or a package binary
  * whose target is a JavaScript file (`next start`), that file becomes the app: node flags go to
- * node_args, the file's arguments to args, `A=b` prefixes and `cross-env` to env. Anything that
- * needs a shell, pre/post scripts, watchers that spawn their own children, or a program that is not
- * JavaScript is refused with SW_APP_UNSUPPORTED: process apps (non-Node programs) are not
- * supported yet, and nothing is guessed. `via` says what was resolved, for `check` and the log.
+ * node_args, the file's arguments to args, `A=b` prefixes and `cross-env` to env. Everything else
+ * becomes a process app (plain child processes): a program that is not JavaScript (python3, a
+ * binary, a shell script) runs as itself; a command line that needs a shell runs under `/bin/sh -c`;
+ * a package script with pre/post scripts, a watcher that spawns its own children, or a body that
+ * cannot be resolved runs through its package manager, with a warning saying why. Nothing is
+ * guessed silently: `via` and `warning` say what was resolved, for `check` and the log.
  */
 import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -45,6 +47,12 @@ export interface ResolvedScript {
   cwd?: string;
   /** How `script` was resolved, when it was not simply a file. */
   via?: string;
+  /** A process app: `script` runs as plain processes, with `interpreter` (`none`: it runs itself). */
+  kind?: 'process';
+  /** Process apps: `none`, or the interpreter as named (the loader finds it on the PATH). */
+  interpreter?: string;
+  /** Why it is a process app when the user may have expected cluster workers (a package script run through its manager). */
+  warning?: string;
 }
 
 const PACKAGE_MANAGERS = new Set(['npm', 'yarn', 'pnpm']);
@@ -73,7 +81,7 @@ function quote(value: string): string {
 function unsupported(input: ScriptInput, what: string): SmartworkersError {
   return new SmartworkersError(
     'SW_APP_UNSUPPORTED',
-    `app ${quote(input.app)}: ${what}; process apps (non-Node programs) are not supported yet — smartworkers runs a JavaScript or TypeScript file as node:cluster workers: point \`script\` at the file the command runs`,
+    `app ${quote(input.app)}: ${what}; accepted: a file, a program, \`node file\`, an npm / yarn / pnpm script, npx / tsx / ts-node, or a command line`,
   );
 }
 
@@ -198,11 +206,75 @@ function runPackageScript(r: Resolution, manager: string, words: string[]): Reso
       `app ${quote(r.input.app)}: \`${command}\` runs the script ${quote(target.name)}, which ${pkg.file} does not have; accepted: ${names.length === 0 ? 'none (it has no "scripts")' : names.map((n) => quote(n)).join(', ')}`,
     );
   }
+  const throughManager = (why: string): ResolvedScript => runThroughManager(r, manager, words, pkg.dir, `\`${command}\``, why);
   for (const hook of [`pre${target.name}`, `post${target.name}`]) {
     if (pkg.scripts[hook] !== undefined) {
-      throw unsupported(r.input, `\`${command}\` also runs the package.json script ${quote(hook)} (${quote(pkg.scripts[hook])}), which cluster workers cannot run around the app`);
+      return throughManager(`it also runs the package.json script ${quote(hook)} (${quote(pkg.scripts[hook])}), which cluster workers cannot run around the app`);
     }
   }
+  const steps = r.steps.length;
+  const vars = { ...r.vars };
+  try {
+    return resolveBody(r, pkg, target, body, command);
+  } catch (error) {
+    if (!(error instanceof SmartworkersError) || error.code !== 'SW_APP_UNSUPPORTED') throw error;
+    r.steps.length = steps;
+    r.vars = vars;
+    return throughManager(error.message.replace(/^app "[^"]*": /, '').replace(/; accepted: .*$/, ''));
+  }
+}
+
+/**
+ * A package script smartworkers cannot run as cluster workers runs through its package manager as a
+ * process app: what pm2 does with `script: npm`, with the reason in a warning.
+ */
+function runThroughManager(r: Resolution, manager: string, words: string[], dir: string, what: string, why: string): ResolvedScript {
+  const program = findOnPath(manager, r.env) ?? (manager === 'npm' ? findNpmBesideNode() : undefined);
+  if (program === undefined) {
+    throw new SmartworkersError(
+      'SW_INTERPRETER_NOT_FOUND',
+      `app ${quote(r.input.app)}: ${what} must run through ${manager} (${why}), which is not on the PATH; accepted: install ${manager}, or point \`script\` at the file the script runs`,
+    );
+  }
+  r.steps.push(`${what} through ${manager} (${program}) as a process app`);
+  return {
+    script: program,
+    args: words,
+    nodeArgs: [],
+    env: {},
+    kind: 'process',
+    interpreter: 'none',
+    ...(dir !== r.input.cwd ? { cwd: dir } : {}),
+    via: r.steps.join(' → '),
+    warning: `app ${r.input.app}: ${what} runs through ${manager} as one plain process per worker, not as cluster workers: ${why}. Signals reach ${manager}'s process group; point \`script\` at the file to get cluster workers.`,
+  };
+}
+
+/** npm ships beside node; a PATH without it (systemd units) still has the node that runs smartworkers. */
+function findNpmBesideNode(): string | undefined {
+  const candidate = path.join(path.dirname(process.execPath), 'npm');
+  return isFile(candidate) ? candidate : undefined;
+}
+
+/**
+ * A process app running `program args` (a non-JavaScript program, a watcher, a shell line).
+ * `interpreter` null: the loader picks it from the file (python3 for `.py`, …).
+ */
+function runProcess(r: Resolution, program: string, args: string[], dir: string, step: string, interpreter: string | null = 'none'): ResolvedScript {
+  r.steps.push(step);
+  return {
+    script: program,
+    args,
+    nodeArgs: [],
+    env: r.vars,
+    kind: 'process',
+    ...(interpreter === null ? {} : { interpreter }),
+    ...(dir !== r.input.cwd ? { cwd: dir } : {}),
+    via: r.steps.join(' → '),
+  };
+}
+
+function resolveBody(r: Resolution, pkg: PackageJson, target: { name: string; extra: string[] }, body: string, command: string): ResolvedScript {
   r.steps.push(`\`${command}\` → package.json script ${quote(target.name)}: ${quote(body)}`);
   // What npm gives a script's process, which apps read (npm_package_version for a version endpoint).
   Object.assign(r.vars, { npm_lifecycle_event: target.name, npm_lifecycle_script: body });
@@ -226,7 +298,7 @@ function runNode(r: Resolution, words: string[], dir: string, what: string): Res
       break;
     }
     if (!word.startsWith('-') || word === '-') break;
-    if (NODE_NOT_AN_APP.test(word)) throw unsupported(r.input, `${what} runs \`node ${word}\`, which does not run one file as a server`);
+    if (NODE_NOT_AN_APP.test(word)) return runProcess(r, process.execPath, words, dir, `${what} runs \`node ${word}\` (not one file as a server): a process app`);
     nodeArgs.push(word);
     if (NODE_VALUE_FLAGS.has(word) && words[i + 1] !== undefined) nodeArgs.push(words[(i += 1)]);
   }
@@ -240,7 +312,7 @@ function runFile(r: Resolution, file: string, args: string[], nodeArgs: string[]
     throw new SmartworkersError('SW_SCRIPT_NOT_FOUND', `app ${quote(r.input.app)}: ${what} runs ${quote(file)}, which does not exist; accepted: an existing JavaScript or TypeScript file`);
   }
   const kind = fileKind(file);
-  if (kind.kind === 'other') throw unsupported(r.input, `${what} runs ${quote(file)}, ${kind.what}`);
+  if (kind.kind === 'other') return runProcess(r, file, args, dir, `${what} runs ${quote(file)}, ${kind.what}: a process app`, null);
   const chosen = loader ?? (kind.kind === 'ts' ? kind.loader : undefined);
   const loaderFlags = chosen === undefined ? [] : typescriptLoader(r, chosen, dir, what);
   return {
@@ -263,7 +335,11 @@ function typescriptLoader(r: Resolution, loader: TypeScriptLoader, dir: string, 
 
 /** `tsx [flags] file [args]` / `ts-node [flags] file [args]`. */
 function runTypeScriptCli(r: Resolution, loader: TypeScriptLoader, words: string[], dir: string, what: string): ResolvedScript {
-  if (loader === 'tsx' && words[0] === 'watch') throw unsupported(r.input, `${what} runs \`tsx watch\`, which restarts its own child process (use smartworkers' \`watch\`)`);
+  if (loader === 'tsx' && words[0] === 'watch') {
+    const bin = findPackageBin('tsx', dir);
+    if (bin === undefined) throw unsupported(r.input, `${what} runs \`tsx watch\`, and tsx is not installed for ${dir}`);
+    return runProcess(r, bin, words, dir, `${what} runs \`tsx watch\`, which restarts its own child process: a process app (smartworkers' \`watch\` reloads cluster workers)`);
+  }
   const nodeArgs: string[] = [];
   let i = 0;
   for (; i < words.length && words[i].startsWith('-'); i += 1) {
@@ -282,7 +358,7 @@ function runCommand(r: Resolution, allWords: string[], dir: string, what: string
   // `A=b cmd`, `cross-env A=b cmd`: variables for the app.
   for (;;) {
     if (words[0] === 'cross-env' || words[0] === 'cross-env-shell') {
-      if (words[0] === 'cross-env-shell') throw unsupported(r.input, `${what} runs cross-env-shell, which needs a shell`);
+      if (words[0] === 'cross-env-shell') return runProcess(r, '/bin/sh', ['-c', words.slice(1).join(' ')], dir, `${what} runs cross-env-shell: \`/bin/sh -c\` as a process app`);
       words = words.slice(1);
       continue;
     }
@@ -301,13 +377,17 @@ function runCommand(r: Resolution, allWords: string[], dir: string, what: string
     return runCommand(r, args, dir, what);
   }
   if (name === 'tsx' || name === 'ts-node' || name === 'ts-node-esm') return runTypeScriptCli(r, name === 'tsx' ? 'tsx' : 'ts-node', rest, dir, what);
-  if (SPAWNERS.has(name)) throw unsupported(r.input, `${what} runs ${name}, which starts the app as its own child process`);
+  if (SPAWNERS.has(name)) {
+    const spawner = findPackageBin(name, dir) ?? findOnPath(name, r.env);
+    if (spawner === undefined) throw unsupported(r.input, `${what} runs ${name}, which is not installed for ${dir} nor on the PATH`);
+    return runProcess(r, spawner, rest, dir, `${name} (${spawner}) starts the app as its own child process: a process app`);
+  }
   if (program.includes('/')) return runFile(r, path.resolve(dir, program), rest, [], dir, what);
   const bin = findPackageBin(name, dir);
   if (bin !== undefined) {
     const target = realpathSync(bin);
     const kind = fileKind(target);
-    if (kind.kind === 'other') throw unsupported(r.input, `${what} runs the package binary ${name} (${target}), ${kind.what}`);
+    if (kind.kind === 'other') return runProcess(r, bin, rest, dir, `package binary ${name} (${target}), ${kind.what}: a process app`);
     r.steps.push(`package binary ${name}: ${target}`);
     return runFile(r, target, rest, [], dir, what);
   }
@@ -320,24 +400,39 @@ function runCommand(r: Resolution, allWords: string[], dir: string, what: string
   }
   const target = realpathSync(onPath);
   const kind = fileKind(target);
-  if (kind.kind === 'other') throw unsupported(r.input, `${what} runs ${quote(name)} (${target}), ${kind.what}`);
+  if (kind.kind === 'other') return runProcess(r, onPath, rest, dir, `${name} on the PATH (${onPath}): a process app`);
   r.steps.push(`${name} on the PATH: ${target}`);
   return runFile(r, target, rest, [], dir, what);
 }
 
-/** The interpreter, when it is not Node: refused (process apps), or a TypeScript loader. */
-function interpreterLoader(input: ScriptInput): TypeScriptLoader | undefined {
+/** The interpreter: Node (undefined), a TypeScript loader, or another program (a process app). */
+function interpreterLoader(input: ScriptInput): TypeScriptLoader | 'process' | undefined {
   if (input.interpreter === undefined) return undefined;
   const base = path.basename(input.interpreter.value.trim());
   if (base === 'node' || base === 'nodejs' || base === '') return undefined;
   if (base === 'tsx' || base === 'ts-node') return base;
-  const what = base === 'none' ? 'runs the script as a program of its own' : `runs the script with ${quote(input.interpreter.value)}`;
-  throw unsupported(input, `\`${input.interpreter.field}: ${quote(input.interpreter.value)}\` ${what}`);
+  return 'process';
+}
+
+/** `interpreter: python3` / `bash` / `none` / a path: the script is a file (or, with `none`, a program on the PATH). */
+function runWithInterpreter(r: Resolution, input: ScriptInput): ResolvedScript {
+  const { field, value } = input.interpreter!;
+  const file = path.resolve(input.cwd, input.script);
+  const step = `\`${field}: ${value}\``;
+  if (isFile(file)) return runProcess(r, file, [...input.args], input.cwd, step, value.trim());
+  const onPath = value.trim() === 'none' && !input.script.includes('/') ? findOnPath(input.script.trim(), r.env) : undefined;
+  if (onPath !== undefined) return runProcess(r, onPath, [...input.args], input.cwd, step, 'none');
+  throw new SmartworkersError(
+    'SW_SCRIPT_NOT_FOUND',
+    `app ${quote(input.app)}: \`script\` ${quote(input.script)} (run by \`${field}: ${value}\`) names a file that does not exist (${file}); accepted: an existing file${value.trim() === 'none' ? ', or a program on the PATH' : ''}`,
+  );
 }
 
 export function resolveScript(input: ScriptInput): ResolvedScript {
   const r: Resolution = { input, env: input.env ?? process.env, depth: 0, steps: [], vars: {}, cwd: input.cwd };
-  const loader = interpreterLoader(input);
+  const chosen = interpreterLoader(input);
+  if (chosen === 'process') return runWithInterpreter(r, input);
+  const loader = chosen;
   const file = path.resolve(input.cwd, input.script);
   const what = `\`script\` ${quote(input.script)}`;
   if (isFile(file)) {
@@ -345,7 +440,9 @@ export function resolveScript(input: ScriptInput): ResolvedScript {
     return runFile(r, file, [...input.args], [], input.cwd, what, loader);
   }
   const line = splitShellWords(input.script);
-  if (line.needsShell !== undefined) throw unsupported(input, `${what} needs a shell (${line.needsShell})`);
+  if (line.needsShell !== undefined) {
+    return runProcess(r, '/bin/sh', ['-c', [input.script, ...input.args].join(' ')], input.cwd, `${what} needs a shell (${line.needsShell}): \`/bin/sh -c\` as a process app`);
+  }
   if (line.words.length === 0) throw unsupported(input, `${what} is empty`);
   if (line.words.length === 1 && (input.script.includes('/') || /\.[cm]?[jt]sx?$/.test(input.script))) {
     throw new SmartworkersError(

@@ -218,6 +218,31 @@ export function createStatusMetrics(control: ClusterControl, options: StatusMetr
     },
   });
   new Gauge({
+    name: 'smartworkers_app_info',
+    help: 'Always 1: what each app is (`kind`: cluster or process) and what its workers run (`command`).',
+    labelNames: ['app', 'kind', 'command'],
+    registers,
+    collect() {
+      this.reset();
+      for (const app of snapshot().apps) this.set({ app: app.name, kind: app.kind ?? 'cluster', command: app.command ?? app.script }, 1);
+    },
+  });
+  new Gauge({
+    name: 'smartworkers_app_failed',
+    help: 'Per app: 1 when it was given up because its first workers could not boot (the other apps keep running), else 0.',
+    labelNames: ['app'],
+    registers,
+    collect() {
+      this.reset();
+      for (const app of snapshot().apps) this.set({ app: app.name }, app.failure === undefined ? 0 : 1);
+    },
+  });
+  counter(
+    'smartworkers_apps_failed_total',
+    'Apps given up because their first workers could not boot, over the primary\'s life.',
+    (s) => s.totals.appsFailed ?? 0,
+  );
+  new Gauge({
     name: 'smartworkers_workers',
     help: 'Live workers of each app, by lifecycle state.',
     labelNames: ['app', 'state'],

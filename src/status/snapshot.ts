@@ -8,9 +8,9 @@ import type { QueueStatus } from '../bullmq/board';
 export type WorkerStateName = 'starting' | 'ready' | 'retiring' | 'waiting-for-tasks' | 'stopping' | 'exited' | 'failed-boot';
 
 /** Why a slot is left empty until the next reload. */
-export type SlotStopReason = 'autorestart' | 'max_restarts';
+export type SlotStopReason = 'autorestart' | 'max_restarts' | 'boot_failed';
 
-export const SLOT_STOP_REASONS: readonly SlotStopReason[] = ['autorestart', 'max_restarts'];
+export const SLOT_STOP_REASONS: readonly SlotStopReason[] = ['autorestart', 'max_restarts', 'boot_failed'];
 
 export type RecycleReason = 'max_requests' | 'memory' | 'memory_hard' | 'timeout' | 'reload' | 'manual' | 'crash' | 'scale' | 'signal';
 
@@ -69,6 +69,8 @@ export interface ClusterTotals {
   requestsServed: number;
   /** Processes workers left running after they exited, ended by the primary (Linux). */
   processesKilled: number;
+  /** Apps given up because their first workers could not boot (the others kept running). */
+  appsFailed?: number;
   /** Requests, streams and upgraded connections smartworkers ended before the app did. */
   connectionsCutTotal: number;
   /** The same, by kind (`request`, `stream`, `upgraded`) and reason (`drain_timeout`, `abandoned`, `killed`). */
@@ -100,6 +102,12 @@ export interface AppStatus {
   maxMemoryBytes?: number;
   /** `max_memory_hard`, bytes; 0 = off. */
   maxMemoryHardBytes?: number;
+  /** `cluster` (node:cluster workers) or `process` (plain child processes). */
+  kind?: 'cluster' | 'process';
+  /** What each worker runs: `node [node_args] script [args]`, or the process's command line. */
+  command?: string;
+  /** Why the app was given up (its first workers could not boot); absent while it runs. */
+  failure?: string;
 }
 
 export interface StatusSnapshot {

@@ -6,7 +6,7 @@
 import type { ActionResult, ActiveTask, ClusterControl, RecycleTarget, ScaleSpec } from '../control/types';
 import type { StatusSnapshot } from '../status/snapshot';
 import type { QueuesResult } from '../control/protocol';
-import { draining, readyCount, replaced, scaledTo, servingIds } from './queries';
+import { draining, failedApps, readyCount, replaced, scaledTo, servingIds } from './queries';
 import { buildSnapshot } from './snapshot';
 import type { ClusterState, Command } from './state';
 import type { Supervisor } from './supervisor';
@@ -170,6 +170,9 @@ export function createClusterControl(supervisor: Supervisor, options: ControlOpt
     isReady(minReady) {
       const state = supervisor.state;
       if (state.phase !== 'running') return false;
+      // An app given up (its workers could not boot) makes the whole primary not ready: a deploy
+      // that broke one app must not be taken as healthy, while the other apps keep serving.
+      if (failedApps(state).length > 0) return false;
       return readyCount(state) >= minReady;
     },
   };

@@ -121,3 +121,8 @@ export function scaledTo(state: ClusterState, app: string, target: number): bool
   const workers = liveWorkers(state, app);
   return workers.filter((w) => w.state === 'ready').length >= target && !workers.some((w) => w.slot >= target);
 }
+
+/** Apps given up because their first workers could not boot (policy/isolation.ts). */
+export function failedApps(state: ClusterState): string[] {
+  return Object.values(state.apps).flatMap((app) => (app.failure === null ? [] : [app.settings.name]));
+}

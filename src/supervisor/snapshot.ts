@@ -1,4 +1,5 @@
 /** Builds the status document from the supervisor's state (pure). */
+import { commandLine } from '../config/runner';
 import type { StatusSnapshot, WorkerStatus } from '../status/snapshot';
 import { draining, isReloading, liveWorkers, readyCount } from './queries';
 import { connectionsCutTotal } from './policy/connections';
@@ -76,6 +77,9 @@ export function buildSnapshot(state: ClusterState, now: number, primary: Primary
       maxRequests: a.settings.maxRequests,
       maxMemoryBytes: a.settings.maxMemory,
       maxMemoryHardBytes: a.settings.maxMemoryHard,
+      kind: a.settings.kind,
+      command: commandLine(a.settings),
+      ...(a.failure === null ? {} : { failure: a.failure.error }),
     })),
     workers,
     totals: {
@@ -93,6 +97,7 @@ export function buildSnapshot(state: ClusterState, now: number, primary: Primary
       processesKilled: t.processesKilled,
       connectionsCutTotal: connectionsCutTotal(t),
       connectionsCut: JSON.parse(JSON.stringify(t.connectionsCut)) as Record<string, Record<string, number>>,
+      appsFailed: t.appsFailed,
     },
     draining: draining(state, now),
   };

@@ -113,6 +113,14 @@ export interface AppRuntime {
   bootFailures: number;
   /** When `cron_restart` next reloads the app (epoch ms); null = no schedule. */
   nextCronAt: number | null;
+  /** The app was given up: its first workers could not boot (policy/isolation.ts); null = it runs. */
+  failure: AppFailure | null;
+}
+
+export interface AppFailure {
+  /** One line: what failed, for `status`, `/status` and the log. */
+  error: string;
+  at: number;
 }
 
 export interface Totals {
@@ -127,6 +135,8 @@ export interface Totals {
   processesKilled: number;
   /** Requests, streams and upgraded connections smartworkers ended before the app did, by kind and reason. */
   connectionsCut: Record<CutKind, Record<ConnectionCutReason, number>>;
+  /** Apps given up because their first workers could not boot (policy/isolation.ts). */
+  appsFailed: number;
 }
 
 /** Why a connection was cut: the worker's own reasons, or `killed` (the worker was SIGKILLed with it open). */

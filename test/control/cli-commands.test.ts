@@ -81,7 +81,7 @@ describe('status', () => {
     expect(lines[5]).toMatch(/^api\s+0\s+3\s+4103\s+1\s+waiting-for-tasks \(max_requests\)/);
     expect(lines[6]).toMatch(/^api\s+1\s+2\s+4102\s+.*\s+-\s+-\s+-\s+-\s+0$/);
     expect(stdout).not.toMatch(/exited/);
-    expect(stdout).toContain('app api: 2/2 ready · /srv/app/server.js');
+    expect(stdout).toContain('app api: cluster · 2/2 ready · /srv/app/server.js');
     expect(stdout).toContain('tasks: 120 started · 110 completed · 3 failed · 4 cancelled · 1 lost · active: email 2');
     expect(stdout).toContain('recycles: max_requests 3 · memory 1 · reload 2 · 2 waited on tasks (4.1s in total)');
     expect(stdout).toContain('requests served: 123456');
@@ -92,7 +92,23 @@ describe('status', () => {
     control.current.apps[0] = { ...control.current.apps[0]!, readyWorkers: 1, stoppedSlots: [{ slot: 1, reason: 'max_restarts' }] };
     const { stdout, code } = await op('status');
     expect(code).toBe(0);
-    expect(stdout).toContain('app api: 1/2 ready · /srv/app/server.js\n  slot 1 stopped (max_restarts reached) until the next reload\n');
+    expect(stdout).toContain('app api: cluster · 1/2 ready · /srv/app/server.js\n  slot 1 stopped (max_restarts reached) until the next reload\n');
+  });
+
+  it('shows each app\'s kind and command, and an app given up with its error', async () => {
+    control.current.apps[0] = {
+      ...control.current.apps[0]!,
+      kind: 'process',
+      command: '/usr/bin/python3 -u /srv/worker.py',
+      readyWorkers: 0,
+      stoppedSlots: [{ slot: 0, reason: 'boot_failed' }, { slot: 1, reason: 'boot_failed' }],
+      failure: "no worker of app 'api' could boot; giving it up after 6 attempts; the other apps keep running (last worker: exit code 1)",
+    };
+    const { stdout, code } = await op('status');
+    expect(code).toBe(0);
+    expect(stdout).toContain(
+      "app api: process · 0/2 ready · /usr/bin/python3 -u /srv/worker.py\n  FAILED: no worker of app 'api' could boot; giving it up after 6 attempts; the other apps keep running (last worker: exit code 1); `smartworkers reload api` tries again\ntasks:",
+    );
   });
 
   it('--watch redraws in place until stopped', async () => {

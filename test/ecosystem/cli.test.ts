@@ -122,7 +122,7 @@ describe('smartworkers check', () => {
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(result.stdout.split('\n')).toEqual([
       'npm-app/ecosystem.config.js: 1 app, 0 errors, 0 warnings',
-      `app "npm app": cluster · 2 workers · node ${path.join(CORPUS, 'npm-app', 'server.js')} · cwd ${path.join(CORPUS, 'npm-app')}`,
+      `app "npm app": cluster · 2 workers · node ${path.join(CORPUS, 'npm-app', 'server.js')} · cwd ${path.join(CORPUS, 'npm-app')} · ready when listening`,
       `  resolved: app "npm app": \`npm start\` → package.json script "start": "node server.js" → runs ${path.join(CORPUS, 'npm-app', 'server.js')} as cluster workers`,
       '',
     ]);
@@ -130,7 +130,31 @@ describe('smartworkers check', () => {
     fs.writeFileSync(path.join(dir, 'workers.yaml'), `app: ${JSON.stringify(path.join(CORPUS, 'npm-app', 'server.js'))}\nworkers: 3\nnode_args: [--max-old-space-size=128]\n`);
     const yaml = await cli(['check', 'workers.yaml'], dir);
     expect(yaml).toMatchObject({ code: 0, stderr: '' });
-    expect(yaml.stdout).toContain(`app "server": cluster · 3 workers · node --max-old-space-size=128 ${path.join(CORPUS, 'npm-app', 'server.js')} · cwd ${dir}`);
+    expect(yaml.stdout).toContain(`app "server": cluster · 3 workers · node --max-old-space-size=128 ${path.join(CORPUS, 'npm-app', 'server.js')} · cwd ${dir} · ready when listening`);
+  });
+});
+
+describe('smartworkers check: process apps and bad input', () => {
+  it('a missing interpreter, a script nowhere, a missing npm script, an invalid package.json: one line each, exit 2', async () => {
+    const result = await cli(['check', 'bad-input.config.js']);
+    expect(result.code).toBe(2);
+    const errors = result.stderr.trim().split('\n').filter((l) => /\[SW_[A-Z_]+\]$/.test(l));
+    expect(errors.map((l) => /\[(SW_[A-Z_]+)\]$/.exec(l)![1]).sort()).toEqual(['SW_INTERPRETER_NOT_FOUND', 'SW_PACKAGE_SCRIPT', 'SW_PACKAGE_SCRIPT', 'SW_SCRIPT_NOT_FOUND']);
+    for (const app of ['no interpreter', 'nowhere', 'missing npm script', 'bad package.json']) expect(errors.some((l) => l.includes(`app "${app}"`))).toBe(true);
+    expect(result.stdout).toBe('bad-input.config.js: 4 errors, 0 warnings; nothing would start\n');
+  });
+
+  it('prints each app\'s kind, command, workers, cwd and readiness for a mixed file', async () => {
+    const result = await cli(['check', 'mixed.config.js']);
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n');
+    expect(lines[0]).toBe('mixed.config.js: 5 apps, 0 errors, 1 warning');
+    expect(lines[1]).toMatch(/^app "api": cluster · 2 workers · node .*npm-app\/server\.js · cwd .* · ready when listening$/);
+    expect(lines[2]).toMatch(/^app "python": process · 1 worker · \S*python3 -u .*process\/server\.py · cwd .* · ready when http:\/\/127\.0\.0\.1:8000\/ answers · stop SIGINT, SIGKILL after 5s$/);
+    expect(lines[3]).toMatch(/^app "worker": process · 2 workers · \S*bash .*process\/worker\.sh · cwd .* · ready once started · stop SIGTERM, SIGKILL after 30s$/);
+    expect(lines[4]).toMatch(/^app "binary": process · 1 worker · \S*\/sleep 1000 · /);
+    expect(lines[5]).toMatch(/^app "deploy": process · 1 worker · \S*npm run deploy · cwd .*npm-app · /);
+    expect(result.stderr).toMatch(/^smartworkers: warning: app deploy: `npm run deploy` runs through npm as one plain process per worker/);
   });
 });
 

@@ -72,13 +72,42 @@ describe('the ecosystem corpus', () => {
     expect(read('commands.config.js').settings.apps[1].env).toMatchObject({ NODE_ENV: 'production', npm_lifecycle_event: 'prod' });
   });
 
-  it('not-node.config.js: every app smartworkers cannot run as Node gets its own line, none is guessed', () => {
-    const { codes, messages } = errorsOf('not-node.config.js');
-    expect(codes).toEqual(['SW_APP_UNSUPPORTED', 'SW_APP_UNSUPPORTED', 'SW_APP_UNSUPPORTED', 'SW_APP_UNSUPPORTED']);
-    expect(messages[0]).toMatch(/^app "celery": `interpreter: "python3"` runs the script with "python3"; process apps \(non-Node programs\) are not supported yet/);
-    expect(messages[1]).toMatch(/^app "beat": `interpreter: "bash"`/);
-    expect(messages[2]).toMatch(/^app "binary": `interpreter: "none"` runs the script as a program of its own/);
-    expect(messages[3]).toMatch(/^app "deploy": the package.json script "deploy" is "npm run build && node server.js", which needs a shell \(&&\)/);
+  it('mixed.config.js: the Node API as cluster workers; Python, a shell worker, a binary and an npm script that needs a shell as process apps', () => {
+    const { settings, warnings, notes } = read('mixed.config.js');
+    const [api, python, worker, binary, deploy] = settings.apps;
+    expect(api).toMatchObject({ name: 'api', kind: 'cluster', workers: 2 });
+    expect(python).toMatchObject({
+      name: 'python',
+      kind: 'process',
+      script: path.join(CORPUS, '..', 'process', 'server.py'),
+      interpreterArgs: ['-u'],
+      stopSignal: 'SIGINT',
+      gracefulTimeout: 5000,
+      readyProbe: 'http://127.0.0.1:8000/',
+      readyOn: 'message',
+    });
+    expect(path.basename(python.interpreter!)).toBe('python3');
+    expect(worker).toMatchObject({ kind: 'process', workers: 2, maxMemory: 200 * 1024 ** 2, readyOn: 'online', stopSignal: 'SIGTERM' });
+    expect(path.basename(worker.interpreter!)).toBe('bash');
+    expect(binary).toMatchObject({ kind: 'process', args: ['1000'] });
+    expect(path.basename(binary.script)).toBe('sleep');
+    expect(binary.interpreter).toBeUndefined();
+    expect(deploy).toMatchObject({ kind: 'process', args: ['run', 'deploy'], cwd: NPM_APP });
+    expect(path.basename(deploy.script)).toBe('npm');
+    expect(warnings).toEqual([
+      expect.stringMatching(/^app deploy: `npm run deploy` runs through npm as one plain process per worker, not as cluster workers: the package.json script "deploy" is "npm run build && node server.js", which needs a shell \(&&\)/),
+    ]);
+    expect(notes.find((n) => n.startsWith('app "deploy"'))).toMatch(/as a process app$/);
+  });
+
+  it('bad-input.config.js: a missing interpreter, a script nowhere, a missing npm script, an invalid package.json: one line each', () => {
+    const { codes, messages } = errorsOf('bad-input.config.js');
+    expect(codes.sort()).toEqual(['SW_INTERPRETER_NOT_FOUND', 'SW_PACKAGE_SCRIPT', 'SW_PACKAGE_SCRIPT', 'SW_SCRIPT_NOT_FOUND']);
+    const all = messages.join('\n');
+    expect(all).toMatch(/app "no interpreter": the interpreter "python9" for ".*server\.py" is not installed \(not an executable on the PATH\); accepted: /);
+    expect(all).toMatch(/app "nowhere": `script` "no-such-program-anywhere" runs "no-such-program-anywhere", which is neither a file/);
+    expect(all).toMatch(/app "missing npm script": `npm run serve` runs the script "serve", which .*package\.json does not have; accepted: "start", "prod", "build", "deploy"/);
+    expect(all).toMatch(/app "bad package.json": `npm start` reads its script from .*bad-package\/package\.json, which is not valid JSON/);
   });
 
   it('broken.config.js: every error and warning at once', () => {
@@ -92,10 +121,11 @@ describe('the ecosystem corpus', () => {
     expect(warnings.map((w) => /^`(\w+)`/.exec(w)?.[1])).toEqual(['pid_file', 'watch_delay']);
   });
 
-  it('process.yml: pm2\'s YAML, the Node app fine and `interpreter: none` refused', () => {
-    const { codes, messages } = errorsOf('process.yml');
-    expect(codes).toEqual(['SW_APP_UNSUPPORTED']);
-    expect(messages[0]).toMatch(/^app "cron": `interpreter: "none"`/);
+  it('process.yml: pm2\'s YAML, the Node app as cluster workers and an `interpreter: none` cron job as a process app', () => {
+    const [web, cron] = read('process.yml').settings.apps;
+    expect(web).toMatchObject({ name: 'web', kind: 'cluster', workers: 2 });
+    expect(cron).toMatchObject({ name: 'cron', kind: 'process', script: path.join(CORPUS, 'cleanup.sh'), autorestart: false, cronRestart: '0 3 * * *' });
+    expect(cron.interpreter).toBeUndefined();
   });
 
   it('esm-mismatch: CommonJS in a "type": "module" package says what to rename', () => {

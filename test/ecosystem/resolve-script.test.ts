@@ -131,52 +131,76 @@ describe('npm / yarn / pnpm scripts, read from package.json', () => {
   });
 });
 
-describe('one clear error, never a guess', () => {
+describe('what cluster workers cannot run becomes a process app, and says so', () => {
   it.each([
-    [{ start: 'node server.js', prestart: 'npm run build' }, /`npm start` also runs the package.json script "prestart" \("npm run build"\)/],
+    [{ start: 'node server.js', prestart: 'npm run build' }, /`npm start` runs through npm as one plain process per worker, not as cluster workers: it also runs the package.json script "prestart" \("npm run build"\)/],
     [{ start: 'npm run build && node server.js' }, /the package.json script "start" is "npm run build && node server.js", which needs a shell \(&&\)/],
     [{ start: 'node server.js > out.log' }, /needs a shell \(>\)/],
     [{ start: 'node $ENTRY' }, /needs a shell \(\$ expansion\)/],
-    [{ start: 'nodemon server.js' }, /runs nodemon, which starts the app as its own child process/],
-    [{ start: 'node --watch server.js' }, /runs `node --watch`, which does not run one file as a server/],
-    [{ start: 'python3 app.py' }, /runs "python3" \(.*python3\), a native binary/],
-  ])('%j → SW_APP_UNSUPPORTED, naming the app and the value', (scripts, message) => {
-    const cwd = project(`bad-${Object.values(scripts).join('').replace(/\W/g, '')}`, scripts, ['server.js', 'app.py']);
-    const error = failure({ cwd, script: 'npm', args: ['start'] });
-    expect(error.code).toBe('SW_APP_UNSUPPORTED');
-    expect(error.message).toMatch(/^app "web": /);
-    expect(error.message).toMatch(message);
-    expect(error.message).toMatch(/process apps \(non-Node programs\) are not supported yet/);
+    [{ start: 'nodemon server.js' }, /runs nodemon, which is not installed/],
+  ])('%j → npm runs it, as a process app, with a warning naming the app and why', (scripts, message) => {
+    const cwd = project(`pm-${Object.values(scripts).join('').replace(/\W/g, '')}`, scripts, ['server.js', 'app.py']);
+    const resolved = resolve({ cwd, script: 'npm', args: ['start'] });
+    expect(resolved).toMatchObject({ kind: 'process', script: path.join(fakeBin, 'npm'), args: ['start'], interpreter: 'none' });
+    expect(resolved.warning).toMatch(/^app web: /);
+    expect(resolved.warning).toMatch(message);
+    expect(resolved.via).toMatch(/through npm .* as a process app/);
+  });
+
+  it('a package script that runs another program runs that program, not npm', () => {
+    const cwd = project('runs-python', { start: 'python3 app.py --workers 2', watch: 'node --watch server.js' }, ['server.js', 'app.py']);
+    const python = resolve({ cwd, script: 'npm', args: ['start'] });
+    expect(python).toMatchObject({ kind: 'process', script: path.join(fakeBin, 'python3'), args: ['app.py', '--workers', '2'], interpreter: 'none' });
+    expect(python.warning).toBeUndefined();
+    expect(python.env.npm_package_name).toBe('runs-python');
+    const watch = resolve({ cwd, script: 'npm', args: ['run', 'watch'] });
+    expect(watch).toMatchObject({ kind: 'process', script: process.execPath, args: ['--watch', 'server.js'] });
+  });
+
+  it('a command line that needs a shell runs under /bin/sh -c', () => {
+    write('shell/x.txt');
+    const resolved = resolve({ cwd: path.join(dir, 'shell'), script: 'cat x.txt | wc -l' });
+    expect(resolved).toMatchObject({ kind: 'process', script: '/bin/sh', args: ['-c', 'cat x.txt | wc -l'], interpreter: 'none' });
   });
 
   it.each([
-    ['python3', 'worker.py', /`interpreter: "python3"` runs the script with "python3"/],
-    ['none', 'worker.sh', /`interpreter: "none"` runs the script as a program of its own/],
-    ['bash', 'worker.sh', /`interpreter: "bash"`/],
-  ])('interpreter %s → SW_APP_UNSUPPORTED instead of running %s as JavaScript', (interpreter, file, message) => {
+    ['python3', 'worker.py'],
+    ['none', 'worker.sh'],
+    ['bash', 'worker.sh'],
+    ['/usr/bin/env', 'worker.sh'],
+  ])('interpreter %s → a process app running %s with it, never as JavaScript', (interpreter, file) => {
     write(`interp/${file}`, 'print(1)\n');
-    const error = failure({ cwd: path.join(dir, 'interp'), script: file, interpreter: { field: 'interpreter', value: interpreter } });
-    expect(error.code).toBe('SW_APP_UNSUPPORTED');
-    expect(error.message).toMatch(message);
+    const resolved = resolve({ cwd: path.join(dir, 'interp'), script: file, interpreter: { field: 'interpreter', value: interpreter } });
+    expect(resolved).toMatchObject({ kind: 'process', script: path.join(dir, 'interp', file), interpreter });
   });
 
   it('accepts the node interpreter, by name or path', () => {
     write('interp/app.js');
     for (const value of ['node', '/usr/local/bin/node']) {
-      expect(resolve({ cwd: path.join(dir, 'interp'), script: 'app.js', interpreter: { field: 'exec_interpreter', value } }).script).toBe(path.join(dir, 'interp', 'app.js'));
+      const resolved = resolve({ cwd: path.join(dir, 'interp'), script: 'app.js', interpreter: { field: 'exec_interpreter', value } });
+      expect(resolved.script).toBe(path.join(dir, 'interp', 'app.js'));
+      expect(resolved.kind).toBeUndefined();
     }
   });
 
   it.each([
     ['worker.py', 'a .py file'],
     ['run.sh', 'a sh script'],
-  ])('refuses a script file that is not JavaScript: %s is %s', (file, what) => {
+  ])('a script file that is not JavaScript is a process app: %s is %s', (file, what) => {
     write(`kinds/${file}`, file.endsWith('.sh') ? '#!/bin/sh\necho hi\n' : 'print(1)\n');
-    const error = failure({ cwd: path.join(dir, 'kinds'), script: file });
-    expect(error.code).toBe('SW_APP_UNSUPPORTED');
-    expect(error.message).toContain(what);
+    const resolved = resolve({ cwd: path.join(dir, 'kinds'), script: file });
+    expect(resolved).toMatchObject({ kind: 'process', script: path.join(dir, 'kinds', file) });
+    expect(resolved.interpreter).toBeUndefined(); // the loader picks it from the file
+    expect(resolved.via).toContain(what);
   });
 
+  it('a program that is not JavaScript on the PATH runs as itself', () => {
+    const resolved = resolve({ cwd: dir, script: 'python3', args: ['-m', 'http.server'] });
+    expect(resolved).toMatchObject({ kind: 'process', script: path.join(fakeBin, 'python3'), args: ['-m', 'http.server'], interpreter: 'none' });
+  });
+});
+
+describe('one clear error, never a guess', () => {
   it('a script that exists nowhere, an npm script not in package.json, a package.json that is not JSON: one line each', () => {
     const nowhere = failure({ cwd: dir, script: 'no-such-program' });
     expect(nowhere.code).toBe('SW_SCRIPT_NOT_FOUND');

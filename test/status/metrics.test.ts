@@ -19,6 +19,9 @@ describe('Prometheus metrics', () => {
     }
     expect([...families.keys()].sort()).toEqual([
       'smartworkers_active_tasks',
+      'smartworkers_app_failed',
+      'smartworkers_app_info',
+      'smartworkers_apps_failed_total',
       'smartworkers_connections_cut_total',
       'smartworkers_primary_event_loop_lag_seconds',
       'smartworkers_primary_phase',

@@ -5,6 +5,7 @@
  * its kind, the command its workers run, how many, and where. Exit 2 when there is any error.
  */
 import { loadSettings } from '../../config/load';
+import { commandLine } from '../../config/runner';
 import type { AppSettings, Settings } from '../../config/types';
 import { isEcosystemConfig, looksLikeEcosystemFile } from '../../ecosystem/read';
 import { EXIT, SmartworkersError, SmartworkersErrors } from '../../errors';
@@ -33,16 +34,19 @@ function read(file: string, options: CheckOptions, io: CommandIO): Checked {
   return { settings: loadSettings({ ...base, configFile: file }), warnings: [], notes: [] };
 }
 
-/** `node --import … /srv/app/server.js --port 3000`, quoting words with spaces. */
-function commandLine(app: AppSettings): string {
-  const word = (w: string): string => (/^[\w@%+=:,./-]+$/.test(w) ? w : JSON.stringify(w));
-  return ['node', ...app.nodeArgs, app.script, ...app.args].map(word).join(' ');
+/** How a worker counts as ready, for the summary line. */
+function readiness(app: AppSettings): string {
+  if (app.readyProbe !== undefined) return `ready when ${app.readyProbe} answers`;
+  if (app.readyOn === 'message') return "ready on process.send('ready')";
+  if (app.readyOn === 'online') return app.kind === 'process' ? 'ready once started' : 'ready when online';
+  return 'ready when listening';
 }
 
 export function describeApps(settings: Settings): string[] {
-  return settings.apps.map(
-    (app) => `app ${JSON.stringify(app.name)}: cluster · ${app.workers} worker${app.workers === 1 ? '' : 's'} · ${commandLine(app)} · cwd ${app.cwd}`,
-  );
+  return settings.apps.map((app) => {
+    const stop = app.kind === 'process' ? ` · stop ${app.stopSignal}, SIGKILL after ${app.gracefulTimeout / 1000}s` : '';
+    return `app ${JSON.stringify(app.name)}: ${app.kind} · ${app.workers} worker${app.workers === 1 ? '' : 's'} · ${commandLine(app)} · cwd ${app.cwd} · ${readiness(app)}${stop}`;
+  });
 }
 
 function plural(n: number, word: string): string {

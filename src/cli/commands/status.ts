@@ -117,10 +117,13 @@ export function renderStatus(s: StatusSnapshot): string {
     );
   }
   for (const app of s.apps) {
-    lines.push(`app ${app.name}: ${app.readyWorkers}/${app.desiredWorkers} ready · ${app.script}`);
+    // `kind` and `command` are absent from an older primary: it ran cluster apps only.
+    lines.push(`app ${app.name}: ${app.kind ?? 'cluster'} · ${app.readyWorkers}/${app.desiredWorkers} ready · ${app.command ?? app.script}`);
+    if (app.failure !== undefined) lines.push(`  FAILED: ${app.failure}; \`smartworkers reload ${app.name}\` tries again`);
     // A slot that gave up explains a missing worker: say so rather than leave a silent gap.
     // `?? []`: a primary started by an older version sends no stoppedSlots.
     for (const { slot, reason } of app.stoppedSlots ?? []) {
+      if (reason === 'boot_failed') continue; // said once above, for the app
       lines.push(`  slot ${slot} stopped (${reason === 'max_restarts' ? 'max_restarts reached' : 'autorestart is off'}) until the next reload`);
     }
   }

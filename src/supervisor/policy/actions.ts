@@ -9,6 +9,7 @@ import { EXIT } from '../../errors';
 import { APP_SHUTDOWN } from '../../protocol';
 import { forgetLive, liveWorkers } from '../queries';
 import { connectionsCutTotal, drainBound } from './connections';
+import { abandonGrace, isProcessWorker, retireWait } from './processes';
 import type { AppRuntime, ClusterState, Effect, LogLevel, PolicyEnv, RecycleReason, SlotRecord, StopMode, Totals, WorkerRecord } from '../state';
 
 /** After `abandon`, how long a worker gets to report its lost tasks before SIGKILL. */
@@ -119,7 +120,7 @@ export function emit(ctx: Ctx, effect: Effect): void {
 }
 
 export function newApp(settings: AppSettings, now: number): AppRuntime {
-  return { settings, desired: settings.workers, slots: [], everReady: false, bootFailures: 0, nextCronAt: nextCronAt(settings, now) };
+  return { settings, desired: settings.workers, slots: [], everReady: false, bootFailures: 0, nextCronAt: nextCronAt(settings, now), failure: null };
 }
 
 /** The next time `cron_restart` reloads the app, strictly after `now`; null without a schedule. */
@@ -161,11 +162,12 @@ export function retire(ctx: Ctx, worker: WorkerRecord, reason: RecycleReason | '
   const stopping = reason === 'stop';
   w.state = stopping ? 'stopping' : 'retiring';
   w.exitReason = reason;
-  const wait = stopping ? (settings?.gracefulTimeout ?? 30_000) : (settings?.maxTaskWait ?? 300_000);
+  const wait = retireWait(ctx, w, stopping);
   const force = w.recycle?.force === true && !stopping;
   w.deadline = force ? now + (settings?.gracefulTimeout ?? 30_000) : now + wait;
   const drainTimeoutMs = drainBound(settings, stopping, force);
-  w.drainDeadline = now + drainTimeoutMs;
+  // A process worker reports no connections: its stop signal and graceful_timeout bound it.
+  w.drainDeadline = isProcessWorker(ctx, w) ? null : now + drainTimeoutMs;
   if (!stopping) mutTotals(ctx).recyclesByReason[reason] += 1;
   // pm2's 'shutdown' goes first: the app's handler runs before the drain begins, so cleanup it
   // starts with tasks.run() is waited for like any task.
@@ -178,7 +180,7 @@ export function abandon(ctx: Ctx, worker: WorkerRecord): void {
   if (current(ctx, worker).abandonSent) return;
   const w = mutWorker(ctx, worker);
   w.abandonSent = true;
-  w.killAt = ctx.env.now + ABANDON_GRACE_MS;
+  w.killAt = ctx.env.now + abandonGrace(ctx, w, ABANDON_GRACE_MS);
   if (w.activeTasks > 0) {
     log(ctx, 'warn', `giving up on ${w.activeTasks} task(s) of a retiring worker`, { ...who(w), tasks: w.activeTasks });
   }
@@ -209,7 +211,8 @@ export function beginStop(ctx: Ctx, mode: StopMode): void {
       // A worker still booting that has not listened yet and runs no task is killed: once it
       // listened, node:cluster would open the port again after every other worker closed it,
       // take connections, and reset them when it closes in turn.
-      if (w.state === 'starting' && !w.listening && w.activeTasks === 0) kill(ctx, w, 'stop');
+      // A process worker shares no port: it gets its stop signal like any other.
+      if (w.state === 'starting' && !w.listening && w.activeTasks === 0 && !isProcessWorker(ctx, w)) kill(ctx, w, 'stop');
       else if (w.state === 'starting' || w.state === 'ready') retire(ctx, w, 'stop');
     }
   }

@@ -140,6 +140,12 @@ export function onSettings(ctx: Ctx, settings: Settings): void {
   // New code may fix what made slots give up or back off: they start again now.
   for (const [name, app] of Object.entries(s.apps)) {
     if (scope !== null && name !== scope) continue;
+    if (app.failure !== null || app.bootFailures > 0) {
+      // A given-up app gets its rounds of boot attempts again (policy/isolation.ts).
+      const again = mutApp(ctx, name);
+      again.failure = null;
+      again.bootFailures = 0;
+    }
     for (let slot = 0; slot < app.slots.length; slot++) {
       const record = mutSlot(ctx, name, slot);
       record.stopped = null;

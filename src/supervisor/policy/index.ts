@@ -67,6 +67,7 @@ export function initialState(settings: Settings, now: number): ClusterState {
       taskWaitTotalMs: 0,
       processesKilled: 0,
       connectionsCut: emptyConnectionsCut(),
+      appsFailed: 0,
     },
     reloadPending: false,
     reloadScope: null,

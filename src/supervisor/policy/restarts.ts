@@ -8,6 +8,7 @@ import { describeBootFailure, EXIT } from '../../errors';
 import { liveWorkers } from '../queries';
 import type { AppRuntime, WorkerRecord } from '../state';
 import { cutAtExit } from './connections';
+import { isolatesBootFailure, onIsolatedBootFailure } from './isolation';
 import { beginStop, type Ctx, finishStopIfDone, fork, log, mutApp, mutSlot, mutTotals, mutWorker, who, workersMap } from './actions';
 
 /** Crash backoff: restart_delay doubling per consecutive crash, capped at max_restart_delay. */
@@ -63,6 +64,10 @@ export function onExit(ctx: Ctx, id: number, code: number | null, signal: string
     log(ctx, 'error', 'worker failed to boot', fields);
     if (wasReplacement && wasReplacement.replacementId === w.id) {
       replacementFailed(ctx, wasReplacement);
+      return;
+    }
+    if (isolatesBootFailure(ctx, app)) {
+      if (!onIsolatedBootFailure(ctx, app, w, code, signal)) afterUnexpectedExit(ctx, app, w, code, signal);
       return;
     }
     // The first start of a broken app fails fast (exit 3); an app a deploy adds is backed off instead.

@@ -5,6 +5,7 @@
 import type { ReadyOn } from '../../config/types';
 import type { PolicyMessage } from '../../protocol';
 import { liveWorkers } from '../queries';
+import { isProcessWorker } from './processes';
 import type { SupervisorEvent, WorkerRecord } from '../state';
 import { connectionsStillBounded, onCut } from './connections';
 import { ABANDON_GRACE_MS, abandon, type Ctx, GROUP_SIGNAL_SETTLE_MS, kill, log, mutApp, mutSlot, mutTotals, mutWorker, requestRecycle, retire, who } from './actions';
@@ -67,7 +68,8 @@ function becomeReady(ctx: Ctx, found: WorkerRecord): void {
   const w = mutWorker(ctx, found);
   w.state = 'ready';
   w.readyAt = now;
-  w.lastHeartbeatAt = now;
+  // A process worker sends no heartbeat: it is never judged silent.
+  w.lastHeartbeatAt = isProcessWorker(ctx, w) ? null : now;
   const app = s.apps[w.app];
   if (app && !app.everReady) mutApp(ctx, w.app).everReady = true;
   if (app?.slots[w.slot]) mutSlot(ctx, w.app, w.slot).servers = [...w.servers];
