@@ -23,6 +23,38 @@ export interface TaskInfo {
   /** epoch ms */
   startedAt: number;
   estimatedMs?: number;
+  /** `queued`: waiting for a permit of its type, for a paused type, or for a retry; absent = running. */
+  state?: 'queued' | 'running';
+  /** Its priority when its type has settings or a priority was given. */
+  priority?: number;
+  /** Past `stale_after` (or 3 × its estimate). */
+  overdue?: boolean;
+  /** Attempts so far when its type retries. */
+  attempt?: number;
+}
+
+/** One ended task, as `tasks history` lists it. */
+export interface TaskHistoryEntry {
+  id: string;
+  type: string;
+  status: TaskStatus;
+  /** epoch ms: when it started running (or was queued, if it never ran). */
+  startedAt: number;
+  durationMs: number;
+  description?: string;
+  /** The error message of a failed or timed out task. */
+  error?: string;
+}
+
+/** Counters of managed tasks (types with settings); cumulative except the queued counts. */
+export interface ManagedTaskCounters {
+  /** Tasks waiting now (for a permit, a paused type or a retry), by type. */
+  queuedByType: Record<string, number>;
+  /** Tasks flagged overdue since the worker started. */
+  overdue: number;
+  softLimitHits: number;
+  hardLimitHits: number;
+  retries: number;
 }
 
 /** Cumulative task counters since the worker started. */
@@ -33,6 +65,8 @@ export interface TaskCounters {
   cancelled: number;
   /** Active tasks right now, by type. */
   activeByType: Record<string, number>;
+  /** Only once a worker has managed tasks: the report stays as small as before otherwise. */
+  managed?: ManagedTaskCounters;
 }
 
 // ---------------------------------------------------------------- worker → primary
@@ -110,9 +144,44 @@ export interface ServersMessage {
   listening: string[];
 }
 
+/** Most entries a `history` message may carry (the `task_history` setting is capped to it). */
+export const MAX_HISTORY = 10_000;
+
 /** Bounds of a `servers` message: what the primary accepts to read. */
 export const MAX_SERVERS = 64;
 const MAX_ADDRESS_LENGTH = 256;
+
+/**
+ * Permit requests and returns of limited task types, batched: one message per turn of the
+ * worker's event loop whatever the number of tasks. `acquire` holds [ref, type, priority] triples
+ * (ref: the worker's own number for the request); `release` the refs of permits given back or
+ * requests withdrawn (a cancelled queued task).
+ */
+export interface PermitsMessage {
+  [TAG]: 'permits';
+  acquire: Array<[number, string, number]>;
+  release: number[];
+}
+
+/** A rare, per-task event the primary logs and counts: never sent for a task without settings unless overdue. */
+export interface TaskAlertMessage {
+  [TAG]: 'task-alert';
+  kind: 'overdue' | 'time_limit' | 'hard_time_limit';
+  task: TaskInfo;
+}
+
+/** Answer to `task-op` (`result` is the op's own shape, see worker/task-ops.ts). */
+export interface TaskReplyMessage {
+  [TAG]: 'task-reply';
+  requestId: number;
+  result: unknown;
+}
+
+/** Sent just before a worker exits: its last ended tasks, so `tasks history` outlives a recycle. */
+export interface HistoryMessage {
+  [TAG]: 'history';
+  entries: TaskHistoryEntry[];
+}
 
 export type WorkerMessage =
   | HelloMessage
@@ -122,7 +191,11 @@ export type WorkerMessage =
   | LostMessage
   | SignalMessage
   | TasksMessage
-  | SyncMessage;
+  | SyncMessage
+  | PermitsMessage
+  | TaskAlertMessage
+  | TaskReplyMessage
+  | HistoryMessage;
 
 // ---------------------------------------------------------------- primary → worker
 
@@ -155,7 +228,26 @@ export interface SyncAckMessage {
   seq: number;
 }
 
-export type PrimaryMessage = RetireMessage | AbandonMessage | ListTasksMessage | SyncAckMessage;
+/** Permits granted, by the refs of the worker's `acquire` entries; batched like `permits`. */
+export interface GrantMessage {
+  [TAG]: 'grant';
+  refs: number[];
+}
+
+export type TaskOp = 'list' | 'history' | 'cancel' | 'pause' | 'resume' | 'knows';
+
+/** A task operation from the CLI; every live worker answers with `task-reply` (requestId 0: no answer). */
+export interface TaskOpMessage {
+  [TAG]: 'task-op';
+  requestId: number;
+  op: TaskOp;
+  /** cancel: the task id. */
+  id?: string;
+  /** pause / resume: the type; absent = every type. */
+  type?: string;
+}
+
+export type PrimaryMessage = RetireMessage | AbandonMessage | ListTasksMessage | SyncAckMessage | GrantMessage | TaskOpMessage;
 
 // ---------------------------------------------------------------- worker environment
 
@@ -183,6 +275,10 @@ export interface RuntimeOptions {
   gracefulTimeoutMs: number;
   /** Idle time after which a draining worker closes a keep-alive connection, ms. */
   idleGraceMs: number;
+  /** Per task type settings (`task_types`); absent or empty = none (every task costs a Map insert). */
+  taskTypes?: Record<string, import('./config/task-types').TaskTypeSettings>;
+  /** Ended tasks remembered for `tasks history`. */
+  taskHistory?: number;
 }
 
 // ---------------------------------------------------------------- parsing
@@ -213,7 +309,36 @@ function isTaskCounters(v: unknown): v is TaskCounters {
   if (!isObj(v) || !isCount(v.started) || !isCount(v.completed) || !isCount(v.failed) || !isCount(v.cancelled)) {
     return false;
   }
+  if (v.managed !== undefined && !isManaged(v.managed)) return false;
   return isObj(v.activeByType) && Object.values(v.activeByType).every(isCount);
+}
+
+function isManaged(v: unknown): boolean {
+  return (
+    isObj(v) &&
+    isObj(v.queuedByType) &&
+    Object.values(v.queuedByType).every(isCount) &&
+    isCount(v.overdue) &&
+    isCount(v.softLimitHits) &&
+    isCount(v.hardLimitHits) &&
+    isCount(v.retries)
+  );
+}
+
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isAcquire = (v: unknown): boolean => Array.isArray(v) && v.length === 3 && isCount(v[0]) && isStr(v[1]) && isNum(v[2]);
+
+function isHistoryEntry(v: unknown): boolean {
+  return (
+    isObj(v) &&
+    isStr(v.id) &&
+    isStr(v.type) &&
+    (v.status === 'completed' || v.status === 'failed' || v.status === 'cancelled') &&
+    isCount(v.startedAt) &&
+    isCount(v.durationMs) &&
+    (v.description === undefined || isStr(v.description)) &&
+    (v.error === undefined || isStr(v.error))
+  );
 }
 
 const workerValidators: Record<WorkerMessage[typeof TAG], (m: Record<string, unknown>) => boolean> = {
@@ -225,6 +350,10 @@ const workerValidators: Record<WorkerMessage[typeof TAG], (m: Record<string, unk
   signal: (m) => m.signal === 'SIGTERM' || m.signal === 'SIGINT',
   tasks: (m) => isCount(m.requestId) && Array.isArray(m.tasks) && m.tasks.every(isTaskInfo),
   sync: (m) => isCount(m.seq),
+  permits: (m) => Array.isArray(m.acquire) && m.acquire.every(isAcquire) && Array.isArray(m.release) && m.release.every(isCount),
+  'task-alert': (m) => (m.kind === 'overdue' || m.kind === 'time_limit' || m.kind === 'hard_time_limit') && isTaskInfo(m.task),
+  'task-reply': (m) => isCount(m.requestId),
+  history: (m) => Array.isArray(m.entries) && m.entries.length <= MAX_HISTORY && m.entries.every(isHistoryEntry),
   servers: (m) =>
     Array.isArray(m.listening) &&
     m.listening.length <= MAX_SERVERS &&
@@ -250,7 +379,8 @@ export function parseWorkerMessage(value: { [TAG]: unknown }): Parsed<WorkerMess
   return { ok: true, message: value as unknown as WorkerMessage };
 }
 
-const primaryKinds = new Set<string>(['retire', 'abandon', 'list-tasks', 'sync-ack']);
+const primaryKinds = new Set<string>(['retire', 'abandon', 'list-tasks', 'sync-ack', 'grant', 'task-op']);
+const TASK_OPS = new Set<string>(['list', 'history', 'cancel', 'pause', 'resume', 'knows'] satisfies TaskOp[]);
 
 /** Checks a tagged message from the primary (the worker side of the same contract). */
 export function parsePrimaryMessage(value: { [TAG]: unknown }): Parsed<PrimaryMessage> {
@@ -263,7 +393,14 @@ export function parsePrimaryMessage(value: { [TAG]: unknown }): Parsed<PrimaryMe
     (kind === 'retire' && isStr(m.reason) && isCount(m.idleGraceMs)) ||
     kind === 'abandon' ||
     (kind === 'list-tasks' && isCount(m.requestId)) ||
-    (kind === 'sync-ack' && isCount(m.seq));
+    (kind === 'sync-ack' && isCount(m.seq)) ||
+    (kind === 'grant' && Array.isArray(m.refs) && m.refs.every(isCount)) ||
+    (kind === 'task-op' &&
+      isCount(m.requestId) &&
+      isStr(m.op) &&
+      TASK_OPS.has(m.op) &&
+      (m.id === undefined || isStr(m.id)) &&
+      (m.type === undefined || isStr(m.type)));
   return ok ? { ok: true, message: value as unknown as PrimaryMessage } : { ok: false, error: `malformed '${kind}' message` };
 }
 

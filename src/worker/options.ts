@@ -1,7 +1,10 @@
 /** Reads the {@link RuntimeOptions} the primary passes in `SMARTWORKERS_RUNTIME`. */
-import type { RuntimeOptions } from '../protocol';
+import { MAX_HISTORY, type RuntimeOptions } from '../protocol';
+import { parseTaskTypes, type TaskTypeSettings } from '../config/task-types';
 
-export const DEFAULT_RUNTIME_OPTIONS: Readonly<RuntimeOptions> = Object.freeze({
+const NUMERIC_KEYS = ['heartbeatMs', 'reportIntervalMs', 'requestLimit', 'gracefulTimeoutMs', 'idleGraceMs'] as const;
+
+export const DEFAULT_RUNTIME_OPTIONS: Readonly<Required<Pick<RuntimeOptions, (typeof NUMERIC_KEYS)[number]>>> = Object.freeze({
   heartbeatMs: 1_000,
   reportIntervalMs: 100,
   requestLimit: 0,
@@ -32,8 +35,18 @@ export function parseRuntimeOptions(json: string): { options: RuntimeOptions; wa
   } catch {
     warnings.push(`not valid JSON: ${json.slice(0, 80)}`);
   }
-  const options = { ...DEFAULT_RUNTIME_OPTIONS };
-  for (const key of Object.keys(DEFAULT_RUNTIME_OPTIONS) as Array<keyof RuntimeOptions>) {
+  const options: RuntimeOptions = { ...DEFAULT_RUNTIME_OPTIONS };
+  // Validated by the primary's config loader; re-checked here so a mismatched primary cannot break the worker.
+  if (given.taskTypes !== undefined) {
+    const parsed = parseTaskTypes(given.taskTypes);
+    if (parsed.ok) options.taskTypes = parsed.value as Record<string, TaskTypeSettings>;
+    else warnings.push(parsed.error);
+  }
+  if (given.taskHistory !== undefined) {
+    if (isCount(given.taskHistory)) options.taskHistory = Math.min(MAX_HISTORY, Math.floor(given.taskHistory));
+    else warnings.push(`expected \`taskHistory\` to be a number >= 0, got ${JSON.stringify(given.taskHistory)}`);
+  }
+  for (const key of NUMERIC_KEYS) {
     const value = given[key];
     if (value === undefined) continue;
     if (isCount(value)) options[key] = value;

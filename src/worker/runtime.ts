@@ -28,7 +28,12 @@ import { parseRuntimeOptions } from './options';
 import { RequestTracker } from './requests';
 import { Reporter } from './reporter';
 import { Drain } from './drain';
-import { taskRegistry } from './tasks';
+import { taskRegistry, type TaskRegistry } from './tasks';
+import { RemotePermits } from './permits-client';
+import { answerTaskOp } from './task-ops';
+
+/** How often running tasks are checked against their stale threshold (overdue, logged once). */
+const OVERDUE_SWEEP_MS = 500;
 
 /** Set once a copy of the runtime has started, so a second preload does not start another. */
 const STARTED_KEY = Symbol.for('smartworkers.runtime');
@@ -54,6 +59,15 @@ function start(): void {
   for (const warning of warnings) log(`${ENV.runtime}: ${warning}`);
 
   const tasks = taskRegistry();
+  tasks.configure({ taskTypes: options.taskTypes, historySize: options.taskHistory });
+  const permits = new RemotePermits();
+  let grant: (ref: number) => void = () => {};
+  tasks.setPermits((granted) => {
+    grant = granted;
+    return permits;
+  });
+  tasks.onAlert((kind, task) => sendToPrimary({ [TAG]: 'task-alert', kind, task }));
+  setInterval(() => tasks.sweepOverdue(), OVERDUE_SWEEP_MS).unref();
   // The tracker's hooks run only once requests arrive, after everything below exists.
   const requests: RequestTracker = new RequestTracker({
     onRequest: (served) => reporter.onRequest(served),
@@ -64,7 +78,13 @@ function start(): void {
     onServers: () => serversChanged(),
   });
   const reporter = new Reporter({ requests: () => requests.counts(), tasks: () => tasks.counters() }, options);
-  const drain = new Drain({ requests, tasks, reporter, log, exit: (code) => process.exit(code), sync: syncWithPrimary });
+  // Before the exit barrier: pending permit returns, and the last ended tasks for `tasks history`.
+  const syncBeforeExit = (done: () => void): void => {
+    permits.flush();
+    sendToPrimary({ [TAG]: 'history', entries: tasks.history() });
+    syncWithPrimary(done);
+  };
+  const drain = new Drain({ requests, tasks, reporter, log, exit: (code) => process.exit(code), sync: syncBeforeExit });
 
   // Servers listen in bursts (an app opening several at once): one message per burst.
   let serversPending = false;
@@ -80,7 +100,9 @@ function start(): void {
   tasks.onChange(() => reporter.markDirty());
   reportBeforeDisconnect(reporter);
   requests.start();
-  installLifecycle(drain, options, tasks.active);
+  installLifecycle(drain, options, tasks, (refs) => {
+    for (const ref of refs) grant(ref);
+  });
   reporter.start();
 }
 
@@ -99,7 +121,8 @@ function reportBeforeDisconnect(reporter: Reporter): void {
   };
 }
 
-function installLifecycle(drain: Drain, options: RuntimeOptions, activeTasks: () => TaskInfo[]): void {
+function installLifecycle(drain: Drain, options: RuntimeOptions, tasks: TaskRegistry, onGrant: (refs: number[]) => void): void {
+  const activeTasks = (): TaskInfo[] => tasks.active();
   // Keep node:cluster from exiting the worker when the channel closes (see the header).
   cluster.worker!.exitedAfterDisconnect = true;
   process.once('disconnect', () => drain.primaryLost(options.idleGraceMs, options.gracefulTimeoutMs));
@@ -122,8 +145,18 @@ function installLifecycle(drain: Drain, options: RuntimeOptions, activeTasks: ()
         drain.retire(message.idleGraceMs);
         return;
       case 'abandon':
+        // A forced stop: tell the tasks through their signals, then report them lost.
+        tasks.abortAll('forced_stop');
         drain.abandon();
         return;
+      case 'grant':
+        onGrant(message.refs);
+        return;
+      case 'task-op': {
+        const result = answerTaskOp(tasks, message);
+        if (message.requestId !== 0) sendToPrimary({ [TAG]: 'task-reply', requestId: message.requestId, result });
+        return;
+      }
       case 'list-tasks':
         sendToPrimary({ [TAG]: 'tasks', requestId: message.requestId, tasks: activeTasks() });
         return;
