@@ -119,3 +119,21 @@ function show(value: unknown): string {
   }
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
+
+/** Checks resolved settings as the runtime receives them (camelCase, ms); null when malformed. */
+export function checkResolvedTaskTypes(value: unknown): Record<string, TaskTypeSettings> | null {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+  const out: Record<string, TaskTypeSettings> = {};
+  for (const [type, entry] of Object.entries(value as Record<string, unknown>)) {
+    if (entry === null || typeof entry !== 'object') return null;
+    const settings: TaskTypeSettings = { ...TASK_TYPE_DEFAULTS };
+    for (const field of Object.keys(TASK_TYPE_DEFAULTS) as Array<keyof TaskTypeSettings>) {
+      const v = (entry as Record<string, unknown>)[field];
+      if (v === undefined) continue;
+      if (typeof v !== 'number' || !Number.isFinite(v) || (field !== 'priority' && v < 0)) return null;
+      settings[field] = v;
+    }
+    out[type] = settings;
+  }
+  return out;
+}

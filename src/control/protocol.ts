@@ -9,7 +9,7 @@
  * Plain validators rather than a schema library: every error names what was wrong and
  * what is accepted, in the catalogue's one-line form.
  */
-import type { ActionResult, ActiveTask, RecycleTarget, ScaleSpec } from './types';
+import type { ActionResult, ActiveTask, RecycleTarget, ScaleSpec, TaskHistoryResult } from './types';
 import type { StatusSnapshot } from '../status/snapshot';
 
 /** Bumped on an incompatible change; a server answers other versions with an error. */
@@ -18,7 +18,7 @@ export const CONTROL_PROTOCOL_VERSION = 1;
 /** Longest request line a server reads, in bytes (newline excluded). */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
-export const COMMANDS = ['status', 'tasks', 'reload', 'recycle', 'scale', 'stop'] as const;
+export const COMMANDS = ['status', 'tasks', 'reload', 'recycle', 'scale', 'stop', 'task-cancel', 'task-history', 'task-pause', 'task-resume'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** Arguments of each command. `wait: false` answers as soon as the action has begun. */
@@ -29,6 +29,10 @@ export interface CommandArgs {
   recycle: { app?: string; slot: number | 'all'; force?: boolean; wait?: boolean };
   scale: { app?: string; absolute?: number; delta?: number; wait?: boolean };
   stop: { force?: boolean };
+  'task-cancel': { id: string };
+  'task-history': { app?: string; type?: string; failed?: boolean };
+  'task-pause': { app?: string; type?: string };
+  'task-resume': { app?: string; type?: string };
 }
 
 export interface TasksResult {
@@ -45,6 +49,10 @@ export interface CommandResults {
   recycle: ActionResult;
   scale: ActionResult;
   stop: ActionResult;
+  'task-cancel': ActionResult;
+  'task-history': TaskHistoryResult;
+  'task-pause': ActionResult;
+  'task-resume': ActionResult;
 }
 
 export type RequestId = string | number;
@@ -88,6 +96,7 @@ interface ArgSpec {
 const WAIT: ArgSpec = { accepted: 'true or false', check: (v) => typeof v === 'boolean' };
 const FORCE: ArgSpec = { accepted: 'true or false', check: (v) => typeof v === 'boolean' };
 const APP: ArgSpec = { accepted: 'an app name', check: isAppName };
+const TYPE: ArgSpec = { accepted: 'a task type', check: (v) => typeof v === 'string' && v.length > 0 && v.length <= 64 };
 
 const ARG_SPECS: Record<CommandName, Record<string, ArgSpec>> = {
   status: {},
@@ -106,6 +115,10 @@ const ARG_SPECS: Record<CommandName, Record<string, ArgSpec>> = {
     wait: WAIT,
   },
   stop: { force: FORCE },
+  'task-cancel': { id: { accepted: 'a task id', check: (v) => typeof v === 'string' && v.length > 0 && v.length <= 200, required: true } },
+  'task-history': { app: APP, type: TYPE, failed: { accepted: 'true or false', check: (v) => typeof v === 'boolean' } },
+  'task-pause': { app: APP, type: TYPE },
+  'task-resume': { app: APP, type: TYPE },
 };
 
 function describeArgs(cmd: CommandName): string {

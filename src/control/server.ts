@@ -346,7 +346,20 @@ async function execute(request: ControlRequest, control: ClusterControl): Promis
       return control.scale(toScaleSpec(request.args), request.args.wait ?? true);
     case 'stop':
       return control.stop(request.args.force ?? false);
+    case 'task-cancel':
+      return need(control.cancelTask, 'task-cancel').call(control, request.args.id);
+    case 'task-history':
+      return need(control.taskHistory, 'task-history').call(control, request.args);
+    case 'task-pause':
+      return need(control.pauseTasks, 'task-pause').call(control, request.args.app, request.args.type, true);
+    case 'task-resume':
+      return need(control.pauseTasks, 'task-resume').call(control, request.args.app, request.args.type, false);
   }
+}
+
+function need<F>(method: F | undefined, cmd: string): F {
+  if (method === undefined) throw new Error(`'${cmd}' is not supported by this primary`);
+  return method;
 }
 
 function toReplyError(error: unknown): ReplyError {

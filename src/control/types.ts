@@ -2,7 +2,7 @@
  * What the control socket, the CLI commands and the HTTP status server need from a running
  * primary. The supervisor implements it; tests may use a fake.
  */
-import type { TaskInfo } from '../protocol';
+import type { TaskHistoryEntry, TaskInfo } from '../protocol';
 import type { StatusSnapshot } from '../status/snapshot';
 
 export interface ActiveTask extends TaskInfo {
@@ -49,4 +49,23 @@ export interface ClusterControl {
   stop(force: boolean): Promise<ActionResult>;
   /** True while at least `minReady` workers are ready and the cluster is not stopping. */
   isReady(minReady: number): boolean;
+  // Managed tasks (optional: a control without them answers SW_CONTROL_ACTION_FAILED).
+  /** Cancels a running or queued task by id, whichever worker runs it. */
+  cancelTask?(id: string): Promise<ActionResult>;
+  /** The last ended tasks of every worker, exited ones included, oldest first. */
+  taskHistory?(filter: { app?: string; type?: string; failed?: boolean }): Promise<TaskHistoryResult>;
+  /** Pauses (or resumes) new `run` calls of a type, or of every type, in every worker of the app(s). */
+  pauseTasks?(app: string | undefined, type: string | undefined, paused: boolean): Promise<ActionResult>;
+}
+
+export interface HistoryRow extends TaskHistoryEntry {
+  app: string;
+  workerId: number;
+  slot: number;
+  /** The worker has exited since (its history was kept by the primary). */
+  exited: boolean;
+}
+
+export interface TaskHistoryResult {
+  entries: HistoryRow[];
 }

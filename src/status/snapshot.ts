@@ -10,10 +10,10 @@ export type SlotStopReason = 'autorestart' | 'max_restarts';
 
 export const SLOT_STOP_REASONS: readonly SlotStopReason[] = ['autorestart', 'max_restarts'];
 
-export type RecycleReason = 'max_requests' | 'memory' | 'memory_hard' | 'timeout' | 'reload' | 'manual' | 'crash' | 'scale' | 'signal';
+export type RecycleReason = 'max_requests' | 'memory' | 'memory_hard' | 'timeout' | 'reload' | 'manual' | 'crash' | 'scale' | 'signal' | 'max_tasks' | 'hard_time_limit';
 
 export const RECYCLE_REASONS: readonly RecycleReason[] = [
-  'max_requests', 'memory', 'memory_hard', 'timeout', 'reload', 'manual', 'crash', 'scale', 'signal',
+  'max_requests', 'memory', 'memory_hard', 'timeout', 'reload', 'manual', 'crash', 'scale', 'signal', 'max_tasks', 'hard_time_limit',
 ];
 
 export interface WorkerStatus {
@@ -84,4 +84,6 @@ export interface StatusSnapshot {
   apps: AppStatus[];
   workers: WorkerStatus[];
   totals: ClusterTotals;
+  /** Managed background tasks by app (permits, queues, time limits); absent when no app has task settings. */
+  taskManagement?: Record<string, import('../supervisor/task-broker').TaskManagementStatus>;
 }

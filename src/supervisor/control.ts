@@ -9,6 +9,7 @@ import { readyCount, replaced, scaledTo, servingIds } from './queries';
 import { buildSnapshot } from './snapshot';
 import type { ClusterState } from './state';
 import type { Supervisor } from './supervisor';
+import { createTaskControl } from './task-control';
 
 export interface ControlOptions {
   configSource: string;
@@ -57,13 +58,17 @@ export function createClusterControl(supervisor: Supervisor, options: ControlOpt
   }
 
   return {
+    ...createTaskControl(supervisor),
+
     snapshot(): StatusSnapshot {
-      return buildSnapshot(supervisor.state, now(), {
+      const snapshot = buildSnapshot(supervisor.state, now(), {
         pid: process.pid,
         configSource: options.configSource,
         node: process.version,
         rssBytes: process.memoryUsage.rss(),
       });
+      const taskManagement = supervisor.taskBroker.status();
+      return Object.keys(taskManagement).length > 0 ? { ...snapshot, taskManagement } : snapshot;
     },
 
     async listTasks(): Promise<ActiveTask[]> {

@@ -13,6 +13,7 @@ import { initialState, step } from './policy';
 import { createSampler, type Usage } from './procstat';
 import { liveWorkers } from './queries';
 import type { ClusterState, Effect, MemorySample, PrimarySignal, SupervisorEvent } from './state';
+import { TaskBroker } from './task-broker';
 
 /** How often deadlines, backoffs and heartbeats are checked. */
 export const TICK_MS = 100;
@@ -53,10 +54,16 @@ export class Supervisor {
   private exited = false;
   private sampling = false;
   private sampler: ((pids: number[]) => Promise<Usage>) | null = null;
+  /** Permits of limited task types and the `tasks` operations (see task-broker.ts). */
+  readonly taskBroker: TaskBroker;
 
   constructor(private readonly deps: SupervisorDeps) {
     this.settings = deps.settings;
     this.current = initialState(deps.settings, deps.clock.now());
+    this.taskBroker = new TaskBroker(deps.host, () => this.current, () => deps.clock.now());
+    this.onStep((_state, event) => {
+      if (event.type === 'settings') this.taskBroker.settingsChanged();
+    });
     deps.host.onEvent((e) => this.onHostEvent(e));
   }
 
@@ -221,7 +228,11 @@ export class Supervisor {
       this.taskRequests.get(e.message.requestId)?.(e.message.tasks, e.id);
       return;
     }
-    if (e.type === 'exit') this.badMessages.delete(e.id);
+    if (e.type === 'message' && this.taskBroker.handle(e.id, e.message)) return;
+    if (e.type === 'exit') {
+      this.badMessages.delete(e.id);
+      this.taskBroker.workerGone(e.id);
+    }
     this.dispatch(e);
   }
 

@@ -1,6 +1,6 @@
 /** Reads the {@link RuntimeOptions} the primary passes in `SMARTWORKERS_RUNTIME`. */
 import { MAX_HISTORY, type RuntimeOptions } from '../protocol';
-import { parseTaskTypes, type TaskTypeSettings } from '../config/task-types';
+import { checkResolvedTaskTypes } from '../config/task-types';
 
 const NUMERIC_KEYS = ['heartbeatMs', 'reportIntervalMs', 'requestLimit', 'gracefulTimeoutMs', 'idleGraceMs'] as const;
 
@@ -38,9 +38,9 @@ export function parseRuntimeOptions(json: string): { options: RuntimeOptions; wa
   const options: RuntimeOptions = { ...DEFAULT_RUNTIME_OPTIONS };
   // Validated by the primary's config loader; re-checked here so a mismatched primary cannot break the worker.
   if (given.taskTypes !== undefined) {
-    const parsed = parseTaskTypes(given.taskTypes);
-    if (parsed.ok) options.taskTypes = parsed.value as Record<string, TaskTypeSettings>;
-    else warnings.push(parsed.error);
+    const parsed = checkResolvedTaskTypes(given.taskTypes);
+    if (parsed !== null) options.taskTypes = parsed;
+    else warnings.push(`expected \`taskTypes\` to be a map of task types to settings, got ${JSON.stringify(given.taskTypes).slice(0, 80)}; no task type is managed`);
   }
   if (given.taskHistory !== undefined) {
     if (isCount(given.taskHistory)) options.taskHistory = Math.min(MAX_HISTORY, Math.floor(given.taskHistory));

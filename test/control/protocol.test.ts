@@ -35,7 +35,7 @@ describe('control protocol requests', () => {
       const parsed = parseRequest({ v: 1, id: 'r1', cmd, args });
       expect(parsed, `${cmd} ${JSON.stringify(args)}`).toEqual({ ok: true, request: { v: 1, id: 'r1', cmd, args } });
     }
-    expect(COMMANDS).toEqual(['status', 'tasks', 'reload', 'recycle', 'scale', 'stop']);
+    expect(COMMANDS).toEqual(['status', 'tasks', 'reload', 'recycle', 'scale', 'stop', 'task-cancel', 'task-history', 'task-pause', 'task-resume']);
   });
 
   it('treats missing args as none', () => {

@@ -7,7 +7,7 @@ import { runRecycle, runReload, runScale, runStop } from './actions';
 import { processIO, type CommandIO } from './io';
 import { SOCKET_ENV } from './socket';
 import { runStatus, watchStatus } from './status';
-import { runTasks } from './tasks';
+import { runTaskCancel, runTaskHistory, runTaskPause, runTasks } from './tasks';
 
 export interface OperateCommandsOptions {
   /** Where output goes and what cwd/env are (tests pass their own). Default: the process's. */
@@ -46,9 +46,27 @@ export function registerOperateCommands(program: Command, options: OperateComman
       return run(watchStatus(opts, io(), { signal: controller.signal }).finally(() => process.off('SIGINT', stop)));
     });
 
-  withConnection(program.command('tasks').description('List every active background task in every worker.')).action(
+  const tasks = withConnection(program.command('tasks').description('List every running and queued background task in every worker; cancel, history, pause, resume.')).action(
     (opts: Record<string, unknown>) => run(runTasks(opts, io())),
   );
+  withConnection(tasks.command('cancel').description('Cancel a running task (its signal is aborted) or a queued one (it never starts).').argument('<id>', 'the task id, as `smartworkers tasks` lists it')).action(
+    (id: string, opts: Record<string, unknown>) => run(runTaskCancel(id, opts, io())),
+  );
+  withConnection(tasks.command('history').description('The last ended tasks of every worker (task_history each), exited workers included.'))
+    .option('--type <type>', 'only tasks of this type')
+    .option('--failed', 'only failed tasks (timed out included)')
+    .option('--app <name>', 'only this app')
+    .action((opts: Record<string, unknown>) => run(runTaskHistory(opts, io())));
+  for (const [name, paused] of [['pause', true], ['resume', false]] as const) {
+    withConnection(
+      tasks
+        .command(name)
+        .description(paused ? 'New tasks.run calls of this type (default: every type) wait; running ones finish; HTTP keeps serving.' : 'Let paused task types start again.')
+        .argument('[type]', 'the task type (default: every type)'),
+    )
+      .option('--app <name>', 'only this app')
+      .action((type: string | undefined, opts: Record<string, unknown>) => run(runTaskPause(type, paused, opts, io())));
+  }
 
   withConnection(
     program
