@@ -46,17 +46,18 @@ export function registerOperateCommands(program: Command, options: OperateComman
       return run(watchStatus(opts, io(), { signal: controller.signal }).finally(() => process.off('SIGINT', stop)));
     });
 
+  // `--socket` and friends after a subcommand are the parent's by commander's rules: read both.
   const tasks = withConnection(program.command('tasks').description('List every running and queued background task in every worker; cancel, history, pause, resume.')).action(
     (opts: Record<string, unknown>) => run(runTasks(opts, io())),
   );
   withConnection(tasks.command('cancel').description('Cancel a running task (its signal is aborted) or a queued one (it never starts).').argument('<id>', 'the task id, as `smartworkers tasks` lists it')).action(
-    (id: string, opts: Record<string, unknown>) => run(runTaskCancel(id, opts, io())),
+    (id: string, _opts: unknown, command: Command) => run(runTaskCancel(id, command.optsWithGlobals(), io())),
   );
   withConnection(tasks.command('history').description('The last ended tasks of every worker (task_history each), exited workers included.'))
     .option('--type <type>', 'only tasks of this type')
     .option('--failed', 'only failed tasks (timed out included)')
     .option('--app <name>', 'only this app')
-    .action((opts: Record<string, unknown>) => run(runTaskHistory(opts, io())));
+    .action((_opts: unknown, command: Command) => run(runTaskHistory(command.optsWithGlobals(), io())));
   for (const [name, paused] of [['pause', true], ['resume', false]] as const) {
     withConnection(
       tasks
@@ -65,7 +66,7 @@ export function registerOperateCommands(program: Command, options: OperateComman
         .argument('[type]', 'the task type (default: every type)'),
     )
       .option('--app <name>', 'only this app')
-      .action((type: string | undefined, opts: Record<string, unknown>) => run(runTaskPause(type, paused, opts, io())));
+      .action((type: string | undefined, _opts: unknown, command: Command) => run(runTaskPause(type, paused, command.optsWithGlobals(), io())));
   }
 
   withConnection(
