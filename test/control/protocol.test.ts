@@ -56,7 +56,7 @@ describe('control protocol requests', () => {
     expect(wrongVersion.id).toBe(1);
     expect(wrongVersion.message).toMatch(/version 'v' to be 1, got 2/);
     expect(rejected('{"v":1,"id":1,"cmd":"restart"}').message).toBe(
-      'unknown command "restart"; expected one of status, tasks, reload, recycle, scale, stop',
+      'unknown command "restart"; expected one of status, tasks, reload, recycle, scale, stop, task-cancel, task-history, task-pause, task-resume',
     );
     expect(rejected('{"v":1,"id":1,"cmd":"status","extra":1}').message).toMatch(/unknown request field 'extra'/);
     expect(rejected('{"v":1,"id":1,"cmd":"status","args":[]}').message).toMatch(/'args' to be an object/);

@@ -78,7 +78,7 @@ describe('Prometheus metrics', () => {
     expect(value(families.get('smartworkers_tasks_finished_total'), { outcome: 'cancelled' })).toBe(4);
     expect(value(families.get('smartworkers_tasks_finished_total'), { outcome: 'lost' })).toBe(1);
     expect(families.get('smartworkers_recycles_total')!.samples.map((s) => [s.labels.reason, s.value])).toEqual([
-      ['max_requests', 3], ['memory', 1], ['memory_hard', 0], ['timeout', 0], ['reload', 2], ['manual', 0], ['crash', 0], ['scale', 0], ['signal', 0],
+      ['max_requests', 3], ['memory', 1], ['memory_hard', 0], ['timeout', 0], ['reload', 2], ['manual', 0], ['crash', 0], ['scale', 0], ['signal', 0], ['max_tasks', 0], ['hard_time_limit', 0],
     ]);
     expect(value(families.get('smartworkers_recycles_delayed_by_tasks_total'))).toBe(2);
     expect(value(families.get('smartworkers_recycle_task_wait_seconds_total'))).toBe(4.1);
