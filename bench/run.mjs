@@ -8,7 +8,7 @@
 // Scenarios (issue 5): a steady throughput and latency; b two rolling reloads under load; c a recycle
 // storm; d start-to-ready and the primary's RSS; e memory ceiling to replacement; f hang to
 // replacement; g cost of task tracking and IPC rate; h the primary's own cost as workers grow
-// (bench/primary-cost.mjs). This machine is shared and noisy: read ratios,
+// (bench/primary-cost.mjs); i limited task types through the primary's permits (bench/task-limits.mjs). This machine is shared and noisy: read ratios,
 // not absolute figures.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,6 +19,7 @@ import { startLoad, runLoad } from './lib/load.mjs';
 import * as proc from './lib/proc.mjs';
 import { sleep, median, get, fire, fmt, markdownTable } from './lib/util.mjs';
 import { PRIMARY_COST_TITLE, scenarioPrimaryCost } from './primary-cost.mjs';
+import { TASK_LIMITS_TITLE, scenarioTaskLimits } from './task-limits.mjs';
 
 // ------------------------------------------------------------------ options
 
@@ -30,11 +31,11 @@ const option = (name, fallback) => {
   return argv[i].includes('=') ? argv[i].split('=').slice(1).join('=') : argv[i + 1];
 };
 if (flag('help')) {
-  console.log('usage: node bench/run.mjs [--quick] [--only a,b,c,d,e,f,g,h] [--reps N] [--peers smartworkers,bare,pm2] [--out FILE]');
+  console.log('usage: node bench/run.mjs [--quick] [--only a,b,c,d,e,f,g,h,i] [--reps N] [--peers smartworkers,bare,pm2] [--out FILE]');
   process.exit(0);
 }
 const QUICK = flag('quick');
-const ONLY = new Set((option('only', 'a,b,c,d,e,f,g,h') || '').split(',').map((s) => s.trim()).filter(Boolean));
+const ONLY = new Set((option('only', 'a,b,c,d,e,f,g,h,i') || '').split(',').map((s) => s.trim()).filter(Boolean));
 const REPS = Number(option('reps', QUICK ? 1 : 3));
 const PEER_NAMES = option('peers', 'smartworkers,bare,pm2').split(',').filter((p) => PEERS[p]);
 
@@ -502,6 +503,7 @@ const TITLES = {
   f: 'f. Hung worker (event loop blocked)',
   g: 'g. Task tracking in a worker',
   h: PRIMARY_COST_TITLE,
+  i: TASK_LIMITS_TITLE,
 };
 
 async function main() {
@@ -516,6 +518,7 @@ async function main() {
   if (ONLY.has('f')) s.f = await scenarioF();
   if (ONLY.has('g')) s.g = await scenarioG();
   if (ONLY.has('h')) s.h = await scenarioPrimaryCost({ quick: QUICK, peers: activePeers, log, target });
+  if (ONLY.has('i') && activePeers.includes('smartworkers')) s.i = await scenarioTaskLimits({ quick: QUICK, log, target });
   results.meta.durationS = Math.round((Date.now() - started) / 1000);
 
   const m = results.meta;

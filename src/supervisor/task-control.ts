@@ -39,7 +39,7 @@ export function createTaskControl(supervisor: Supervisor): TaskControl {
         if (outcome.outcome === 'ended') ended = { type: outcome.type, status: outcome.status };
       }
       if (notCancellable !== null) {
-        return { ok: false, message: `task ${id} (${notCancellable}) cannot be cancelled: it was started with tasks.register or tasks.track, which give it no signal; use tasks.run` };
+        return { ok: false, message: `task ${id} (${notCancellable}) cannot be cancelled: it has no signal (started with tasks.register or tasks.track, or its function takes no \`signal\` parameter); use tasks.run((signal) => …)` };
       }
       if (ended !== null) return { ok: false, message: `task ${id} (${ended.type}) has already ended (${ended.status}); nothing to cancel` };
       const exited = broker.exited().reverse().find((e) => e.id === id);
