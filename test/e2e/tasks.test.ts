@@ -159,4 +159,27 @@ describe('managed background tasks', () => {
     expect(result.requests).toBeGreaterThan(0);
     expect(result.failed).toBe(0);
   });
+
+  it('a recycled worker starts its queued tasks (permits keep coming while it retires) before it exits: none lost', async () => {
+    const { cluster, port } = await start('task_types:\n  crm: { concurrency: 1 }\n');
+    const { pid } = await call(port, '/hold?type=crm&n=3&label=queued');
+    await cluster.waitFor(fixture('task-start', 'queued-0'), 10_000);
+    const status = await json<StatusSnapshot>(cluster, 'status');
+    const slot = status.workers.find((w) => w.pid === pid)!.slot;
+    expect(await cli(cluster, 'recycle', String(slot), '--no-wait')).toMatchObject({ code: 0 });
+    await cluster.waitFor((l) => l.msg === 'worker retiring' && l.pid === pid, 30_000);
+    // Each end frees the permit; the next queued task then gets it, in the retiring worker.
+    for (const label of ['queued-0', 'queued-1', 'queued-2']) {
+      await cluster.waitFor(fixture('task-start', label), 10_000);
+      // The retiring worker takes no new connection: its task is ended through its signal.
+      const running = (await json<{ tasks: TaskRow[] }>(cluster, 'tasks')).tasks.find((t) => t.state === 'running');
+      expect(await cli(cluster, 'tasks', 'cancel', running!.id)).toMatchObject({ code: 0 });
+      await cluster.waitFor(fixture('task-end', label), 10_000);
+    }
+    await cluster.waitFor((l) => l.msg === 'worker exited' && l.pid === pid, 30_000);
+    expect(cluster.lines.filter(fixture('task-start')).map((l) => l.pid)).toEqual([pid, pid, pid]);
+    expect(cluster.lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('task lost'))).toBe(false);
+    const history = await json<{ entries: Array<{ status: string; exited: boolean }> }>(cluster, 'tasks', 'history', '--type', 'crm');
+    expect(history.entries.map((e) => [e.status, e.exited])).toEqual([['cancelled', true], ['cancelled', true], ['cancelled', true]]);
+  });
 });
