@@ -9,8 +9,8 @@ import cluster from 'node:cluster';
 import { ENV } from './protocol';
 
 export { tasks } from './worker/tasks';
-export type { Tasks, TaskOptions, TaskStats, TaskTypeStats } from './worker/tasks';
-export type { TaskInfo, TaskStatus } from './protocol';
+export type { Tasks, TaskOptions, TaskStats, TaskTypeStats, AbortReason, CancelOutcome } from './worker/tasks';
+export type { TaskInfo, TaskStatus, TaskHistoryEntry } from './protocol';
 
 /** True in a worker process started by smartworkers; false under plain `node app.js`. */
 export const isWorker: boolean = cluster.isWorker && process.env[ENV.runtime] !== undefined;
