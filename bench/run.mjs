@@ -8,7 +8,8 @@
 // Scenarios (issue 5): a steady throughput and latency; b two rolling reloads under load; c a recycle
 // storm; d start-to-ready and the primary's RSS; e memory ceiling to replacement; f hang to
 // replacement; g cost of task tracking and IPC rate; h the primary's own cost as workers grow
-// (bench/primary-cost.mjs); i a line per request to log files (bench/logging.mjs). This machine is shared and noisy: read ratios,
+// (bench/primary-cost.mjs); i a line per request to log files (bench/logging.mjs); j limited task types through the
+// primary's permits (bench/task-limits.mjs). This machine is shared and noisy: read ratios,
 // not absolute figures.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,6 +21,7 @@ import * as proc from './lib/proc.mjs';
 import { sleep, median, get, fire, fmt, markdownTable } from './lib/util.mjs';
 import { PRIMARY_COST_TITLE, scenarioPrimaryCost } from './primary-cost.mjs';
 import { LOGGING_TITLE, scenarioLogging } from './logging.mjs';
+import { TASK_LIMITS_TITLE, scenarioTaskLimits } from './task-limits.mjs';
 
 // ------------------------------------------------------------------ options
 
@@ -35,7 +37,7 @@ if (flag('help')) {
   process.exit(0);
 }
 const QUICK = flag('quick');
-const ONLY = new Set((option('only', 'a,b,c,d,e,f,g,h,i') || '').split(',').map((s) => s.trim()).filter(Boolean));
+const ONLY = new Set((option('only', 'a,b,c,d,e,f,g,h,i,j') || '').split(',').map((s) => s.trim()).filter(Boolean));
 const REPS = Number(option('reps', QUICK ? 1 : 3));
 const PEER_NAMES = option('peers', 'smartworkers,bare,pm2').split(',').filter((p) => PEERS[p]);
 
@@ -504,6 +506,7 @@ const TITLES = {
   g: 'g. Task tracking in a worker',
   h: PRIMARY_COST_TITLE,
   i: LOGGING_TITLE,
+  j: TASK_LIMITS_TITLE,
 };
 
 async function main() {
@@ -519,6 +522,7 @@ async function main() {
   if (ONLY.has('g')) s.g = await scenarioG();
   if (ONLY.has('h')) s.h = await scenarioPrimaryCost({ quick: QUICK, peers: activePeers, log, target });
   if (ONLY.has('i')) s.i = await scenarioLogging({ quick: QUICK, peers: activePeers, log, target });
+  if (ONLY.has('j') && activePeers.includes('smartworkers')) s.j = await scenarioTaskLimits({ quick: QUICK, log, target });
   results.meta.durationS = Math.round((Date.now() - started) / 1000);
 
   const m = results.meta;

@@ -9,8 +9,8 @@ import cluster from 'node:cluster';
 import { ENV } from './protocol';
 
 export { tasks } from './worker/tasks';
-export type { Tasks, TaskOptions, TaskStats, TaskTypeStats } from './worker/tasks';
-export type { TaskInfo, TaskStatus } from './protocol';
+export type { Tasks, TaskOptions, TaskStats, TaskTypeStats, AbortReason, CancelOutcome } from './worker/tasks';
+export type { TaskInfo, TaskStatus, TaskHistoryEntry } from './protocol';
 export { onDrain, drainDeadline } from './worker/drain-api';
 export type { DrainInfo, DrainListener } from './worker/drain-api';
 

@@ -25,6 +25,38 @@ export interface TaskInfo {
   /** epoch ms */
   startedAt: number;
   estimatedMs?: number;
+  /** `queued`: waiting for a permit of its type, for a paused type, or for a retry; absent = running. */
+  state?: 'queued' | 'running';
+  /** Its priority when its type has settings or a priority was given. */
+  priority?: number;
+  /** Past `stale_after` (or 3 × its estimate). */
+  overdue?: boolean;
+  /** Attempts so far when its type retries. */
+  attempt?: number;
+}
+
+/** One ended task, as `tasks history` lists it. */
+export interface TaskHistoryEntry {
+  id: string;
+  type: string;
+  status: TaskStatus;
+  /** epoch ms: when it started running (or was queued, if it never ran). */
+  startedAt: number;
+  durationMs: number;
+  description?: string;
+  /** The error message of a failed or timed out task. */
+  error?: string;
+}
+
+/** Counters of managed tasks (types with settings); cumulative except the queued counts. */
+export interface ManagedTaskCounters {
+  /** Tasks waiting now (for a permit, a paused type or a retry), by type. */
+  queuedByType: Record<string, number>;
+  /** Tasks flagged overdue since the worker started. */
+  overdue: number;
+  softLimitHits: number;
+  hardLimitHits: number;
+  retries: number;
 }
 
 /** Cumulative task counters since the worker started. */
@@ -35,6 +67,8 @@ export interface TaskCounters {
   cancelled: number;
   /** Active tasks right now, by type. */
   activeByType: Record<string, number>;
+  /** Only once a worker has managed tasks: the report stays as small as before otherwise. */
+  managed?: ManagedTaskCounters;
 }
 
 // ---------------------------------------------------------------- worker → primary
@@ -169,6 +203,9 @@ export interface QueueReplyMessage {
   results: QueueActionResult[];
 }
 
+/** Most entries a `history` message may carry (the `task_history` setting is capped to it). */
+export const MAX_HISTORY = 10_000;
+
 /** Bounds of a `servers` message: what the primary accepts to read. */
 export const MAX_SERVERS = 64;
 const MAX_ADDRESS_LENGTH = 256;
@@ -183,6 +220,38 @@ export interface LogsReopenedMessage {
   seq: number;
 }
 
+/**
+ * Permit requests and returns of limited task types, batched: one message per turn of the
+ * worker's event loop whatever the number of tasks. `acquire` holds [ref, type, priority] triples
+ * (ref: the worker's own number for the request); `release` the refs of permits given back or
+ * requests withdrawn (a cancelled queued task).
+ */
+export interface PermitsMessage {
+  [TAG]: 'permits';
+  acquire: Array<[number, string, number]>;
+  release: number[];
+}
+
+/** A rare, per-task event the primary logs and counts: never sent for a task without settings unless overdue. */
+export interface TaskAlertMessage {
+  [TAG]: 'task-alert';
+  kind: 'overdue' | 'time_limit' | 'hard_time_limit';
+  task: TaskInfo;
+}
+
+/** Answer to `task-op` (`result` is the op's own shape, see worker/task-ops.ts). */
+export interface TaskReplyMessage {
+  [TAG]: 'task-reply';
+  requestId: number;
+  result: unknown;
+}
+
+/** Sent just before a worker exits: its last ended tasks, so `tasks history` outlives a recycle. */
+export interface HistoryMessage {
+  [TAG]: 'history';
+  entries: TaskHistoryEntry[];
+}
+
 export type WorkerMessage =
   | LogsReopenedMessage
   | HelloMessage
@@ -195,7 +264,11 @@ export type WorkerMessage =
   | SyncMessage
   | CutMessage
   | QueuesMessage
-  | QueueReplyMessage;
+  | QueueReplyMessage
+  | PermitsMessage
+  | TaskAlertMessage
+  | TaskReplyMessage
+  | HistoryMessage;
 
 // ---------------------------------------------------------------- primary → worker
 
@@ -248,7 +321,34 @@ export interface ReopenLogsMessage {
   seq: number;
 }
 
-export type PrimaryMessage = RetireMessage | AbandonMessage | ListTasksMessage | SyncAckMessage | QueueCommandMessage | ReopenLogsMessage;
+/** Permits granted, by the refs of the worker's `acquire` entries; batched like `permits`. */
+export interface GrantMessage {
+  [TAG]: 'grant';
+  refs: number[];
+}
+
+export type TaskOp = 'list' | 'history' | 'cancel' | 'pause' | 'resume' | 'knows';
+
+/** A task operation from the CLI; every live worker answers with `task-reply` (requestId 0: no answer). */
+export interface TaskOpMessage {
+  [TAG]: 'task-op';
+  requestId: number;
+  op: TaskOp;
+  /** cancel: the task id. */
+  id?: string;
+  /** pause / resume: the type; absent = every type. */
+  type?: string;
+}
+
+export type PrimaryMessage =
+  | RetireMessage
+  | AbandonMessage
+  | ListTasksMessage
+  | SyncAckMessage
+  | QueueCommandMessage
+  | ReopenLogsMessage
+  | GrantMessage
+  | TaskOpMessage;
 
 // ---------------------------------------------------------------- worker environment
 
@@ -278,6 +378,10 @@ export interface RuntimeOptions {
   idleGraceMs: number;
   /** `drain_timeout`: the bound of long-lived connections in a drain without a primary, ms. */
   drainTimeoutMs: number;
+  /** Per task type settings (`task_types`); absent or empty = none (every task costs a Map insert). */
+  taskTypes?: Record<string, import('./config/task-types').TaskTypeSettings>;
+  /** Ended tasks remembered for `tasks history`. */
+  taskHistory?: number;
 }
 
 // ---------------------------------------------------------------- parsing
@@ -319,6 +423,7 @@ function isTaskCounters(v: unknown): v is TaskCounters {
   if (!isObj(v) || !isCount(v.started) || !isCount(v.completed) || !isCount(v.failed) || !isCount(v.cancelled)) {
     return false;
   }
+  if (v.managed !== undefined && !isManaged(v.managed)) return false;
   return isObj(v.activeByType) && Object.values(v.activeByType).every(isCount);
 }
 
@@ -329,6 +434,34 @@ function isQueueCounts(v: unknown): v is QueueCounts {
 }
 function isQueueNames(v: unknown): v is string[] {
   return Array.isArray(v) && v.length <= MAX_QUEUES && v.every(isQueueName);
+}
+
+function isManaged(v: unknown): boolean {
+  return (
+    isObj(v) &&
+    isObj(v.queuedByType) &&
+    Object.values(v.queuedByType).every(isCount) &&
+    isCount(v.overdue) &&
+    isCount(v.softLimitHits) &&
+    isCount(v.hardLimitHits) &&
+    isCount(v.retries)
+  );
+}
+
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isAcquire = (v: unknown): boolean => Array.isArray(v) && v.length === 3 && isCount(v[0]) && isStr(v[1]) && isNum(v[2]);
+
+function isHistoryEntry(v: unknown): boolean {
+  return (
+    isObj(v) &&
+    isStr(v.id) &&
+    isStr(v.type) &&
+    (v.status === 'completed' || v.status === 'failed' || v.status === 'cancelled') &&
+    isCount(v.startedAt) &&
+    isCount(v.durationMs) &&
+    (v.description === undefined || isStr(v.description)) &&
+    (v.error === undefined || isStr(v.error))
+  );
 }
 
 /**
@@ -371,6 +504,19 @@ export const WORKER_MESSAGES = {
       m.connections.every(isCutConnection),
   },
   'logs-reopened': { route: 'host', valid: (m) => isCount(m.seq) },
+  permits: {
+    route: 'supervisor',
+    valid: (m) => Array.isArray(m.acquire) && m.acquire.every(isAcquire) && Array.isArray(m.release) && m.release.every(isCount),
+  },
+  'task-alert': {
+    route: 'policy',
+    valid: (m) => (m.kind === 'overdue' || m.kind === 'time_limit' || m.kind === 'hard_time_limit') && isTaskInfo(m.task),
+  },
+  'task-reply': { route: 'supervisor', valid: (m) => isCount(m.requestId) },
+  history: {
+    route: 'supervisor',
+    valid: (m) => Array.isArray(m.entries) && m.entries.length <= MAX_HISTORY && m.entries.every(isHistoryEntry),
+  },
   servers: {
     route: 'policy',
     valid: (m) => Array.isArray(m.listening) && m.listening.length <= MAX_SERVERS && m.listening.every((a) => isStr(a) && a.length <= MAX_ADDRESS_LENGTH),
@@ -432,6 +578,8 @@ export function parseWorkerMessage(value: { [TAG]: unknown }): Parsed<WorkerMess
   return { ok: true, message: value as unknown as WorkerMessage };
 }
 
+const TASK_OPS = new Set<string>(['list', 'history', 'cancel', 'pause', 'resume', 'knows'] satisfies TaskOp[]);
+
 /** Primary → worker, one row a kind: its validator (all are handled by the worker runtime). */
 const PRIMARY_MESSAGES: Record<PrimaryMessage[typeof TAG], Valid> = {
   retire: (m) => isStr(m.reason) && isCount(m.idleGraceMs) && isOptionalCount(m.drainTimeoutMs),
@@ -440,6 +588,9 @@ const PRIMARY_MESSAGES: Record<PrimaryMessage[typeof TAG], Valid> = {
   'sync-ack': (m) => isCount(m.seq),
   'queue-command': (m) => isCount(m.requestId) && (m.action === 'pause' || m.action === 'resume') && isQueueNames(m.queues),
   'reopen-logs': (m) => isCount(m.seq),
+  grant: (m) => Array.isArray(m.refs) && m.refs.every(isCount),
+  'task-op': (m) =>
+    isCount(m.requestId) && isStr(m.op) && TASK_OPS.has(m.op) && (m.id === undefined || isStr(m.id)) && (m.type === undefined || isStr(m.type)),
 };
 
 /** Checks a tagged message from the primary (the worker side of the same contract). */

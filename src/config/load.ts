@@ -4,6 +4,7 @@
  * returns one deeply frozen `Settings`. Every problem is a SmartworkersError with a
  * one-line message naming the key, where the value came from, the value and what is accepted.
  */
+import { parseTaskTypes } from './task-types';
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, resolve } from 'node:path';
@@ -359,6 +360,11 @@ function defaultValue(setting: Setting): unknown {
 
 /** Parses a value for `setting`; throws the one-line SW_CONFIG_INVALID when it is not accepted. */
 function given(setting: Setting, raw: unknown, key: string, from: string, baseDir: string, textual: boolean): Given {
+  if (setting.kind === 'task-types') {
+    // One line naming the exact key that is wrong (`task_types.crm.concurrency`), not the whole map.
+    const parsed = parseTaskTypes(raw, key);
+    if (!parsed.ok) throw new SmartworkersError('SW_CONFIG_INVALID', `config: ${parsed.error} (from ${from})`);
+  }
   const value = parseSettingValue(setting, raw, baseDir);
   if (value === undefined) throw invalid(key, from, describeAccepted(setting, textual), raw, setting.secret);
   return { value, raw, key, from };

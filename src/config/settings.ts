@@ -16,6 +16,7 @@ import {
   parseStringMap,
 } from './parse';
 import { CRON_ACCEPTS, parseCron } from './cron';
+import { parseTaskTypes, TASK_TYPES_ACCEPTS } from './task-types';
 
 export type SettingKind =
   | 'duration' // ms
@@ -30,7 +31,8 @@ export type SettingKind =
   | 'enum' // one of `choices`
   | 'cron' // a cron expression (see cron.ts), kept as written
   | 'watch' // true/false, or a list of paths to watch (true = the app's cwd, `.`)
-  | 'workers'; // a whole number >= 1, or `auto` (what auto means: `auto`)
+  | 'workers' // a whole number >= 1, or `auto` (what auto means: `auto`)
+  | 'task-types'; // a map of task type → settings (see task-types.ts)
 
 /** `app`: per worker group (an entry of `apps:`, or the single app); `global`: the primary. */
 export type SettingScope = 'app' | 'global';
@@ -43,7 +45,7 @@ interface SettingRow<Field extends string> {
   kind: SettingKind;
   description: string;
   /** In the form a YAML file would hold it; absent = unset, or computed (see defaultText). */
-  default?: string | number | boolean | readonly string[] | Readonly<Record<string, string>>;
+  default?: string | number | boolean | readonly string[] | Readonly<Record<string, string>> | Readonly<Record<string, never>>;
   /** Shown in the docs instead of the default when there is no literal default. */
   defaultText?: string;
   /** count: the smallest value; duration: the smallest value in ms. */
@@ -285,6 +287,22 @@ const APP_ROWS = [
     pattern: { regex: /^(?:tcp:\/\/[^\s/]+:\d+|https?:\/\/[^\s/]+(?:\/\S*)?)$/, accepts: 'a probe like `tcp://127.0.0.1:8000` or `http://127.0.0.1:8000/health`' },
     description: 'Process apps: a worker is ready once this answers (a TCP connection, or an HTTP status below 500), tried every 200ms until `boot_timeout`. Without it a process worker is ready when it has started, or on `process.send(\'ready\')` with `wait_ready` (Node programs).',
   },
+  {
+    key: 'max_tasks', field: 'maxTasks', kind: 'count', default: 0, min: 0,
+    description: "Background tasks a worker may start before it is recycled (surge-then-retire, task-aware), as Celery's max-tasks-per-child; 0 = never.",
+  },
+  {
+    key: 'max_tasks_jitter', field: 'maxTasksJitter', kind: 'count', default: 0, min: 0,
+    description: "Each worker's limit is max_tasks plus a random whole number in [0, jitter].",
+  },
+  {
+    key: 'task_types', field: 'taskTypes', kind: 'task-types', default: {},
+    description: 'Per task type: `concurrency` (cluster-wide, 0 = none), `priority`, `time_limit` (soft: aborts the signal), `hard_time_limit` (task failed, worker recycled), `retries`, `retry_delay` (doubles per retry), `stale_after` (default 3 × the estimate). See Background tasks. Env var or flag: JSON.',
+  },
+  {
+    key: 'task_history', field: 'taskHistory', kind: 'count', default: 100, min: 0,
+    description: 'Ended tasks each worker remembers for `smartworkers tasks history` (bounded memory).',
+  },
 ] as const satisfies readonly AppSettingRow[];
 
 const GLOBAL_ROWS = [
@@ -397,6 +415,8 @@ export function describeAccepted(setting: Setting, textual: boolean): string {
       return textual ? 'true or false, or paths (a JSON array or space-separated words)' : 'true or false, or a list of paths';
     case 'workers':
       return `a whole number >= 1 or \`auto\` (${setting.auto})`;
+    case 'task-types':
+      return textual ? `${TASK_TYPES_ACCEPTS}, as JSON` : TASK_TYPES_ACCEPTS;
   }
 }
 
@@ -450,6 +470,10 @@ export function parseSettingValue(setting: Setting, raw: unknown, baseDir: strin
       if (typeof raw === 'string' && raw.trim().toLowerCase() === AUTO) return AUTO;
       const count = parseCount(raw);
       return count !== undefined && count >= 1 ? count : undefined;
+    }
+    case 'task-types': {
+      const parsed = parseTaskTypes(raw);
+      return parsed.ok ? parsed.value : undefined;
     }
   }
 }

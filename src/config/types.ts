@@ -4,6 +4,7 @@
  * env vars `SMARTWORKERS_MAX_REQUESTS`; here they are camelCase. Durations are ms,
  * sizes bytes. The settings table in `settings.ts` is the single source for all of them.
  */
+import type { TaskTypesSettings } from './task-types';
 
 export type LogFormat = 'json' | 'pretty';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
@@ -116,6 +117,14 @@ export interface AppSettings {
   stopSignal: StopSignalName;
   /** Process apps: `tcp://host:port` or `http://host:port/path`; the worker is ready once it answers. */
   readyProbe?: string;
+  /** Tasks a worker may start before it is recycled; 0 = never. */
+  maxTasks: number;
+  /** Upper bound of the random extra added to max_tasks per worker. */
+  maxTasksJitter: number;
+  /** Per task type settings (limits, priorities, time limits, retries). */
+  taskTypes: TaskTypesSettings;
+  /** Ended tasks each worker remembers for `tasks history`. */
+  taskHistory: number;
 }
 
 /** `listening`: its first server listens; `message`: process.send('ready'); `online`: its process started. */

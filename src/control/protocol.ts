@@ -9,7 +9,7 @@
  * Plain validators rather than a schema library: every error names what was wrong and
  * what is accepted, in the catalogue's one-line form.
  */
-import type { ActionResult, ActiveTask, RecycleTarget, ScaleSpec } from './types';
+import type { ActionResult, ActiveTask, RecycleTarget, ScaleSpec, TaskHistoryResult } from './types';
 import type { StatusSnapshot } from '../status/snapshot';
 import type { QueueStatus } from '../bullmq/board';
 import type { QueueActionResult } from '../bullmq/types';
@@ -21,7 +21,7 @@ export const CONTROL_PROTOCOL_VERSION = 1;
 /** Longest request line a server reads, in bytes (newline excluded). */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
-export const COMMANDS = ['status', 'tasks', 'reload', 'recycle', 'scale', 'stop', 'deploy', 'queues', 'logs'] as const;
+export const COMMANDS = ['status', 'tasks', 'reload', 'recycle', 'scale', 'stop', 'deploy', 'queues', 'logs', 'task-cancel', 'task-history', 'task-pause', 'task-resume'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** Arguments of each command. `wait: false` answers as soon as the action has begun. */
@@ -37,6 +37,10 @@ export interface CommandArgs {
   /** BullMQ queues (`smartworkers/bullmq`): list them, or pause / resume one or all in Redis. */
   queues: { action?: 'list' | 'pause' | 'resume'; queue?: string };
   logs: Record<string, never>;
+  'task-cancel': { id: string };
+  'task-history': { app?: string; type?: string; failed?: boolean };
+  'task-pause': { app?: string; type?: string };
+  'task-resume': { app?: string; type?: string };
 }
 
 export interface TasksResult {
@@ -56,6 +60,10 @@ export interface CommandResults {
   deploy: ActionResult;
   queues: QueuesResult;
   logs: LogsResult;
+  'task-cancel': ActionResult;
+  'task-history': TaskHistoryResult;
+  'task-pause': ActionResult;
+  'task-resume': ActionResult;
 }
 
 /** `queues`: every known queue with its latest counts, and what a pause or resume did to each. */
@@ -105,6 +113,7 @@ interface ArgSpec {
 const WAIT: ArgSpec = { accepted: 'true or false', check: (v) => typeof v === 'boolean' };
 const FORCE: ArgSpec = { accepted: 'true or false', check: (v) => typeof v === 'boolean' };
 const APP: ArgSpec = { accepted: 'an app name', check: isAppName };
+const TYPE: ArgSpec = { accepted: 'a task type', check: (v) => typeof v === 'string' && v.length > 0 && v.length <= 64 };
 
 const ARG_SPECS: Record<CommandName, Record<string, ArgSpec>> = {
   status: {},
@@ -133,6 +142,10 @@ const ARG_SPECS: Record<CommandName, Record<string, ArgSpec>> = {
     queue: { accepted: 'a queue name', check: isAppName },
   },
   logs: {},
+  'task-cancel': { id: { accepted: 'a task id', check: (v) => typeof v === 'string' && v.length > 0 && v.length <= 200, required: true } },
+  'task-history': { app: APP, type: TYPE, failed: { accepted: 'true or false', check: (v) => typeof v === 'boolean' } },
+  'task-pause': { app: APP, type: TYPE },
+  'task-resume': { app: APP, type: TYPE },
 };
 
 function describeArgs(cmd: CommandName): string {

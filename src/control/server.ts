@@ -355,7 +355,20 @@ async function execute(request: ControlRequest, control: ClusterControl): Promis
     case 'logs':
       if (!control.logs) throw new SmartworkersError('SW_CONTROL_ACTION_FAILED', 'this primary does not list its log files');
       return control.logs();
+    case 'task-cancel':
+      return need(control.cancelTask, 'task-cancel').call(control, request.args.id);
+    case 'task-history':
+      return need(control.taskHistory, 'task-history').call(control, request.args);
+    case 'task-pause':
+      return need(control.pauseTasks, 'task-pause').call(control, request.args.app, request.args.type, true);
+    case 'task-resume':
+      return need(control.pauseTasks, 'task-resume').call(control, request.args.app, request.args.type, false);
   }
+}
+
+function need<F>(method: F | undefined, cmd: string): F {
+  if (method === undefined) throw new Error(`'${cmd}' is not supported by this primary`);
+  return method;
 }
 
 function toReplyError(error: unknown): ReplyError {

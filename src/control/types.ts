@@ -4,7 +4,7 @@
  */
 import type { QueuesResult } from './protocol';
 import type { LogsResult } from '../logs/query';
-import type { TaskInfo } from '../protocol';
+import type { TaskHistoryEntry, TaskInfo } from '../protocol';
 import type { StatusSnapshot } from '../status/snapshot';
 import type { ClusterState, Effect, SupervisorEvent } from '../supervisor/state';
 
@@ -66,4 +66,23 @@ export interface ClusterControl {
   logs?(): LogsResult;
   /** Calls `observer` after every step until the returned function is called (the dashboard's recycle timeline). */
   observe?(observer: StepObserver): () => void;
+  // Managed tasks (optional: a control without them answers SW_CONTROL_ACTION_FAILED).
+  /** Cancels a running or queued task by id, whichever worker runs it. */
+  cancelTask?(id: string): Promise<ActionResult>;
+  /** The last ended tasks of every worker, exited ones included, oldest first. */
+  taskHistory?(filter: { app?: string; type?: string; failed?: boolean }): Promise<TaskHistoryResult>;
+  /** Pauses (or resumes) new `run` calls of a type, or of every type, in every worker of the app(s). */
+  pauseTasks?(app: string | undefined, type: string | undefined, paused: boolean): Promise<ActionResult>;
+}
+
+export interface HistoryRow extends TaskHistoryEntry {
+  app: string;
+  workerId: number;
+  slot: number;
+  /** The worker has exited since (its history was kept by the primary). */
+  exited: boolean;
+}
+
+export interface TaskHistoryResult {
+  entries: HistoryRow[];
 }

@@ -9,6 +9,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { ClusterControl } from '../control/types';
 import { registerQueueMetrics } from '../bullmq/metrics';
+import { registerTaskMetrics } from './task-metrics';
 import { RECYCLE_REASONS, SLOT_STOP_REASONS, type StatusSnapshot, type WorkerStateName, type WorkerStatus } from './snapshot';
 
 export const WORKER_STATES: readonly WorkerStateName[] = [
@@ -117,6 +118,7 @@ export function createStatusMetrics(control: ClusterControl, options: StatusMetr
       },
     });
   };
+  registerTaskMetrics(registers, snapshot);
   counter('smartworkers_requests_served_total', 'HTTP requests served by all workers, including exited ones.', (s) => s.totals.requestsServed);
   counter('smartworkers_tasks_started_total', 'Background tasks started in all workers.', (s) => s.totals.tasksStarted);
   new Counter({

@@ -12,10 +12,10 @@ export type SlotStopReason = 'autorestart' | 'max_restarts' | 'boot_failed';
 
 export const SLOT_STOP_REASONS: readonly SlotStopReason[] = ['autorestart', 'max_restarts', 'boot_failed'];
 
-export type RecycleReason = 'max_requests' | 'memory' | 'memory_hard' | 'timeout' | 'reload' | 'manual' | 'crash' | 'scale' | 'signal';
+export type RecycleReason = 'max_requests' | 'memory' | 'memory_hard' | 'timeout' | 'reload' | 'manual' | 'crash' | 'scale' | 'signal' | 'max_tasks' | 'hard_time_limit';
 
 export const RECYCLE_REASONS: readonly RecycleReason[] = [
-  'max_requests', 'memory', 'memory_hard', 'timeout', 'reload', 'manual', 'crash', 'scale', 'signal',
+  'max_requests', 'memory', 'memory_hard', 'timeout', 'reload', 'manual', 'crash', 'scale', 'signal', 'max_tasks', 'hard_time_limit',
 ];
 
 export interface WorkerStatus {
@@ -128,4 +128,6 @@ export interface StatusSnapshot {
   draining?: DrainingStatus;
   /** BullMQ queues (`smartworkers/bullmq`), present once a worker reported one. */
   queues?: QueueStatus[];
+  /** Managed background tasks by app (permits, queues, time limits); absent when no app has task settings. */
+  taskManagement?: Record<string, import('../supervisor/task-broker').TaskManagementStatus>;
 }

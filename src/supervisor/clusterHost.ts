@@ -50,6 +50,9 @@ export function workerEnv(spec: ForkSpec, base: NodeJS.ProcessEnv): Record<strin
     idleGraceMs: spec.app.drainIdleGrace,
     drainTimeoutMs: spec.app.drainTimeout,
   };
+  // Task settings only when there are some: a worker without them runs the unmanaged fast path.
+  if (spec.app.taskTypes !== undefined && Object.keys(spec.app.taskTypes).length > 0) runtime.taskTypes = { ...spec.app.taskTypes };
+  if (spec.app.taskHistory !== undefined) runtime.taskHistory = spec.app.taskHistory;
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(base)) if (v !== undefined && !PRIMARY_ONLY_ENV.has(k)) env[k] = v;
   // What pm2 puts in every process's env and apps commonly read; the app's own `env` wins.

@@ -11,6 +11,7 @@ import { buildSnapshot } from './snapshot';
 import type { ClusterState, Command } from './state';
 import type { Supervisor } from './supervisor';
 import { describeLogs } from '../logs/query';
+import { createTaskControl } from './task-control';
 
 export interface ControlOptions {
   configSource: string;
@@ -78,6 +79,8 @@ export function createClusterControl(supervisor: Supervisor, options: ControlOpt
   }
 
   return {
+    ...createTaskControl(supervisor),
+
     snapshot(): StatusSnapshot {
       const snap = buildSnapshot(supervisor.state, now(), {
         pid: process.pid,
@@ -86,7 +89,9 @@ export function createClusterControl(supervisor: Supervisor, options: ControlOpt
         rssBytes: process.memoryUsage.rss(),
       });
       const queues = supervisor.queues.snapshot(now());
-      return queues.length > 0 ? { ...snap, queues } : snap;
+      const withQueues = queues.length > 0 ? { ...snap, queues } : snap;
+      const taskManagement = supervisor.taskBroker.status();
+      return Object.keys(taskManagement).length > 0 ? { ...withQueues, taskManagement } : withQueues;
     },
 
     async queues(action, queue): Promise<QueuesResult> {

@@ -36,6 +36,8 @@ export interface WorkerRecord {
   lastHeartbeatAt: number | null;
   /** max_requests + this worker's jitter draw; 0 = none. */
   requestLimit: number;
+  /** max_tasks + this worker's jitter draw; 0 = none. */
+  taskLimit: number;
   served: number;
   inflight: number;
   connections: number;

@@ -15,6 +15,7 @@ import { initialState, step } from './policy';
 import { createSampler, type Usage } from './procstat';
 import { activeSettings, liveWorkers } from './queries';
 import type { ClusterState, Effect, MemorySample, PrimarySignal, SupervisorEvent } from './state';
+import { TaskBroker } from './task-broker';
 
 /** How often deadlines, backoffs and heartbeats are checked. */
 export const TICK_MS = 100;
@@ -57,9 +58,15 @@ export class Supervisor {
   private exited = false;
   private sampling = false;
   private sampler: ((pids: number[]) => Promise<Usage>) | null = null;
+  /** Permits of limited task types and the `tasks` operations (see task-broker.ts). */
+  readonly taskBroker: TaskBroker;
 
   constructor(private readonly deps: SupervisorDeps) {
     this.current = initialState(deps.settings, deps.clock.now());
+    this.taskBroker = new TaskBroker(deps.host, () => this.current, () => deps.clock.now());
+    this.onStep((_state, event) => {
+      if (event.type === 'settings') this.taskBroker.settingsChanged();
+    });
     deps.host.onEvent((e) => this.onHostEvent(e));
   }
 
@@ -265,11 +272,13 @@ export class Supervisor {
       else if (m.$sw === 'tasks') this.taskRequests.get(m.requestId)?.(m.tasks, e.id);
       else if (m.$sw === 'queues') this.queues.update(e.id, m.hosted, m.counts, m.sampledAt, Date.now());
       else if (m.$sw === 'queue-reply') this.queueRequests.get(m.requestId)?.(m.results);
+      else this.taskBroker.handle(e.id, m); // permits, task-reply, history
       return;
     }
     if (e.type === 'exit') {
       this.badMessages.delete(e.id);
       this.queues.forget(e.id);
+      this.taskBroker.workerGone(e.id);
     }
     this.dispatch(e);
   }

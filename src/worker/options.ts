@@ -1,7 +1,10 @@
 /** Reads the {@link RuntimeOptions} the primary passes in `SMARTWORKERS_RUNTIME`. */
-import type { RuntimeOptions } from '../protocol';
+import { MAX_HISTORY, type RuntimeOptions } from '../protocol';
+import { checkResolvedTaskTypes } from '../config/task-types';
 
-export const DEFAULT_RUNTIME_OPTIONS: Readonly<RuntimeOptions> = Object.freeze({
+const NUMERIC_KEYS = ['heartbeatMs', 'reportIntervalMs', 'requestLimit', 'gracefulTimeoutMs', 'idleGraceMs', 'drainTimeoutMs'] as const;
+
+export const DEFAULT_RUNTIME_OPTIONS: Readonly<Required<Pick<RuntimeOptions, (typeof NUMERIC_KEYS)[number]>>> = Object.freeze({
   heartbeatMs: 1_000,
   reportIntervalMs: 100,
   requestLimit: 0,
@@ -33,8 +36,18 @@ export function parseRuntimeOptions(json: string): { options: RuntimeOptions; wa
   } catch {
     warnings.push(`not valid JSON: ${json.slice(0, 80)}`);
   }
-  const options = { ...DEFAULT_RUNTIME_OPTIONS };
-  for (const key of Object.keys(DEFAULT_RUNTIME_OPTIONS) as Array<keyof RuntimeOptions>) {
+  const options: RuntimeOptions = { ...DEFAULT_RUNTIME_OPTIONS };
+  // Validated by the primary's config loader; re-checked here so a mismatched primary cannot break the worker.
+  if (given.taskTypes !== undefined) {
+    const parsed = checkResolvedTaskTypes(given.taskTypes);
+    if (parsed !== null) options.taskTypes = parsed;
+    else warnings.push(`expected \`taskTypes\` to be a map of task types to settings, got ${JSON.stringify(given.taskTypes).slice(0, 80)}; no task type is managed`);
+  }
+  if (given.taskHistory !== undefined) {
+    if (isCount(given.taskHistory)) options.taskHistory = Math.min(MAX_HISTORY, Math.floor(given.taskHistory));
+    else warnings.push(`expected \`taskHistory\` to be a number >= 0, got ${JSON.stringify(given.taskHistory)}`);
+  }
+  for (const key of NUMERIC_KEYS) {
     const value = given[key];
     if (value === undefined) continue;
     if (isCount(value)) options[key] = value;

@@ -28,10 +28,15 @@ import { parseRuntimeOptions } from './options';
 import { RequestTracker } from './requests';
 import { Reporter } from './reporter';
 import { Drain } from './drain';
-import { taskRegistry } from './tasks';
 import { runAbandon, runLeave } from './leave-hooks';
 import { installLogWriter, type LogWriter } from '../logs/writer';
 import { LOGS_ENV, type WorkerLogConfig } from '../logs/targets';
+import { taskRegistry, type TaskRegistry } from './tasks';
+import { RemotePermits } from './permits-client';
+import { answerTaskOp } from './task-ops';
+
+/** How often running tasks are checked against their stale threshold (overdue, logged once). */
+const OVERDUE_SWEEP_MS = 500;
 
 /** Set once a copy of the runtime has started, so a second preload does not start another. */
 const STARTED_KEY = Symbol.for('smartworkers.runtime');
@@ -59,6 +64,15 @@ function start(): void {
   for (const warning of warnings) log(`${ENV.runtime}: ${warning}`);
 
   const tasks = taskRegistry();
+  tasks.configure({ taskTypes: options.taskTypes, historySize: options.taskHistory });
+  const permits = new RemotePermits();
+  let grant: (ref: number) => void = () => {};
+  tasks.setPermits((granted) => {
+    grant = granted;
+    return permits;
+  });
+  tasks.onAlert((kind, task) => sendToPrimary({ [TAG]: 'task-alert', kind, task }));
+  setInterval(() => tasks.sweepOverdue(), OVERDUE_SWEEP_MS).unref();
   // The tracker's hooks run only once requests arrive, after everything below exists.
   const requests: RequestTracker = new RequestTracker({
     onRequest: (served) => reporter.onRequest(served),
@@ -69,7 +83,13 @@ function start(): void {
     onServers: () => serversChanged(),
   });
   const reporter = new Reporter({ requests: () => requests.counts(), tasks: () => tasks.counters() }, options);
-  const drain = new Drain({ requests, tasks, reporter, log, exit: (code) => process.exit(code), sync: syncWithPrimary });
+  // Before the exit barrier: pending permit returns, and the last ended tasks for `tasks history`.
+  const syncBeforeExit = (done: () => void): void => {
+    permits.flush();
+    sendToPrimary({ [TAG]: 'history', entries: tasks.history() });
+    syncWithPrimary(done);
+  };
+  const drain = new Drain({ requests, tasks, reporter, log, exit: (code) => process.exit(code), sync: syncBeforeExit });
 
   // Servers listen in bursts (an app opening several at once): one message per burst.
   let serversPending = false;
@@ -85,7 +105,9 @@ function start(): void {
   tasks.onChange(() => reporter.markDirty());
   reportBeforeDisconnect(reporter);
   requests.start();
-  installLifecycle(drain, options, tasks.active, logs);
+  installLifecycle(drain, options, tasks, logs, (refs) => {
+    for (const ref of refs) grant(ref);
+  });
   reporter.start();
 }
 
@@ -118,7 +140,8 @@ function reportBeforeDisconnect(reporter: Reporter): void {
   };
 }
 
-function installLifecycle(drain: Drain, options: RuntimeOptions, activeTasks: () => TaskInfo[], logs: LogWriter | undefined): void {
+function installLifecycle(drain: Drain, options: RuntimeOptions, tasks: TaskRegistry, logs: LogWriter | undefined, onGrant: (refs: number[]) => void): void {
+  const activeTasks = (): TaskInfo[] => tasks.active();
   // Keep node:cluster from exiting the worker when the channel closes (see the header).
   cluster.worker!.exitedAfterDisconnect = true;
   process.once('disconnect', () => {
@@ -145,9 +168,19 @@ function installLifecycle(drain: Drain, options: RuntimeOptions, activeTasks: ()
         drain.retire(message.idleGraceMs, message.drainTimeoutMs, message.reason);
         return;
       case 'abandon':
-        // Integrations hand their work back first (bounded), then the tasks are reported lost.
+        // A forced stop: tell the tasks through their signals; integrations hand their work back
+        // first (bounded), then the tasks are reported lost.
+        tasks.abortAll('forced_stop');
         runAbandon(() => drain.abandon());
         return;
+      case 'grant':
+        onGrant(message.refs);
+        return;
+      case 'task-op': {
+        const result = answerTaskOp(tasks, message);
+        if (message.requestId !== 0) sendToPrimary({ [TAG]: 'task-reply', requestId: message.requestId, result });
+        return;
+      }
       case 'list-tasks':
         sendToPrimary({ [TAG]: 'tasks', requestId: message.requestId, tasks: activeTasks() });
         return;

@@ -39,7 +39,7 @@ describe('control protocol requests', () => {
       const parsed = parseRequest({ v: 1, id: 'r1', cmd, args });
       expect(parsed, `${cmd} ${JSON.stringify(args)}`).toEqual({ ok: true, request: { v: 1, id: 'r1', cmd, args } });
     }
-    expect(COMMANDS).toEqual(['status', 'tasks', 'reload', 'recycle', 'scale', 'stop', 'deploy', 'queues', 'logs']);
+    expect(COMMANDS).toEqual(['status', 'tasks', 'reload', 'recycle', 'scale', 'stop', 'deploy', 'queues', 'logs', 'task-cancel', 'task-history', 'task-pause', 'task-resume']);
   });
 
   it('treats missing args as none', () => {
@@ -60,7 +60,7 @@ describe('control protocol requests', () => {
     expect(wrongVersion.id).toBe(1);
     expect(wrongVersion.message).toMatch(/version 'v' to be 1, got 2/);
     expect(rejected('{"v":1,"id":1,"cmd":"restart"}').message).toBe(
-      'unknown command "restart"; expected one of status, tasks, reload, recycle, scale, stop, deploy, queues, logs',
+      'unknown command "restart"; expected one of status, tasks, reload, recycle, scale, stop, deploy, queues, logs, task-cancel, task-history, task-pause, task-resume',
     );
     expect(rejected('{"v":1,"id":1,"cmd":"status","extra":1}').message).toMatch(/unknown request field 'extra'/);
     expect(rejected('{"v":1,"id":1,"cmd":"status","args":[]}').message).toMatch(/'args' to be an object/);

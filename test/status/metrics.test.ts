@@ -36,7 +36,15 @@ describe('Prometheus metrics', () => {
       'smartworkers_recycles_total',
       'smartworkers_requests_served_total',
       'smartworkers_slots_stopped',
+      'smartworkers_task_permit_wait_seconds',
+      'smartworkers_task_permits',
+      'smartworkers_task_permits_in_use',
+      'smartworkers_task_retries_total',
+      'smartworkers_task_time_limit_hits_total',
+      'smartworkers_task_type_paused',
       'smartworkers_tasks_finished_total',
+      'smartworkers_tasks_overdue_total',
+      'smartworkers_tasks_queued',
       'smartworkers_tasks_started_total',
       'smartworkers_worker_active_tasks',
       'smartworkers_worker_connections',
@@ -108,7 +116,7 @@ describe('Prometheus metrics', () => {
     expect(value(families.get('smartworkers_tasks_finished_total'), { outcome: 'cancelled' })).toBe(4);
     expect(value(families.get('smartworkers_tasks_finished_total'), { outcome: 'lost' })).toBe(1);
     expect(families.get('smartworkers_recycles_total')!.samples.map((s) => [s.labels.reason, s.value])).toEqual([
-      ['max_requests', 3], ['memory', 1], ['memory_hard', 0], ['timeout', 0], ['reload', 2], ['manual', 0], ['crash', 0], ['scale', 0], ['signal', 0],
+      ['max_requests', 3], ['memory', 1], ['memory_hard', 0], ['timeout', 0], ['reload', 2], ['manual', 0], ['crash', 0], ['scale', 0], ['signal', 0], ['max_tasks', 0], ['hard_time_limit', 0],
     ]);
     expect(value(families.get('smartworkers_recycles_delayed_by_tasks_total'))).toBe(2);
     expect(value(families.get('smartworkers_recycle_task_wait_seconds_total'))).toBe(4.1);

@@ -162,7 +162,7 @@ describe('tasks outside smartworkers', () => {
   });
 
   it('the public object exposes only the documented methods', () => {
-    expect(Object.keys(tasks).sort()).toEqual(['active', 'hasActive', 'register', 'run', 'stats', 'track', 'unregister']);
+    expect(Object.keys(tasks).sort()).toEqual(['active', 'cancel', 'hasActive', 'history', 'pause', 'register', 'resume', 'run', 'stats', 'track', 'unregister']);
     expect(Object.isFrozen(tasks)).toBe(true);
   });
 });

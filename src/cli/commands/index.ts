@@ -8,9 +8,9 @@ import { processIO, type CommandIO } from './io';
 import { SOCKET_ENV } from './socket';
 import { runStatus, watchStatus } from './status';
 import { runList } from './list';
-import { runTasks } from './tasks';
 import { runQueues } from './queues';
 import { runLogs } from './logs';
+import { runTaskCancel, runTaskHistory, runTaskPause, runTasks } from './tasks';
 
 export interface OperateCommandsOptions {
   /** Where output goes and what cwd/env are (tests pass their own). Default: the process's. */
@@ -63,9 +63,28 @@ export function registerOperateCommands(program: Command, options: OperateComman
       return run(watchStatus(opts, io(), { signal: controller.signal }).finally(() => process.off('SIGINT', stop)));
     });
 
-  withConnection(program.command('tasks').description('List every active background task in every worker.')).action(
+  // `--socket` and friends after a subcommand are the parent's by commander's rules: read both.
+  const tasks = withConnection(program.command('tasks').description('List every running and queued background task in every worker; cancel, history, pause, resume.')).action(
     (opts: Record<string, unknown>) => run(runTasks(opts, io())),
   );
+  withConnection(tasks.command('cancel').description('Cancel a running task (its signal is aborted) or a queued one (it never starts).').argument('<id>', 'the task id, as `smartworkers tasks` lists it')).action(
+    (id: string, _opts: unknown, command: Command) => run(runTaskCancel(id, command.optsWithGlobals(), io())),
+  );
+  withConnection(tasks.command('history').description('The last ended tasks of every worker (task_history each), exited workers included.'))
+    .option('--type <type>', 'only tasks of this type')
+    .option('--failed', 'only failed tasks (timed out included)')
+    .option('--app <name>', 'only this app')
+    .action((_opts: unknown, command: Command) => run(runTaskHistory(command.optsWithGlobals(), io())));
+  for (const [name, paused] of [['pause', true], ['resume', false]] as const) {
+    withConnection(
+      tasks
+        .command(name)
+        .description(paused ? 'New tasks.run calls of this type (default: every type) wait; running ones finish; HTTP keeps serving.' : 'Let paused task types start again.')
+        .argument('[type]', 'the task type (default: every type)'),
+    )
+      .option('--app <name>', 'only this app')
+      .action((type: string | undefined, _opts: unknown, command: Command) => run(runTaskPause(type, paused, command.optsWithGlobals(), io())));
+  }
 
   withConnection(
     program

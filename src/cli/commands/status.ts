@@ -147,6 +147,15 @@ export function renderStatus(s: StatusSnapshot): string {
     lines.push(`connections cut: ${t.connectionsCutTotal} (${parts.join(' · ')})`);
   }
   for (const q of s.queues ?? []) lines.push(`queue ${describeQueue(q)}`);
+  // Managed tasks (task_types): one line per app that has them.
+  for (const [app, m] of Object.entries(s.taskManagement ?? {})) {
+    const permits = Object.entries(m.permits).map(([type, p]) => `${type} ${p.inUse}/${p.limit} (${p.queued} waiting)`);
+    const queued = formatCounts(m.queuedByType);
+    lines.push(
+      `managed tasks ${app}: permits ${permits.join(', ') || 'none'} · queued: ${queued || 'none'}${m.paused.length ? ` · paused: ${m.paused.join(', ')}` : ''} · ` +
+        `time limits ${m.softLimitHits} soft / ${m.hardLimitHits} hard · ${m.overdue} overdue · ${m.retries} retries`,
+    );
+  }
   return lines.join('\n');
 }
 

@@ -136,6 +136,12 @@ export function drawRequestLimit(app: AppSettings, random: () => number): number
   return app.maxRequests + Math.floor(random() * (app.maxRequestsJitter + 1));
 }
 
+/** max_tasks plus a uniform draw in [0, jitter], as for max_requests. */
+export function drawTaskLimit(app: AppSettings, random: () => number): number {
+  if (!(app.maxTasks > 0)) return 0;
+  return app.maxTasks + Math.floor(random() * ((app.maxTasksJitter ?? 0) + 1));
+}
+
 /** The latest version of a worker in this step (a caller may hold an older one). */
 export function current(ctx: Ctx, w: WorkerRecord): WorkerRecord {
   return ctx.s.workers[w.id] ?? w;
@@ -267,6 +273,7 @@ export function fork(ctx: Ctx, app: AppRuntime, slot: number, replaces: WorkerRe
     readyAt: null,
     lastHeartbeatAt: null,
     requestLimit: drawRequestLimit(app.settings, ctx.env.random),
+    taskLimit: drawTaskLimit(app.settings, ctx.env.random),
     served: 0,
     inflight: 0,
     connections: 0,

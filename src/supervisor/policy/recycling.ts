@@ -56,11 +56,19 @@ export function detectLimits(ctx: Ctx, app: AppRuntime): void {
   for (const w of liveWorkers(ctx.s, app.settings.name)) detectLimit(ctx, w);
 }
 
-/** max_requests reached: recycle. True when this call asked for the recycle. */
+/** max_requests or max_tasks reached: recycle. True when this call asked for the recycle. */
 export function detectLimit(ctx: Ctx, w: WorkerRecord): boolean {
-  if (w.state !== 'ready' || w.recycle || w.requestLimit <= 0 || w.served < w.requestLimit) return false;
-  requestRecycle(ctx, w, 'max_requests', false);
-  return true;
+  if (w.state !== 'ready' || w.recycle) return false;
+  if (w.requestLimit > 0 && w.served >= w.requestLimit) {
+    requestRecycle(ctx, w, 'max_requests', false);
+    return true;
+  }
+  // Started tasks, as Celery's max-tasks-per-child: the worker finishes them while it retires.
+  if (w.taskLimit > 0 && w.tasks.started >= w.taskLimit) {
+    requestRecycle(ctx, w, 'max_tasks', false);
+    return true;
+  }
+  return false;
 }
 
 export function scheduleRecycles(ctx: Ctx, app: AppRuntime): void {

@@ -148,6 +148,9 @@ export function onMessage(ctx: Ctx, id: number, m: PolicyMessage): void {
     case 'cut':
       onCut(ctx, found, m);
       return;
+    case 'task-alert':
+      onTaskAlert(ctx, found, m);
+      return;
     case 'servers': {
       const w = mutWorker(ctx, found);
       w.servers = m.listening;
@@ -157,6 +160,25 @@ export function onMessage(ctx: Ctx, id: number, m: PolicyMessage): void {
       return;
     }
   }
+}
+
+/**
+ * A managed task's rare event: overdue (logged once: the worker sends it once), a soft time limit
+ * (logged), a hard time limit (the task is recorded failed; a promise cannot be stopped, the
+ * process can: the worker is recycled surge-then-retire, its other tasks finish first).
+ */
+function onTaskAlert(ctx: Ctx, found: WorkerRecord, m: Extract<PolicyMessage, { $sw: 'task-alert' }>): void {
+  const task = { id: m.task.id, type: m.task.type, description: m.task.description, runningMs: Math.max(0, ctx.env.now - m.task.startedAt) };
+  if (m.kind === 'overdue') {
+    log(ctx, 'warn', 'task overdue: running past its stale_after (or 3 × its estimate)', { ...who(found), task, estimatedMs: m.task.estimatedMs });
+    return;
+  }
+  if (m.kind === 'time_limit') {
+    log(ctx, 'warn', 'task past its time_limit: its signal was aborted', { ...who(found), task });
+    return;
+  }
+  log(ctx, 'error', 'task past its hard_time_limit: recorded failed (timed out), recycling its worker', { ...who(found), task });
+  if (ctx.s.phase === 'running' && found.state === 'ready') requestRecycle(ctx, found, 'hard_time_limit', false);
 }
 
 /**

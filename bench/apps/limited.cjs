@@ -1,0 +1,53 @@
+'use strict';
+// Limited task type throughput: GET /limited?ms=5000&inflight=64&type=limited keeps `inflight`
+// tasks.run calls of `type` outstanding in this worker for `ms` (each task does no work: the
+// cost measured is the permit's round trip through the primary), and answers how many ended.
+// Run with `task_types: { limited: { concurrency: N } }` so every task waits for a permit.
+const path = require('node:path');
+const { serve, hello, query } = require('./_common.cjs');
+const { tasks } = require(path.join(__dirname, '..', '..', 'dist', 'index.js'));
+
+function drive(type, ms, inflight) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    let done = 0;
+    let outstanding = 0;
+    let finished = false;
+    const noop = () => 1;
+    const next = () => {
+      if (finished) return;
+      if (Date.now() - t0 >= ms) {
+        if (outstanding === 0) {
+          finished = true;
+          resolve({ pid: process.pid, completed: done, ms: Date.now() - t0 });
+        }
+        return;
+      }
+      outstanding++;
+      tasks.run(noop, { type }).then(
+        () => {
+          outstanding--;
+          done++;
+          next();
+        },
+        () => {
+          outstanding--;
+          next();
+        },
+      );
+    };
+    for (let i = 0; i < inflight; i++) next();
+  });
+}
+
+serve((req, res) => {
+  if (req.url.startsWith('/limited')) {
+    const q = query(req);
+    drive(q.get('type') || 'limited', Number(q.get('ms') || 5000), Number(q.get('inflight') || 64)).then((r) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(r));
+    });
+    return;
+  }
+  hello(req, res);
+});
