@@ -177,9 +177,12 @@ export function createProcessTree(options: ProcessTreeOptions = {}): ProcessTree
 
   async function signal(processes: Found[], sig: 'SIGTERM' | 'SIGKILL'): Promise<Found[]> {
     const sent: Found[] = [];
-    for (const p of processes) {
-      // Checked again right before the signal: the pid may belong to another process by now.
-      if (!(await stillRunning(p))) continue;
+    // Checked again right before the signal (the pid may belong to another process by now), all at
+    // once and then signalled in one synchronous pass: checking each just before its own signal let
+    // a shell whose child had just been signalled exit in between, and go unreported.
+    const running = await Promise.all(processes.map(stillRunning));
+    for (const [i, p] of processes.entries()) {
+      if (!running[i]) continue;
       try {
         process.kill(p.pid, sig);
         sent.push(p);

@@ -154,7 +154,8 @@ describe('a Python HTTP server as a process app', () => {
     expect(over.rssBytes as number).toBeGreaterThan(100 * 1024 * 1024);
     const stop = await cluster.waitFor(fixture('stopping'), 30_000, 'the old server stopping');
     expect(stop.signal).toBe('SIGTERM'); // the default stop_signal
-    const retired = cluster.lines.find((l) => l.msg === 'worker retiring')!;
+    // The primary's log line and the server's own line reach stdout through different writers.
+    const retired = await cluster.waitFor(isMsg('worker retiring'), 10_000, 'worker retiring');
     expect(retired.reason).toBe('memory');
     const readyAt = indexOf(cluster, (l) => l.msg === 'worker ready' && l.generation === 1);
     expect(readyAt).toBeGreaterThan(-1);
