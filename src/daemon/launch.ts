@@ -95,8 +95,8 @@ export async function launchDaemon(input: LaunchInput): Promise<LaunchOutcome> {
   return { code: exit.signal ? EXIT.failure : code };
 }
 
-/** What a file gained since `from`, its last {@link TAIL_BYTES} at most. */
-function readFrom(file: string, from: number): string {
+/** What a file gained since `from`, its last {@link TAIL_BYTES} at most ('' when it cannot be read). */
+export function readFrom(file: string, from: number): string {
   let fd: number;
   try {
     fd = openSync(file, 'r');

@@ -6,11 +6,11 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { StatusSnapshot } from '../../src/status/snapshot';
 import { python3 } from '../helpers/python';
+import { freePort } from '../helpers/net';
 import { BIN, type Cluster, cleanup, clientLoad, FIXTURES, get, isMsg, type LogLine, ROOT, run, tempDir } from './harness';
 
 const PROCESS_FIXTURES = path.join(ROOT, 'test', 'fixtures', 'process');
@@ -62,17 +62,6 @@ function cli(cluster: Cluster, ...args: string[]): Promise<{ code: number; stdou
   });
 }
 
-/** A port the OS says is free now (the Python servers share it with SO_REUSEPORT). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const fixture = (name: string, more: (l: LogLine) => boolean = () => true) => (l: LogLine) => l.fixture === name && more(l);
 const indexOf = (cluster: Cluster, predicate: (l: LogLine) => boolean) => cluster.lines.findIndex(predicate);

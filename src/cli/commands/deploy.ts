@@ -6,7 +6,7 @@
  * serves (exit 0), or fails with the old workers still serving: exit 3 when a new worker could not
  * boot (its error printed), 2 for a bad config (nothing changed), 1 otherwise.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { sendCommand } from '../../control/client';
 import { listClusters } from '../../control/registry';
@@ -14,7 +14,7 @@ import { clusterId, clusterLabel, defaultSocketPath, projectDirectory } from '..
 import { stateDirectory } from '../../control/state-dir';
 import type { Settings } from '../../config/types';
 import { EXIT, SmartworkersError } from '../../errors';
-import { launchDaemon } from '../../daemon/launch';
+import { launchDaemon, readFrom } from '../../daemon/launch';
 import { daemonLogPaths } from '../../daemon/paths';
 import { runReportingErrors, timeoutMs, type CommandIO } from './io';
 import { SOCKET_ENV } from './socket';
@@ -103,20 +103,3 @@ function sizeOf(file: string): number {
   }
 }
 
-function readFrom(file: string, from: number, max = 16 * 1024): string {
-  try {
-    const fd = openSync(file, 'r');
-    try {
-      const size = fstatSync(fd).size;
-      const start = Math.max(from, size - max);
-      if (size <= start) return '';
-      const buffer = Buffer.alloc(size - start);
-      readSync(fd, buffer, 0, buffer.length, start);
-      return buffer.toString('utf8');
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return '';
-  }
-}
