@@ -2,6 +2,7 @@
  * The CLI side of the control socket: one connection per command, one request, one reply.
  */
 import net from 'node:net';
+import { readFileSync } from 'node:fs';
 import { ERRORS, SmartworkersError, type ErrorCode } from '../errors';
 import {
   encodeRequest,
@@ -54,7 +55,34 @@ export async function stopCluster(
     holdUntilClosed: options.waitForExit,
     closeTimeoutMs: options.exitTimeoutMs,
   });
-  return { result: unwrap(reply) as CommandResults['stop'], exited: closed };
+  const result = unwrap(reply) as CommandResults['stop'];
+  // The primary closes the socket first, then flushes its logs and notifications and exits: wait
+  // for the process itself (same host: the socket is local), within what is left of the bound.
+  const pid = result.details?.pid;
+  if (closed && typeof pid === 'number' && pid > 0) {
+    const deadline = options.exitTimeoutMs > 0 ? Date.now() + options.exitTimeoutMs : Infinity;
+    while (processRuns(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    return { result, exited: !processRuns(pid) };
+  }
+  return { result, exited: closed };
+}
+
+/**
+ * True while `pid` runs (EPERM: it runs, as another user). A zombie has exited: its reaper (init,
+ * or a container's PID 1 that never reaps) is not ours to wait for.
+ */
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
+  } catch {
+    return true; // no /proc (not Linux): kill(0) is all we know
+  }
 }
 
 function unwrap(reply: ControlReply): unknown {

@@ -156,7 +156,8 @@ export function createClusterControl(supervisor: Supervisor, options: ControlOpt
     async stop(force) {
       const refused = command({ kind: 'stop', force });
       if (refused !== null) return { ok: false, message: refused };
-      return { ok: true, message: force ? 'forced stop started' : 'graceful stop started' };
+      // The pid lets `stop` wait for the process itself, not only for the socket it closes first.
+      return { ok: true, message: force ? 'forced stop started' : 'graceful stop started', details: { pid: process.pid } };
     },
 
     logs() {
