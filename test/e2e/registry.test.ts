@@ -2,28 +2,19 @@
  * Clusters found from anywhere: the real CLI, started in one project directory, operated from
  * another with no flags; two clusters listed, and picked by name. A state directory per test.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BIN, cleanup, FIXTURES, isMsg, run, tempDir } from './harness';
+import { cli as runCli } from './daemon-helpers';
+import { cleanup, FIXTURES, isMsg, run, tempDir } from './harness';
 
 const HTTP = path.join(FIXTURES, 'http.cjs');
 
 afterEach(cleanup);
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(env: NodeJS.ProcessEnv, cwd: string, ...args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd, timeout: 60_000, env: { ...process.env, SMARTWORKERS_CONTROL_SOCKET: '', ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
+/** The real CLI with no control socket inherited from the test's env: the registry must find the cluster. */
+function cli(env: NodeJS.ProcessEnv, cwd: string, ...args: string[]): ReturnType<typeof runCli> {
+  return runCli({ SMARTWORKERS_CONTROL_SOCKET: '', ...env }, cwd, ...args);
 }
 
 /** A project directory named `name` with a workers.yaml. */
