@@ -7,6 +7,29 @@
 import http from 'node:http';
 import WebSocket from 'ws';
 
+
+/**
+ * `until(check, ms, what)`: resolves once `check()` holds, re-checked each time a listener in
+ * `listeners` is called (the client calls them on every event); rejects after `ms`.
+ */
+function untilOn(listeners: Set<() => void>, who: string): (check: () => boolean, ms: number, what: string) => Promise<void> {
+  return (check, ms, what) =>
+    new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        listeners.delete(l);
+        reject(new Error(`${who}: timed out waiting for ${what}`));
+      }, ms);
+      const l = (): void => {
+        if (!check()) return;
+        clearTimeout(t);
+        listeners.delete(l);
+        resolve();
+      };
+      listeners.add(l);
+      l();
+    });
+}
+
 export interface WsResult {
   sent: number;
   acked: number;
@@ -82,21 +105,7 @@ export function wsClient(port: number, pathname = '/ws'): WsClient {
     if (current?.readyState === WebSocket.OPEN) current.send(data);
   }, 50);
 
-  const until = (check: () => boolean, ms: number, what: string): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
-        listeners.delete(l);
-        reject(new Error(`ws client: timed out waiting for ${what}`));
-      }, ms);
-      const l = (): void => {
-        if (!check()) return;
-        clearTimeout(t);
-        listeners.delete(l);
-        resolve();
-      };
-      listeners.add(l);
-      l();
-    });
+  const until = untilOn(listeners, 'ws client');
   const result = (): WsResult => ({ sent: seq, acked: acked.size, lost: seq - acked.size, closeCodes: [...closeCodes], pids: [...pids], reconnects });
 
   return {
@@ -210,21 +219,7 @@ export function sseClient(port: number): SseClient {
   };
   connect();
 
-  const until = (check: () => boolean, ms: number, what: string): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
-        listeners.delete(l);
-        reject(new Error(`sse client: timed out waiting for ${what}`));
-      }, ms);
-      const l = (): void => {
-        if (!check()) return;
-        clearTimeout(t);
-        listeners.delete(l);
-        resolve();
-      };
-      listeners.add(l);
-      l();
-    });
+  const until = untilOn(listeners, 'sse client');
   const result = (): SseResult => ({ events, lastId, gaps, ended, errors, pids: [...pids], reconnects });
   return {
     events(n) {
