@@ -12,7 +12,7 @@
 import type { Settings } from '../config/types';
 import type { ActionResult } from '../control/types';
 import { allReady, servingIds, replaced } from '../supervisor/queries';
-import type { ClusterState } from '../supervisor/state';
+import type { ClusterState, WorkerRecord } from '../supervisor/state';
 import type { Supervisor } from '../supervisor/supervisor';
 
 export type DeployAction = (configFile: string, envName: string | undefined, wait: boolean) => Promise<ActionResult>;
@@ -85,20 +85,24 @@ type Outcome = { kind: 'done' } | { kind: 'stopping' } | { kind: 'boot-failed'; 
 
 /** Checked after every step: no polling. */
 function waitForGeneration(supervisor: Supervisor, oldIds: number[], known: Set<number>): Promise<Outcome> {
-  // Workers forked by this deploy, until each has been ready once.
-  const booting = new Map<number, { app: string; slot: number }>();
+  // Workers forked by this deploy, until each has been ready once, as last seen.
+  const booting = new Map<number, WorkerRecord>();
   const check = (state: ClusterState): Outcome | undefined => {
     if (state.phase === 'stopping') return { kind: 'stopping' };
     for (const [id, w] of Object.entries(state.workers)) {
       const n = Number(id);
       if (known.has(n)) continue;
       known.add(n);
-      if (w.readyAt === null) booting.set(n, { app: w.app, slot: w.slot });
+      if (w.readyAt === null) booting.set(n, w);
     }
-    for (const [id, where] of booting) {
-      const w = state.workers[id];
-      if (w && w.readyAt !== null) booting.delete(id);
-      else if (!w || w.state === 'failed-boot') return { kind: 'boot-failed', ...where };
+    for (const [id, seen] of booting) {
+      const now = state.workers[id];
+      const w = now ?? seen;
+      // Ready once; or ended by the primary itself (a stop, a scale-down, a newer reload): its slot
+      // is forked again, so it did not fail. One that exited or timed out on its own did.
+      if (w.readyAt !== null || w.exitReason !== null) booting.delete(id);
+      else if (!now || now.state === 'failed-boot') return { kind: 'boot-failed', app: w.app, slot: w.slot };
+      else booting.set(id, now);
     }
     if (replaced(state, oldIds) && allReady(state)) return { kind: 'done' };
     return undefined;

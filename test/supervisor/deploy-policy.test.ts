@@ -28,3 +28,59 @@ describe('an app added by a deploy', () => {
     expect(first.state).toMatchObject({ phase: 'running', exitCode: null });
   });
 });
+
+describe('a reload while a failed replacement waits for its retry', () => {
+  it('forks nothing until the new settings arrive: the retry that is due boots the new config, not the broken one', () => {
+    const broken = settingsWith({ name: 'api', workers: 1 });
+    const sim = new Sim(broken);
+    sim.boot();
+    const [old] = sim.workers('ready');
+    sim.send({ type: 'settings', settings: broken });
+    const replacement = sim.workers('starting')[0]!;
+    sim.exit(replacement.id, 1);
+    expect(sim.worker(old!.id).recycle).toMatchObject({ reason: 'reload', failedAttempts: 1 });
+    // The retry's backoff passes with no tick yet (a loaded machine's timers run late) ...
+    sim.now = sim.worker(old!.id).recycle!.retryAt + 1;
+    sim.take();
+    // ... and the step that asks for the new config is the first to see it: it must not fork the
+    // retry with the old config (the new settings are the next event).
+    expect(sim.send({ type: 'command', command: { kind: 'reload' } }).filter((e) => e.type === 'fork')).toEqual([]);
+    const fixed = settingsWith({ name: 'api', workers: 1, env: { RELEASE: '2' } });
+    expect(sim.send({ type: 'settings', settings: fixed }).filter((e) => e.type === 'fork')).toHaveLength(1);
+    expect(sim.state.apps.api!.settings.env).toEqual({ RELEASE: '2' });
+  });
+});
+
+describe('a reload while the replacement of a failed config is booting', () => {
+  it('marks that replacement, and clears the backoff the old config earned: should it fail too, the new config is tried after the first backoff, not the fourth', () => {
+    const broken = settingsWith({ name: 'api', workers: 1 });
+    const sim = new Sim(broken);
+    sim.boot();
+    const [old] = sim.workers('ready');
+    sim.send({ type: 'settings', settings: broken });
+    for (let attempt = 0; attempt < 3; attempt++) {
+      sim.exit(sim.workers('starting')[0]!.id, 1);
+      sim.now = sim.worker(old!.id).recycle!.retryAt;
+      sim.send({ type: 'tick' });
+    }
+    expect(sim.worker(old!.id).recycle).toMatchObject({ failedAttempts: 3 });
+    const firstDelay = (() => {
+      const probe = new Sim(broken);
+      probe.boot();
+      const [o] = probe.workers('ready');
+      probe.send({ type: 'settings', settings: broken });
+      probe.exit(probe.workers('starting')[0]!.id, 1);
+      return probe.worker(o!.id).recycle!.retryAt - probe.now;
+    })();
+    const booting = sim.workers('starting')[0]!;
+    sim.send({ type: 'settings', settings: settingsWith({ name: 'api', workers: 1, env: { RELEASE: '2' } }) });
+    expect(sim.worker(booting.id).recycle).toMatchObject({ reason: 'reload' });
+    expect(sim.worker(old!.id).recycle).toMatchObject({ failedAttempts: 0, retryAt: 0 });
+    sim.take();
+    sim.exit(booting.id, 1); // it still ran the old config
+    expect(sim.worker(old!.id).recycle).toMatchObject({ failedAttempts: 1, retryAt: sim.now + firstDelay });
+    sim.now += firstDelay;
+    sim.send({ type: 'tick' });
+    expect(sim.of('fork')).toHaveLength(1);
+  });
+});

@@ -5,7 +5,7 @@
 import type { Settings } from '../../config/types';
 import { liveWorkers } from '../queries';
 import type { AppRuntime, Command, PrimarySignal } from '../state';
-import { appsMap, beginStop, type Ctx, emit, kill, log, mutApp, mutSlot, newApp, nextCronAt, requestRecycle, retire } from './actions';
+import { appsMap, beginStop, type Ctx, emit, kill, log, mutApp, mutSlot, mutWorker, newApp, nextCronAt, requestRecycle, retire } from './actions';
 
 export function onSignal(ctx: Ctx, signal: PrimarySignal): void {
   const { s } = ctx;
@@ -156,7 +156,12 @@ export function onSettings(ctx: Ctx, settings: Settings): void {
   }
   for (const w of liveWorkers(s, scope ?? undefined)) {
     if (w.state !== 'ready' && w.state !== 'starting') continue;
-    if (w.replacementId !== null && s.workers[w.replacementId]?.state === 'starting') continue; // its replacement is marked instead
+    if (w.replacementId !== null && s.workers[w.replacementId]?.state === 'starting') {
+      // Its replacement is marked instead; should that one fail too, the next try of the new config
+      // starts without the backoff the old config earned.
+      if (w.recycle) mutWorker(ctx, w).recycle = { ...w.recycle, failedAttempts: 0, retryAt: 0 };
+      continue;
+    }
     requestRecycle(ctx, w, 'reload', w.recycle?.force ?? false, true);
     count += 1;
   }

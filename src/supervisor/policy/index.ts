@@ -134,6 +134,11 @@ function reconcileWorker(ctx: Ctx, id: number): void {
 
 /** The reconcile passes of each app, in order (gunicorn's manage_workers). */
 const APP_PASSES: Array<(ctx: Ctx, app: AppRuntime) => void> = [runCron, detectLimits, fillSlots, scaleDown, scheduleRecycles, resetStableBackoff];
+/**
+ * A step that asked for the config to be read again forks nothing: the new settings are the next
+ * event, and a fork due now (a replacement's retry) must boot them, not the config being replaced.
+ */
+const PASSES_AWAITING_SETTINGS = APP_PASSES.filter((pass) => pass !== fillSlots && pass !== scheduleRecycles);
 
 /** After every event, in this order. */
 function reconcile(ctx: Ctx): void {
@@ -143,9 +148,10 @@ function reconcile(ctx: Ctx): void {
     finishStopIfDone(ctx);
     return;
   }
+  const passes = s.reloadPending ? PASSES_AWAITING_SETTINGS : APP_PASSES;
   for (const name of Object.keys(s.apps)) {
     // Each pass reads the app afresh: the one before may have changed it.
-    for (const pass of APP_PASSES) pass(ctx, s.apps[name]!);
+    for (const pass of passes) pass(ctx, s.apps[name]!);
   }
   for (const [name, app] of Object.entries(s.apps)) {
     if (app.desired === 0 && liveWorkers(s, name).length === 0) delete appsMap(ctx)[name];
