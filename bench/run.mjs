@@ -17,6 +17,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { PEERS, NotAvailable, BENCH_DIR, REPO, installCleanup, stopAll, pm2Available } from './lib/peers.mjs';
 import { startLoad, runLoad } from './lib/load.mjs';
+import { runWrk, wrkAvailable } from './lib/wrk.mjs';
 import * as proc from './lib/proc.mjs';
 import { sleep, median, get, fire, fmt, markdownTable } from './lib/util.mjs';
 import { PRIMARY_COST_TITLE, scenarioPrimaryCost } from './primary-cost.mjs';
@@ -152,13 +153,23 @@ function target(id, text, value, met, note) {
 
 // ------------------------------------------------------------------ a. steady throughput
 
+/** wrk when it is there (a Node client would take the core the primaries compete for), else autocannon. */
+const loadClient = () => (wrkAvailable() ? 'wrk' : 'autocannon');
+
+/** Keep-alive load for a throughput figure (a, c: the same client, so c's "× own steady" compares like with like). */
+function throughputLoad(url, durationS) {
+  return loadClient() === 'wrk' ? runWrk({ url, connections: CONNECTIONS, durationS }) : runLoad({ url, connections: CONNECTIONS, durationS });
+}
+
 async function scenarioA() {
   // Every peer runs at once (idle ones cost nearly nothing) and the load alternates between them in
   // short slices, rotated each round: drift on this shared machine then hits every peer alike, and
   // each round gives one ratio to the bare primary. Reported: medians over rounds.
   const rounds = QUICK ? 3 : 3 * REPS;
   const sliceS = QUICK ? 2 : 3;
-  log(`a. steady: ${rounds} rounds of ${sliceS} s per peer at ${CONNECTIONS} keep-alive connections, ${WORKERS} workers, peers alternating`);
+  const client = loadClient();
+  const measure = (url) => throughputLoad(url, sliceS);
+  log(`a. steady: ${rounds} rounds of ${sliceS} s per peer at ${CONNECTIONS} keep-alive connections (${client}), ${WORKERS} workers, peers alternating`);
   const insts = {};
   const trials = Object.fromEntries(PEER_NAMES.map((p) => [p, []]));
   try {
@@ -175,7 +186,7 @@ async function scenarioA() {
       for (const peer of orderFor(round, running)) {
         const inst = insts[peer];
         const rss = rssSampler(inst.primaryPid);
-        const r = await runLoad({ url: inst.url, connections: CONNECTIONS, durationS: sliceS });
+        const r = await measure(inst.url);
         trials[peer].push({ round, rps: r.rps, p50: r.p50, p99: r.p99, failed: r.failed, primaryRssLoad: rss.stop() });
         log(`  a ${peer} round ${round + 1}: rps=${r.rps.toFixed(0)} p50=${r.p50?.toFixed(2)} p99=${r.p99?.toFixed(2)}`);
         await sleep(200);
@@ -209,7 +220,7 @@ async function scenarioA() {
   if (ok(trials.smartworkers).length) {
     target('a', '≥ 0.97× the bare primary and ahead of pm2', `${fmt.ratio(swRatio)} bare; pm2 ${fmt.ratio(pm2Ratio)}`, swRatio >= 0.97 && (pm2Ratio === null || swRatio > pm2Ratio));
   } else target('a', '≥ 0.97× the bare primary and ahead of pm2', 'n/a', null, 'smartworkers not available');
-  return { trials, base, rounds, sliceS, table };
+  return { trials, base, rounds, sliceS, client, table };
 }
 
 // ------------------------------------------------------------------ b. two rolling reloads under load
@@ -272,7 +283,7 @@ async function scenarioC(steady) {
   if (!totalRps) {
     const inst = await PEERS.bare.start({ app: 'hello', workers: WORKERS });
     try {
-      totalRps = (await runLoad({ url: inst.url, connections: CONNECTIONS, durationS: 2 })).rps;
+      totalRps = (await throughputLoad(inst.url, 2)).rps;
     } finally {
       await inst.stop();
     }
@@ -288,7 +299,7 @@ async function scenarioC(steady) {
         : await PEERS[peer].start({ app: 'exit-after', workers: WORKERS, env: { EXIT_AFTER: String(maxRequests), EXIT_AFTER_JITTER: String(jitter) } });
     try {
       const t0 = Date.now();
-      const r = await runLoad({ url: inst.url, connections: CONNECTIONS, durationS: CFG.stormS });
+      const r = await throughputLoad(inst.url, CFG.stormS);
       inst.poll();
       const recycles = new Set(inst.ready.filter((e) => e.t >= t0).map((e) => e.pid)).size;
       return { failed: r.failed, rps: r.rps, recycles, recyclesPerWorkerPerS: recycles / WORKERS / r.durationS, primaryAlive: inst.primaryAlive() ? 1 : 0 };
@@ -497,9 +508,9 @@ async function scenarioG() {
 // ------------------------------------------------------------------ main
 
 const TITLES = {
-  a: `a. Steady throughput, ${WORKERS} workers, ${CONNECTIONS} keep-alive connections (peers alternating in slices; medians over rounds)`,
+  a: `a. Steady throughput, ${WORKERS} workers, ${CONNECTIONS} keep-alive connections, load from ${loadClient()} (peers alternating in slices; medians over rounds)`,
   b: 'b. Two rolling reloads during load',
-  c: 'c. Recycle storm (each worker recycled every 1–2 s)',
+  c: `c. Recycle storm (each worker recycled every 1–2 s; load from ${loadClient()})`,
   d: 'd. Start to every worker listening; the primary’s RSS',
   e: `e. Memory ceiling (${MAX_MEMORY_MB} MB)`,
   f: 'f. Hung worker (event loop blocked)',
