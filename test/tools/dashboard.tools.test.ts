@@ -9,7 +9,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import puppeteer, { type Browser, type Page, type SupportedBrowser } from 'puppeteer-core';
+import puppeteer, { type Browser, type BrowserContext, type Page, type SupportedBrowser } from 'puppeteer-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cleanup, FIXTURES, get, isMsg, load, ROOT, run, type Cluster } from '../e2e/harness';
 
@@ -113,8 +113,8 @@ describe.each(BROWSERS)('the dashboard in $name', (spec) => {
     await browser?.close();
   });
 
-  async function open(url: string, width = 1280): Promise<Opened> {
-    const page = await browser.newPage();
+  async function open(url: string, width = 1280, context?: BrowserContext): Promise<Opened> {
+    const page = await (context ?? browser).newPage();
     await page.setViewport({ width, height: 900 });
     const problems: string[] = [];
     page.on('console', (m) => {
@@ -302,7 +302,7 @@ describe.each(BROWSERS)('the dashboard in $name', (spec) => {
     expect(cluster.lines.filter((l) => l.msg === 'dashboard action')).toHaveLength(1);
   });
 
-  it('a reloaded page draws the last minutes at once; 9 pages from one address are all live, sharing one stream, and the probes answer', async () => {
+  it('a reloaded page draws the last minutes at once; 9 tabs are all live on one shared stream, 8 isolated pages from one address on 8 streams, and the probes answer', async () => {
     const { url, port } = await startCluster([]);
     let done!: () => void;
     const loaded = load(port, { seconds: 120, connections: 4, until: new Promise<void>((r) => (done = r)) });
@@ -339,6 +339,15 @@ describe.each(BROWSERS)('the dashboard in $name', (spec) => {
     expect(await Promise.all(left.map((p) => p.$eval('#link', (l) => l.textContent ?? '')))).toContain('live');
     expect([...problems, ...more.flatMap((o) => o.problems)]).toEqual([]);
     await Promise.all(left.map((p) => p.close()));
+
+    // 8 browsers on one machine (isolated contexts share nothing): 8 streams from one address, all live.
+    const contexts = await Promise.all(Array.from({ length: 8 }, () => browser.createBrowserContext()));
+    const isolated = await Promise.all(contexts.map((c) => open(url, 1280, c)));
+    await allLive(isolated.map((o) => o.page), 15_000);
+    expect(await Promise.all(isolated.map((o) => o.page.$eval('#link', (l) => l.textContent ?? '')))).toEqual(Array(8).fill('live'));
+    expect((await get(statusPort, '/healthz')).status).toBe(200);
+    expect(isolated.flatMap((o) => o.problems)).toEqual([]);
+    await Promise.all(contexts.map((c) => c.close()));
     done();
     expect((await loaded).requests).toBeGreaterThan(0);
   });
