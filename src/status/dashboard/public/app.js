@@ -155,13 +155,20 @@
     channel = new BroadcastChannel(group);
     let leading = false;
     setLink('live (waiting for the shared stream)', true);
+    let heardAt = Date.now();
     channel.onmessage = (event) => {
       if (leading || mine !== generation) return;
       if (event.data && event.data.payload) {
+        heardAt = Date.now();
         setLink('live (stream shared with another tab)', true);
         onPayload(event.data.payload);
       }
     };
+    // The tab reading the stream is reconnecting (or throttled in the background): say so.
+    const watch = setInterval(() => {
+      if (mine !== generation) clearInterval(watch);
+      else if (!leading && Date.now() - heardAt > 5000) setLink('waiting for the tab reading the stream', false);
+    }, 2000);
     navigator.locks.request(group, async () => {
       if (mine !== generation) return;
       leading = true;
@@ -582,7 +589,8 @@
         legend: { show: true },
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: true } },
-        axes: [{}, { size: 56, values: (u, vals) => vals.map(fmt) }],
+        // Whole seconds at least on the time axis: samples come once a second.
+        axes: [{ incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600] }, { size: 56, values: (u, vals) => vals.map(fmt) }],
         series: [{}, ...list.map(([, s], i) => ({ label: s.label, stroke: s.color || PALETTE[i % PALETTE.length], width: s.dash ? 1 : 1.5, dash: s.dash ? [6, 4] : undefined, spanGaps: false, value: (u, v) => (v == null ? dash : fmt(v)) }))],
       }, [times, ...list.map(([, s]) => s.values)], host);
     }
