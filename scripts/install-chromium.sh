@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Debian's Chromium for the dashboard's browser test (test/tools/dashboard.tools.test.ts):
-# playwright-core drives it and never downloads a browser of its own. Several jobs may run apt at
+# puppeteer-core drives it and never downloads a browser of its own. Several jobs may run apt at
 # once on a shared machine: wait for the dpkg lock instead of failing.
 set -euo pipefail
 if command -v chromium >/dev/null 2>&1; then

@@ -7,6 +7,7 @@ import http from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CONTENT_SECURITY_POLICY, createDashboard, hostName, sameOrigin, type DashboardPayload } from '../../src/status/dashboard';
 import { createTimeline } from '../../src/status/dashboard/timeline';
+import { createHistory, type HistorySample } from '../../src/status/dashboard/history';
 import { startStatusServer, type StatusServer } from '../../src/status/server';
 import type { SupervisorEvent } from '../../src/supervisor/state';
 import { FakeControl } from '../control/fake-control';
@@ -216,5 +217,33 @@ describe('dashboard over HTTP', () => {
     expect(sameOrigin('https://dash.example.com', 'dash.example.com')).toBe(true);
     expect(sameOrigin('http://127.0.0.1:9101', '127.0.0.1:9100')).toBe(false);
     expect(sameOrigin('null', '127.0.0.1:9100')).toBe(false);
+  });
+});
+
+describe('chart history', () => {
+  it('keeps at most one sample a second, the last `capacity` of them oldest first, with only what the charts draw', () => {
+    const snapshot = new FakeControl().snapshot();
+    const history = createHistory(3, 1000);
+    for (const t of [0, 500, 1000, 2000, 2999, 3000, 4000]) history.add(t, snapshot);
+    expect(history.samples().map((s) => s.time)).toEqual([2000, 3000, 4000]);
+    const [sample] = history.samples();
+    expect(Object.keys(sample.snapshot).sort()).toEqual(['apps', 'totals', 'workers']);
+    expect(sample.snapshot.workers).toHaveLength(snapshot.workers.length);
+    for (const w of sample.snapshot.workers) expect(Object.keys(w).sort()).toEqual(['activeTasks', 'app', 'id', 'loopDelayMs', 'rssBytes', 'served', 'slot']);
+  });
+
+  it('GET /api/history: the samples taken while a page streamed, kept after it closed; needs the token when one is set', async () => {
+    const token = 'history-token-0123456789abcdef';
+    const { url } = await start(token);
+    const auth = { Authorization: `Bearer ${token}` };
+    expect((await fetch(`${url}/api/history`)).status).toBe(401);
+    const empty = (await (await fetch(`${url}/api/history`, { headers: auth })).json()) as { samples: HistorySample[] };
+    expect(empty.samples).toEqual([]);
+    await events(url, 3, auth);
+    const kept = (await (await fetch(`${url}/api/history`, { headers: auth })).json()) as { samples: HistorySample[] };
+    expect(kept.samples.length).toBeGreaterThanOrEqual(2);
+    const times = kept.samples.map((s) => s.time);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(kept.samples[0].snapshot.workers.length).toBeGreaterThan(0);
   });
 });

@@ -5,8 +5,11 @@
  *
  * Cost: nothing while no page is open — no timer, no snapshot; only the recycle timeline's
  * observer glances at each step's effects. With pages open, one snapshot a second is built,
- * serialised once and written to every page (at most MAX_CLIENTS); the task list is asked of
- * the workers every 2 s, and only while some task runs.
+ * serialised once and written to every page (at most MAX_CLIENTS), and a few numbers of it are
+ * kept for the charts (history.ts, served by `GET /api/history` to a page that opens); the task
+ * list is asked of the workers every 2 s, and only while some task runs. Tabs of one browser
+ * share one stream (the page elects one tab to read it): a browser opens at most 6 connections
+ * to a host, and one stream per tab would leave the 7th tab waiting.
  *
  * Security (README, Security):
  * - the page and its scripts are open (they hold no data); the stream and the actions need
@@ -26,6 +29,7 @@ import type http from 'node:http';
 import type { ActionResult, ActiveTask, ClusterControl } from '../../control/types';
 import type { StatusSnapshot } from '../snapshot';
 import { createTimeline, type Timeline, type TimelineEntry } from './timeline';
+import { createHistory, type History } from './history';
 
 /** The strict policy of every dashboard response (the status server sends it on every answer). */
 export const CONTENT_SECURITY_POLICY =
@@ -101,6 +105,7 @@ export interface Dashboard {
   /** The once-a-second timer runs (only while a page streams). */
   readonly streaming: boolean;
   readonly timeline: Timeline;
+  readonly history: History;
   close(): void;
 }
 
@@ -108,6 +113,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const { control } = options;
   const now = options.now ?? Date.now;
   const timeline = createTimeline();
+  const history = createHistory();
   const stopObserving = control.observe?.(timeline.observer);
   const clients = new Set<http.ServerResponse>();
   const actions: DashboardAction[] = [];
@@ -124,6 +130,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const push = (): void => {
     ticks += 1;
     const snapshot = control.snapshot();
+    history.add(now(), snapshot);
     if (ticks % 2 === 0) refreshTasks(snapshot);
     const canAct = options.token !== undefined;
     // Serialised once for every page: with a token set every page streaming has sent it.
@@ -214,7 +221,9 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       stopTimer();
     });
     // The page draws at once, then once a second with every other page.
-    res.write(`retry: 2000\n${payloadFor(options.token !== undefined, control.snapshot())}`);
+    const snapshot = control.snapshot();
+    history.add(now(), snapshot);
+    res.write(`retry: 2000\n${payloadFor(options.token !== undefined, snapshot)}`);
     startTimer();
   }
 
@@ -307,7 +316,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
 
   return {
     owns(p) {
-      return p in ASSETS || p === '/api/events' || p === '/api/session' || p.startsWith('/api/actions/');
+      return p in ASSETS || p === '/api/events' || p === '/api/session' || p === '/api/history' || p.startsWith('/api/actions/');
     },
     handle(req, res, p) {
       if (!hostAllowed(req)) {
@@ -320,6 +329,12 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       }
       if (method !== 'GET' && method !== 'HEAD') return refuse(res, 405, 'use GET', { Allow: 'GET, HEAD' });
       if (p === '/api/events') return stream(req, res);
+      if (p === '/api/history') {
+        if (options.token !== undefined && !options.authorized(req)) {
+          return refuse(res, 401, 'unauthorized: send Authorization: Bearer <status.token>', { 'WWW-Authenticate': 'Bearer realm="smartworkers"' });
+        }
+        return reply(res, 200, `${JSON.stringify({ samples: history.samples() })}\n`, undefined, {}, method === 'HEAD');
+      }
       if (p === '/api/session') {
         // Always 200 (a refused fetch is a console error in the page): whether a token is needed, and whether this one is it.
         const authorized = options.token === undefined || options.authorized(req);
@@ -337,6 +352,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       return timer !== undefined;
     },
     timeline,
+    history,
     close() {
       stopObserving?.();
       for (const res of clients) res.destroy();

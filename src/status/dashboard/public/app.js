@@ -114,14 +114,76 @@
     link.classList.toggle('down', !ok);
   }
 
-  async function connect() {
+  /** One fetch of the session: does this tab hold a good token? */
+  async function session() {
     for (;;) {
       try {
-        const session = await (await fetch('/api/session', { headers: headers(), cache: 'no-store' })).json();
-        if (!session.authorized) {
-          showLogin(token ? 'That token was refused.' : '');
-          return;
-        }
+        return await (await fetch('/api/session', { headers: headers(), cache: 'no-store' })).json();
+      } catch (error) {
+        setLink(`reconnecting (${error.message})`, false);
+      }
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+
+  // Tabs of one browser share one stream: a browser opens at most 6 connections to a host
+  // (HTTP/1.1), so one stream per tab would leave the 7th tab unable to load anything. The tab
+  // holding a Web Lock reads the stream and passes each message on a BroadcastChannel; when it
+  // closes, the lock goes to another tab. Tabs with another token form another group. Without
+  // the Web Locks API (a page over plain http from another machine is not a secure context), each
+  // tab reads its own stream.
+  const canShare = typeof BroadcastChannel === 'function' && typeof navigator.locks?.request === 'function';
+  let channel = null;
+  let generation = 0; // a new login ends the loops of the previous one
+
+  async function connect() {
+    const mine = ++generation;
+    const s = await session();
+    if (mine !== generation) return;
+    if (!s.authorized) {
+      showLogin(token ? 'That token was refused.' : '');
+      return;
+    }
+    await loadHistory();
+    if (mine !== generation) return;
+    if (!canShare) {
+      await stream(mine);
+      return;
+    }
+    const group = `smartworkers-dashboard:${token}`;
+    channel?.close();
+    channel = new BroadcastChannel(group);
+    let leading = false;
+    setLink('live (waiting for the shared stream)', true);
+    let heardAt = Date.now();
+    channel.onmessage = (event) => {
+      if (leading || mine !== generation) return;
+      if (event.data && event.data.payload) {
+        heardAt = Date.now();
+        setLink('live (stream shared with another tab)', true);
+        onPayload(event.data.payload);
+      }
+    };
+    // The tab reading the stream is reconnecting (or throttled in the background): say so.
+    const watch = setInterval(() => {
+      if (mine !== generation) clearInterval(watch);
+      else if (!leading && Date.now() - heardAt > 5000) setLink('waiting for the tab reading the stream', false);
+    }, 2000);
+    navigator.locks.request(group, async () => {
+      if (mine !== generation) return;
+      leading = true;
+      try {
+        await stream(mine, (p) => channel.postMessage({ payload: p }));
+      } finally {
+        leading = false;
+      }
+    });
+  }
+
+  /** Reads the stream until the token is refused or a new login starts. */
+  async function stream(mine, share) {
+    while (mine === generation) {
+      try {
         const res = await fetch('/api/events', { headers: headers({ Accept: 'text/event-stream' }), cache: 'no-store' });
         if (res.status === 401) {
           showLogin(token ? 'That token was refused.' : '');
@@ -134,13 +196,20 @@
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
+          if (mine !== generation) {
+            reader.cancel();
+            return;
+          }
           buffered += value;
           let end;
           while ((end = buffered.indexOf('\n\n')) >= 0) {
             const block = buffered.slice(0, end);
             buffered = buffered.slice(end + 2);
             const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-            if (data) onPayload(JSON.parse(data));
+            if (!data) continue;
+            const payload = JSON.parse(data);
+            onPayload(payload);
+            if (share) share(payload);
           }
         }
         setLink('reconnecting (stream ended)', false);
@@ -148,6 +217,18 @@
         setLink(`reconnecting (${error.message})`, false);
       }
       await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+
+  /** The charts' last minutes, kept by the primary: a reloaded page draws them at once. */
+  async function loadHistory() {
+    try {
+      const res = await fetch('/api/history', { headers: headers(), cache: 'no-store' });
+      if (!res.ok) return;
+      const { samples } = await res.json();
+      charts.replay(samples || []);
+    } catch {
+      // the charts fill from the stream
     }
   }
 
@@ -181,7 +262,7 @@
     renderTasks(p.tasks, snap);
     renderActions(p.actions || [], snap);
     renderExtra(snap);
-    charts.update(p.time || Date.now(), snap);
+    charts.update(p.time || Date.now(), snap, true);
     document.body.dataset.updated = String(p.time);
   }
 
@@ -508,12 +589,27 @@
         legend: { show: true },
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: true } },
-        axes: [{}, { size: 56, values: (u, vals) => vals.map(fmt) }],
+        // Whole seconds at least on the time axis: samples come once a second.
+        axes: [{ incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600] }, { size: 56, values: (u, vals) => vals.map(fmt) }],
         series: [{}, ...list.map(([, s], i) => ({ label: s.label, stroke: s.color || PALETTE[i % PALETTE.length], width: s.dash ? 1 : 1.5, dash: s.dash ? [6, 4] : undefined, spanGaps: false, value: (u, v) => (v == null ? dash : fmt(v)) }))],
       }, [times, ...list.map(([, s]) => s.values)], host);
     }
     return {
-      push(t, points) {
+      reset() {
+        times.length = 0;
+        series.clear();
+      },
+      draw() {
+        host.dataset.points = String(times.length); // what the browser test reads
+        const now = [...series.keys()].join('|');
+        if (now !== keys || !plot) {
+          keys = now;
+          build();
+        } else plot.setData([times, ...[...series.values()].map((s) => s.values)]);
+      },
+      push(t, points, draw) {
+        // Older than what is drawn (a sample of the history replayed after a live one): skipped.
+        if (times.length > 0 && t / 1000 <= times[times.length - 1]) return;
         times.push(t / 1000);
         for (const s of series.values()) s.values.push(null);
         for (const p of points) {
@@ -531,11 +627,7 @@
         }
         // Series with no point left in the window go.
         for (const [k, s] of series) if (s.values.every((v) => v == null)) series.delete(k);
-        const now = [...series.keys()].join('|');
-        if (now !== keys || !plot) {
-          keys = now;
-          build();
-        } else plot.setData([times, ...[...series.values()].map((s) => s.values)]);
+        if (draw) this.draw();
       },
       resize() {
         if (plot) plot.setSize({ width: width(), height: 180 });
@@ -549,9 +641,19 @@
     const loop = makeChart('chart-loop', (v) => v.toFixed(1));
     const tasks = makeChart('chart-tasks', (v) => v.toFixed(0));
     let prev = null; // { t, served: Map(workerId → served) }
-    window.addEventListener('resize', () => [rps, rss, loop, tasks].forEach((c) => c.resize()));
+    const all = [rps, rss, loop, tasks];
+    window.addEventListener('resize', () => all.forEach((c) => c.resize()));
     return {
-      update(t, snap) {
+      /** Draws the primary's history (oldest first), then live updates go on from its end. */
+      replay(samples) {
+        all.forEach((c) => c.reset());
+        prev = null;
+        for (const s of samples) this.update(s.time, s.snapshot, false);
+        all.forEach((c) => c.draw());
+        document.body.dataset.history = String(samples.length);
+      },
+      update(t, snap, draw) {
+        if (prev && t <= prev.t) return; // already drawn (history and stream overlap by a second)
         const workers = snap.workers || [];
         // Requests per second per app, from each worker's own count (a new worker starts at 0).
         const served = new Map(workers.map((w) => [w.id, w.served || 0]));
@@ -561,7 +663,7 @@
             const before = prev.served.get(w.id) ?? 0;
             perApp.set(w.app, (perApp.get(w.app) || 0) + Math.max(0, (w.served || 0) - before));
           }
-          rps.push(t, [...perApp].map(([app, n]) => ({ key: app, label: app, value: (n * 1000) / (t - prev.t) })));
+          rps.push(t, [...perApp].map(([app, n]) => ({ key: app, label: app, value: (n * 1000) / (t - prev.t) })), draw);
         }
         prev = { t, served };
         const apps = snap.apps || [];
@@ -571,11 +673,11 @@
           if (a.maxMemoryHardBytes > 0) ceilings.push({ key: `hard:${a.name}`, label: `${a.name} max_memory_hard`, value: a.maxMemoryHardBytes / 1048576, dash: true, color: '#c00000' });
         }
         const label = (w) => `${w.app}#${w.slot} (${w.id})`;
-        rss.push(t, [...ceilings, ...workers.filter((w) => num(w.rssBytes) !== null).map((w) => ({ key: w.id, label: label(w), value: w.rssBytes / 1048576 }))]);
-        loop.push(t, workers.filter((w) => num(w.loopDelayMs) !== null).map((w) => ({ key: w.id, label: label(w), value: w.loopDelayMs })));
+        rss.push(t, [...ceilings, ...workers.filter((w) => num(w.rssBytes) !== null).map((w) => ({ key: w.id, label: label(w), value: w.rssBytes / 1048576 }))], draw);
+        loop.push(t, workers.filter((w) => num(w.loopDelayMs) !== null).map((w) => ({ key: w.id, label: label(w), value: w.loopDelayMs })), draw);
         const byTask = (snap.totals && snap.totals.activeTasksByType) || {};
         const total = workers.reduce((n, w) => n + (w.activeTasks || 0), 0);
-        tasks.push(t, [{ key: '*', label: 'all', value: total }, ...Object.entries(byTask).map(([type, n]) => ({ key: `t:${type}`, label: type, value: n }))]);
+        tasks.push(t, [{ key: '*', label: 'all', value: total }, ...Object.entries(byTask).map(([type, n]) => ({ key: `t:${type}`, label: type, value: n }))], draw);
       },
     };
   })();
