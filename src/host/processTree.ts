@@ -17,7 +17,7 @@
  * elsewhere `reap` finds nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readdirSync, readFileSync } from 'node:fs';
 
 /** The environment variable that marks a worker's processes. */
 export const TREE_ENV = 'SMARTWORKERS_TREE';
@@ -26,6 +26,8 @@ export const SETTLE_MS = 250;
 /** How long after SIGTERM before SIGKILL. */
 export const KILL_GRACE_MS = 2_000;
 const POLL_MS = 50;
+/** Processes whose environment is read in one go before the scan yields to the loop (~5 µs each). */
+const SCAN_CHUNK = 256;
 const COMMAND_MAX = 200;
 
 /** One process the primary had to end. */
@@ -96,12 +98,15 @@ export function createProcessTree(options: ProcessTreeOptions = {}): ProcessTree
       const waiters = pending.get(workerId) ?? [];
       waiters.push(resolve);
       pending.set(workerId, waiters);
-      if (!scanning) void scanLoop();
+      if (!scanning) {
+        scanning = true;
+        // After the current callback: every exit of a burst emitted in it joins this scan.
+        queueMicrotask(() => void scanLoop());
+      }
     });
   }
 
   async function scanLoop(): Promise<void> {
-    scanning = true;
     try {
       while (pending.size > 0) {
         const batch = pending;
@@ -114,35 +119,46 @@ export function createProcessTree(options: ProcessTreeOptions = {}): ProcessTree
     }
   }
 
-  /** One pass over /proc: the live processes carrying the mark of any of these workers, by worker. */
+  /**
+   * One pass over /proc: the live processes carrying the mark of any of these workers, by worker.
+   * Each process's environment is read synchronously, SCAN_CHUNK at a time between turns of the
+   * loop: a promise per file (open, stat, read, close on the thread pool) cost several times the
+   * CPU of the reads themselves, and one synchronous pass over thousands of processes would hold
+   * the accept loop for tens of milliseconds.
+   */
   async function scan(ids: Set<number>): Promise<Map<number, Found[]>> {
     const needle = Buffer.from(`${TREE_ENV}=${prefix}-`);
     const out = new Map<number, Found[]>();
     let entries: string[];
     try {
-      entries = await fsp.readdir(proc);
+      entries = readdirSync(proc);
     } catch {
       return out;
     }
+    const marked: Array<{ pid: number; workerId: number }> = [];
+    for (let i = 0; i < entries.length; i++) {
+      if (i > 0 && i % SCAN_CHUNK === 0) await new Promise((resolve) => setImmediate(resolve));
+      const pid = Number(entries[i]);
+      if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) continue;
+      let environ: Buffer;
+      try {
+        environ = readFileSync(`${proc}/${pid}/environ`);
+      } catch {
+        continue; // gone, or another user's
+      }
+      const at = environ.indexOf(needle);
+      if (at < 0 || (at > 0 && environ[at - 1] !== 0)) continue;
+      const end = environ.indexOf(0, at);
+      const workerId = Number(environ.subarray(at + needle.length, end < 0 ? undefined : end).toString());
+      if (ids.has(workerId)) marked.push({ pid, workerId });
+    }
+    // Few or none: each found process is looked at once more, concurrently.
     await Promise.all(
-      entries.map(async (entry) => {
-        const pid = Number(entry);
-        if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) return;
-        try {
-          const environ = await fsp.readFile(`${proc}/${pid}/environ`);
-          const at = environ.indexOf(needle);
-          if (at < 0 || (at > 0 && environ[at - 1] !== 0)) return;
-          const end = environ.indexOf(0, at);
-          const workerId = Number(environ.subarray(at + needle.length, end < 0 ? undefined : end).toString());
-          if (!ids.has(workerId)) return;
-          const s = await stat(pid);
-          if (s === null || s.state === 'Z') return;
-          const found: Found = { pid, startTime: s.startTime, command: await command(pid) };
-          // After the last await: the other scans of this pass run concurrently.
-          out.set(workerId, [...(out.get(workerId) ?? []), found]);
-        } catch {
-          // gone, or another user's
-        }
+      marked.map(async ({ pid, workerId }) => {
+        const s = await stat(pid);
+        if (s === null || s.state === 'Z') return;
+        const found: Found = { pid, startTime: s.startTime, command: await command(pid) };
+        out.set(workerId, [...(out.get(workerId) ?? []), found]);
       }),
     );
     return out;

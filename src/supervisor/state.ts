@@ -198,8 +198,12 @@ export type SupervisorEvent =
   | { type: 'online'; id: number }
   | { type: 'message'; id: number; message: PolicyMessage }
   | { type: 'memory'; samples: MemorySample[] }
-  /** `reaping`: the host looks for processes it left running, and says so with `reaped`. */
-  | { type: 'exit'; id: number; code: number | null; signal: string | null; reaping?: boolean }
+  /**
+   * `reaping`: the host looks for processes it left running, and says so with `reaped`. `more`:
+   * another exit of the same burst follows at once, and reconciles for both (N exits at once cost
+   * one pass over the cluster, not N).
+   */
+  | { type: 'exit'; id: number; code: number | null; signal: string | null; reaping?: boolean; more?: boolean }
   /** Processes an exited worker left running have been ended (see host/processTree.ts). */
   | { type: 'reaped'; id: number; app: string; slot: number; pid: number | null; leftovers: KilledProcess[] }
   /** The worker closed its IPC channel while it still runs (the app called `process.disconnect()`). */
