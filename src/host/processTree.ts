@@ -17,7 +17,7 @@
  * elsewhere `reap` finds nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, promises as fsp, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 
 /** The environment variable that marks a worker's processes. */
 export const TREE_ENV = 'SMARTWORKERS_TREE';
@@ -91,6 +91,7 @@ export function createProcessTree(options: ProcessTreeOptions = {}): ProcessTree
    * for the next one, so a burst of N exits costs a few scans of /proc, not N.
    */
   let pending = new Map<number, Array<(found: Found[]) => void>>();
+  const environBuf = Buffer.allocUnsafe(64 * 1024);
   let scanning = false;
 
   function find(workerId: number): Promise<Found[]> {
@@ -140,12 +141,8 @@ export function createProcessTree(options: ProcessTreeOptions = {}): ProcessTree
       if (i > 0 && i % SCAN_CHUNK === 0) await new Promise((resolve) => setImmediate(resolve));
       const pid = Number(entries[i]);
       if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) continue;
-      let environ: Buffer;
-      try {
-        environ = readFileSync(`${proc}/${pid}/environ`);
-      } catch {
-        continue; // gone, or another user's
-      }
+      const environ = readEnviron(`${proc}/${pid}/environ`);
+      if (environ === null) continue; // gone, or another user's
       const at = environ.indexOf(needle);
       if (at < 0 || (at > 0 && environ[at - 1] !== 0)) continue;
       const end = environ.indexOf(0, at);
@@ -162,6 +159,25 @@ export function createProcessTree(options: ProcessTreeOptions = {}): ProcessTree
       }),
     );
     return out;
+  }
+
+  /** A process's environment: open, read into one reused buffer, close (no stat, no new buffer per process). */
+  function readEnviron(file: string): Buffer | null {
+    let fd: number;
+    try {
+      fd = openSync(file, 'r');
+    } catch {
+      return null;
+    }
+    try {
+      const n = readSync(fd, environBuf, 0, environBuf.length, 0);
+      // Rarely larger than the buffer: then read whole.
+      return n < environBuf.length ? environBuf.subarray(0, n) : readFileSync(file);
+    } catch {
+      return null;
+    } finally {
+      closeSync(fd);
+    }
   }
 
   async function command(pid: number): Promise<string> {

@@ -107,6 +107,12 @@ export function createClusterHost(options: ClusterHostOptions): ProcessHost {
   const queueExit = (emitOne: (more: boolean) => void): void => {
     if (exits.push(emitOne) === 1) setImmediate(flushExits);
   };
+  const disconnects = new Map<number, Worker>();
+  const settleDisconnects = (): void => {
+    const settled = [...disconnects];
+    disconnects.clear();
+    for (const [id, worker] of settled) if (workers.get(id) === worker && isRunning(worker.process.pid)) emit({ type: 'disconnect', id });
+  };
 
   return {
     fork(spec) {
@@ -151,10 +157,8 @@ export function createClusterHost(options: ClusterHostOptions): ProcessHost {
       });
       worker.on('disconnect', () => {
         // The channel also closes when a worker exits: only one that still runs a moment later
-        // disconnected on purpose (the app called `process.disconnect()`).
-        setTimeout(() => {
-          if (workers.get(id) === worker && isRunning(worker.process.pid)) emit({ type: 'disconnect', id });
-        }, DISCONNECT_SETTLE_MS).unref();
+        // disconnected on purpose (the app called `process.disconnect()`). One timer for a burst.
+        if (disconnects.set(id, worker).size === 1) setTimeout(settleDisconnects, DISCONNECT_SETTLE_MS).unref();
       });
       worker.on('error', () => {
         // EPIPE and the like on a dying worker's channel: the exit event follows.

@@ -6,8 +6,6 @@
 import type { Settings } from '../config/types';
 import type { AppRuntime, ClusterState, WorkerRecord } from './state';
 
-const LIVE_STATES = new Set(['starting', 'ready', 'retiring', 'waiting-for-tasks', 'stopping', 'failed-boot']);
-
 interface LiveIndex {
   all: WorkerRecord[];
   byApp: Map<string, WorkerRecord[]>;
@@ -25,8 +23,8 @@ function indexOf(workers: Record<number, WorkerRecord>): LiveIndex {
   let index = liveIndex.get(workers);
   if (index) return index;
   index = { all: [], byApp: new Map() };
+  // Every worker in the map is live: its exit deletes it.
   for (const w of Object.values(workers)) {
-    if (!LIVE_STATES.has(w.state)) continue;
     index.all.push(w);
     const list = index.byApp.get(w.app);
     if (list) list.push(w);

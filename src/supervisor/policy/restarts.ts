@@ -145,8 +145,8 @@ function scheduleSlotRestart(ctx: Ctx, app: AppRuntime, slot: number, exited?: W
   // left its slot empty and stretched the time with no worker listening (kill-storm scenario).
   const killedFromOutside = exited !== undefined && signal === 'SIGKILL' && !exited.killSent && app.everReady;
   record.crashes = servedRequests ? 0 : killedFromOutside ? record.crashes : record.crashes + 1;
-  const othersServing = liveWorkers(ctx.s, app.settings.name).some((o) => o.state === 'ready');
-  const lastServing = wasServing && !othersServing;
+  // Asked only of a worker that served: a burst of failed boots never re-indexes the workers per exit.
+  const lastServing = wasServing && !liveWorkers(ctx.s, app.settings.name).some((o) => o.state === 'ready');
   const delay = lastServing || killedFromOutside ? 0 : backoffDelay(app.settings, record.crashes);
   if (lastServing) {
     // Capacity first: slots still waiting out a backoff are brought forward too.

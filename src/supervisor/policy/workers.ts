@@ -111,7 +111,8 @@ export function onMessage(ctx: Ctx, id: number, m: PolicyMessage): void {
     case 'drained': {
       const w = mutWorker(ctx, found);
       w.lastHeartbeatAt = now;
-      w.activeTasks = m.activeTasks;
+      // Its count decides the wait; the record's `activeTasks` is the reports' alone (one source:
+      // the runtime's next report follows within the report interval).
       if ((w.state === 'retiring' || w.state === 'stopping') && m.activeTasks > 0) {
         if (w.state === 'retiring') {
           w.state = 'waiting-for-tasks';
