@@ -17,7 +17,7 @@
  * elsewhere `reap` finds nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, promises as fsp, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { close, open, promises as fsp, read } from 'node:fs';
 
 /** The environment variable that marks a worker's processes. */
 export const TREE_ENV = 'SMARTWORKERS_TREE';
@@ -26,8 +26,8 @@ export const SETTLE_MS = 250;
 /** How long after SIGTERM before SIGKILL. */
 export const KILL_GRACE_MS = 2_000;
 const POLL_MS = 50;
-/** Processes whose environment is read in one go before the scan yields to the loop (~5 µs each). */
-const SCAN_CHUNK = 256;
+/** Environments read at once during a scan (the thread pool has four threads by default). */
+const SCAN_LANES = 4;
 const COMMAND_MAX = 200;
 
 /** One process the primary had to end. */
@@ -45,6 +45,16 @@ export interface ProcessTree {
   envFor(workerId: number): Record<string, string>;
   /** After the worker has exited: ends every process still carrying its mark; resolves with them. */
   reap(workerId: number): Promise<KilledProcess[]>;
+}
+
+/** Reads the start of a file into `buf`; resolves with the bytes read, or -1 when it cannot be read. */
+function readInto(file: string, buf: Buffer): Promise<number> {
+  return new Promise((resolve) => {
+    open(file, 'r', (err, fd) => {
+      if (err) return resolve(-1);
+      read(fd, buf, 0, buf.length, 0, (readErr, n) => close(fd, () => resolve(readErr ? -1 : n)));
+    });
+  });
 }
 
 export interface ProcessTreeOptions {
@@ -91,7 +101,7 @@ export function createProcessTree(options: ProcessTreeOptions = {}): ProcessTree
    * for the next one, so a burst of N exits costs a few scans of /proc, not N.
    */
   let pending = new Map<number, Array<(found: Found[]) => void>>();
-  const environBuf = Buffer.allocUnsafe(64 * 1024);
+  const environBufs = Array.from({ length: SCAN_LANES }, () => Buffer.allocUnsafe(64 * 1024));
   let scanning = false;
 
   function find(workerId: number): Promise<Found[]> {
@@ -122,33 +132,40 @@ export function createProcessTree(options: ProcessTreeOptions = {}): ProcessTree
 
   /**
    * One pass over /proc: the live processes carrying the mark of any of these workers, by worker.
-   * Each process's environment is read synchronously, SCAN_CHUNK at a time between turns of the
-   * loop: a promise per file (open, stat, read, close on the thread pool) cost several times the
-   * CPU of the reads themselves, and one synchronous pass over thousands of processes would hold
-   * the accept loop for tens of milliseconds.
+   * Environments are read on the thread pool, never on the loop: reading an exiting or exec'ing
+   * process's environment waits for its memory map, and a burst of 256 exits held a synchronous
+   * scan (and the accept loop) for 8 s. SCAN_LANES reads run at once, each into a buffer of its
+   * own (open, read, close: no stat, no buffer and no promise per process).
    */
   async function scan(ids: Set<number>): Promise<Map<number, Found[]>> {
     const needle = Buffer.from(`${TREE_ENV}=${prefix}-`);
     const out = new Map<number, Found[]>();
     let entries: string[];
     try {
-      entries = readdirSync(proc);
+      entries = await fsp.readdir(proc);
     } catch {
       return out;
     }
     const marked: Array<{ pid: number; workerId: number }> = [];
-    for (let i = 0; i < entries.length; i++) {
-      if (i > 0 && i % SCAN_CHUNK === 0) await new Promise((resolve) => setImmediate(resolve));
-      const pid = Number(entries[i]);
-      if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) continue;
-      const environ = readEnviron(`${proc}/${pid}/environ`);
-      if (environ === null) continue; // gone, or another user's
-      const at = environ.indexOf(needle);
-      if (at < 0 || (at > 0 && environ[at - 1] !== 0)) continue;
-      const end = environ.indexOf(0, at);
-      const workerId = Number(environ.subarray(at + needle.length, end < 0 ? undefined : end).toString());
-      if (ids.has(workerId)) marked.push({ pid, workerId });
-    }
+    let next = 0;
+    const lane = async (buf: Buffer): Promise<void> => {
+      while (next < entries.length) {
+        const pid = Number(entries[next++]);
+        if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) continue;
+        const file = `${proc}/${pid}/environ`;
+        const n = await readInto(file, buf);
+        if (n <= 0) continue; // gone, another user's, or empty
+        // Rarely larger than the buffer (the mark comes last): then read whole.
+        const environ = n < buf.length ? buf.subarray(0, n) : await fsp.readFile(file).catch(() => null);
+        if (environ === null) continue;
+        const at = environ.indexOf(needle);
+        if (at < 0 || (at > 0 && environ[at - 1] !== 0)) continue;
+        const end = environ.indexOf(0, at);
+        const workerId = Number(environ.subarray(at + needle.length, end < 0 ? undefined : end).toString());
+        if (ids.has(workerId)) marked.push({ pid, workerId });
+      }
+    };
+    await Promise.all(environBufs.map(lane));
     // Few or none: each found process is looked at once more, concurrently.
     await Promise.all(
       marked.map(async ({ pid, workerId }) => {
@@ -159,25 +176,6 @@ export function createProcessTree(options: ProcessTreeOptions = {}): ProcessTree
       }),
     );
     return out;
-  }
-
-  /** A process's environment: open, read into one reused buffer, close (no stat, no new buffer per process). */
-  function readEnviron(file: string): Buffer | null {
-    let fd: number;
-    try {
-      fd = openSync(file, 'r');
-    } catch {
-      return null;
-    }
-    try {
-      const n = readSync(fd, environBuf, 0, environBuf.length, 0);
-      // Rarely larger than the buffer: then read whole.
-      return n < environBuf.length ? environBuf.subarray(0, n) : readFileSync(file);
-    } catch {
-      return null;
-    } finally {
-      closeSync(fd);
-    }
   }
 
   async function command(pid: number): Promise<string> {

@@ -9,6 +9,8 @@ import type { AppRuntime, ClusterState, WorkerRecord } from './state';
 interface LiveIndex {
   all: WorkerRecord[];
   byApp: Map<string, WorkerRecord[]>;
+  /** Replacements by the id of the worker each replaces. */
+  replacements: Map<number, WorkerRecord>;
 }
 
 /**
@@ -22,10 +24,11 @@ const NONE: readonly WorkerRecord[] = Object.freeze([]);
 function indexOf(workers: Record<number, WorkerRecord>): LiveIndex {
   let index = liveIndex.get(workers);
   if (index) return index;
-  index = { all: [], byApp: new Map() };
+  index = { all: [], byApp: new Map(), replacements: new Map() };
   // Every worker in the map is live: its exit deletes it.
   for (const w of Object.values(workers)) {
     index.all.push(w);
+    if (w.replacesId !== null) index.replacements.set(w.replacesId, w);
     const list = index.byApp.get(w.app);
     if (list) list.push(w);
     else index.byApp.set(w.app, [w]);
@@ -43,6 +46,16 @@ export function forgetLive(workers: Record<number, WorkerRecord>): void {
 export function liveWorkers(state: ClusterState, app?: string): readonly WorkerRecord[] {
   const index = indexOf(state.workers);
   return app === undefined ? index.all : (index.byApp.get(app) ?? NONE);
+}
+
+/** The worker forked to replace `old` (a surge in progress, or its replacement already serving), if still there. */
+export function replacementOf(state: ClusterState, old: WorkerRecord): WorkerRecord | undefined {
+  return indexOf(state.workers).replacements.get(old.id);
+}
+
+/** The worker `w` was forked to replace, if still there. */
+export function replacing(state: ClusterState, w: WorkerRecord): WorkerRecord | undefined {
+  return w.replacesId === null ? undefined : state.workers[w.replacesId];
 }
 
 /** The settings the cluster runs with now: the globals and every app still in the config. */

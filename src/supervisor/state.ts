@@ -57,9 +57,11 @@ export interface WorkerRecord {
   rssBytes: number | null;
   cpuPercent: number | null;
   recycle: PendingRecycle | null;
-  /** Surge in progress: the worker forked to replace this one. */
-  replacementId: number | null;
-  /** This worker was forked to replace that one. */
+  /**
+   * This worker was forked to replace that one (surge, then retire). The one link between the two:
+   * the other end is derived (`replacementOf` in queries.ts); once that worker has exited, this
+   * one simply holds the slot.
+   */
   replacesId: number | null;
   /** Its server has listened (node:cluster routes connections to it), ready or not. */
   listening: boolean;

@@ -3,7 +3,7 @@
  * a re-read config applied by a reload, and the scale-down that follows a smaller `desired`.
  */
 import type { Settings } from '../../config/types';
-import { liveWorkers } from '../queries';
+import { liveWorkers, replacementOf } from '../queries';
 import type { AppRuntime, Command, PrimarySignal } from '../state';
 import { appsMap, beginStop, type Ctx, emit, kill, log, mutApp, mutSlot, newApp, nextCronAt, requestRecycle, retire } from './actions';
 
@@ -156,7 +156,7 @@ export function onSettings(ctx: Ctx, settings: Settings): void {
   }
   for (const w of liveWorkers(s, scope ?? undefined)) {
     if (w.state !== 'ready' && w.state !== 'starting') continue;
-    if (w.replacementId !== null && s.workers[w.replacementId]?.state === 'starting') continue; // its replacement is marked instead
+    if (replacementOf(s, w)?.state === 'starting') continue; // its replacement is marked instead
     requestRecycle(ctx, w, 'reload', w.recycle?.force ?? false, true);
     count += 1;
   }
@@ -171,10 +171,8 @@ export function scaleDown(ctx: Ctx, app: AppRuntime): void {
     if (w.state === 'starting') {
       kill(ctx, w, 'scale');
     } else if (w.state === 'ready') {
-      if (w.replacementId !== null) {
-        const r = ctx.s.workers[w.replacementId];
-        if (r && r.state === 'starting') kill(ctx, r, 'scale');
-      }
+      const r = replacementOf(ctx.s, w);
+      if (r && r.state === 'starting') kill(ctx, r, 'scale');
       retire(ctx, w, 'scale');
     }
   }

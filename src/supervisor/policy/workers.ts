@@ -4,7 +4,7 @@
  */
 import type { ReadyOn } from '../../config/types';
 import type { PolicyMessage } from '../../protocol';
-import { liveWorkers } from '../queries';
+import { liveWorkers, replacing } from '../queries';
 import { isProcessWorker } from './processes';
 import type { SupervisorEvent, WorkerRecord } from '../state';
 import { connectionsStillBounded, onCut } from './connections';
@@ -79,8 +79,8 @@ function becomeReady(ctx: Ctx, found: WorkerRecord): void {
     retire(ctx, w, 'stop');
     return;
   }
-  const old = w.replacesId === null ? undefined : s.workers[w.replacesId];
-  if (old && old.replacementId === w.id && old.state === 'ready' && old.recycle) {
+  const old = replacing(s, w);
+  if (old && old.state === 'ready' && old.recycle) {
     retire(ctx, old, old.recycle.reason);
   }
 }
