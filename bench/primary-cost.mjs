@@ -3,9 +3,9 @@
 // node:cluster primary in the same run:
 //   - the primary's CPU (% of one core, from /proc/<pid>/stat over a window) and RSS with 2, 16,
 //     64 and 256 idle workers, and with 16 and 64 workers each reporting at its maximum rate;
-//   - 256 workers failing their boot at the same moment: the primary's event-loop busy time and
-//     delay histogram from the moment they fail until it has exited (smartworkers only: a bare
-//     primary has no boot to fail, it re-forks forever).
+//   - 256 workers failing their boot at the same moment: the primary's own CPU time, its event-loop
+//     busy time and delay histogram from the moment they fail until it has exited (the bare primary
+//     beside: one that forks once and exits when its last worker has).
 // Workers are whole node processes (~40 MB each): the 256 cases run once per peer.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -52,26 +52,37 @@ async function measureCost(peer, workers, paced, windowS) {
   }
 }
 
-/** 256 workers that never become ready all exit 1 at once; the primary then stops (SW_BOOT_FAILED). */
-async function bootFailStorm(workers) {
+/**
+ * N workers that never become ready all exit 1 at once: smartworkers then stops (SW_BOOT_FAILED,
+ * exit 3); the bare primary (bench/peers/bare-once-primary.cjs) exits once the last one is gone.
+ * The probe measures the primary from the moment they fail until it exits: its own CPU time (what
+ * it spent), its loop's busy time (ELU active: also counts the time it was runnable but waited for a
+ * core among N exiting processes) and a loop-delay histogram. `cpuProf`: a directory for the
+ * primary's V8 CPU profile (`--cpu-prof`).
+ */
+async function bootFailStorm(peer, workers, { cpuProf } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swb-storm-'));
   const trigger = path.join(dir, 'fail-now');
   const out = path.join(dir, 'probe.json');
-  const inst = await PEERS.smartworkers.start({
+  const inst = await PEERS[peer].start({
     app: 'boot-fail',
     workers,
     waitReady: false,
-    flags: { bootTimeout: '600s' },
+    ...(peer === 'smartworkers' ? { flags: { bootTimeout: '600s' } } : { primary: 'bare-once-primary.cjs' }),
     env: {
       BOOT_FAIL_TRIGGER: trigger,
       LOOP_PROBE_TRIGGER: trigger,
       LOOP_PROBE_OUT: out,
       NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${PROBE}`.trim(),
+      ...(cpuProf ? { LOOP_PROBE_CPU_PROF: path.resolve(cpuProf, `storm-${peer}.cpuprofile`) } : {}),
     },
   });
   try {
     const deadline = Date.now() + 600_000;
-    while (inst.workerPids().length < workers && Date.now() < deadline) await sleep(500);
+    while (inst.workerPids().length < workers && Date.now() < deadline) {
+      if (!inst.primaryAlive()) throw new Error(`the primary exited before its workers were forked: ${inst.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      await sleep(500);
+    }
     const forked = inst.workerPids().length;
     await sleep(3000);
     fs.writeFileSync(trigger, '');
@@ -86,9 +97,10 @@ async function bootFailStorm(workers) {
 
 /**
  * `idle`, `reporting`: worker counts of each kind of case (defaults: 2, 16, 64 (, 256) idle; 16, 64
- * reporting); `storm`: workers failing their boot at once (0 = skip); `windowS`: each measurement.
+ * reporting); `storm`: workers failing their boot at once (0 = skip); `windowS`: each measurement;
+ * `cpuProf`: a directory for the storm primaries' CPU profiles (`<dir>/<peer>/*.cpuprofile`).
  */
-export async function scenarioPrimaryCost({ quick, peers, log, target, idle, reporting, storm: stormWorkers = quick ? 64 : 256, windowS = quick ? 5 : 10 }) {
+export async function scenarioPrimaryCost({ quick, peers, log, target, idle, reporting, storm: stormWorkers = quick ? 64 : 256, windowS = quick ? 5 : 10, cpuProf }) {
   const rows = [];
   const trials = {};
   for (const [label, workers, paced] of cases({ quick, idle, reporting })) {
@@ -124,31 +136,32 @@ export async function scenarioPrimaryCost({ quick, peers, log, target, idle, rep
 
   const table = () => markdownTable(['workers', 'smartworkers CPU', 'bare CPU', 'smartworkers RSS', 'bare RSS', 'RSS difference'], rows);
   if (!stormWorkers) return { trials, table: table() };
-  let storm = null;
-  try {
-    storm = await bootFailStorm(stormWorkers);
-  } catch (e) {
-    storm = { error: e.message };
-    await stopAll();
+  if (cpuProf) fs.mkdirSync(cpuProf, { recursive: true });
+  const storm = {};
+  for (const peer of peers.filter((p) => p !== 'pm2')) {
+    try {
+      storm[peer] = await bootFailStorm(peer, stormWorkers, { cpuProf });
+    } catch (e) {
+      storm[peer] = { error: e.message };
+      await stopAll();
+    }
+    log(`  h storm ${stormWorkers} ${peer}: ${JSON.stringify(storm[peer])}`);
   }
-  log(`  h storm ${stormWorkers}: ${JSON.stringify(storm)}`);
-  const stormRow = storm.error
-    ? [`${stormWorkers} fail boot at once`, 'error', '', '', '', '']
-    : [
-        `${stormWorkers} fail boot at once (${storm.forked} forked, exit ${storm.exitCode})`,
-        `busy ${fmt.ms(storm.busyMs)} over ${fmt.ms(storm.windowMs)}, CPU ${fmt.ms(storm.cpuMs)}`,
-        'n/a',
-        `loop delay p50 ${storm.delay.p50} ms, p99 ${storm.delay.p99} ms, max ${storm.delay.max} ms`,
-        '',
-        '',
-      ];
-  rows.push(stormRow);
-  if (!storm.error) target('h', `${stormWorkers} workers failing boot at once: primary loop busy ≤ 100 ms in total`, `${fmt.ms(storm.busyMs)} (delay max ${storm.delay.max} ms)`, storm.busyMs <= 100);
+  // The primary's own CPU is what it spent; loop busy (ELU active) also counts the time it waited
+  // for a core among the exiting workers, so on a loaded machine only CPU compares across runs.
+  const stormCell = (r) => (!r ? 'n/a' : r.error ? 'error' : `CPU ${fmt.ms(r.cpuMs)}, loop busy ${fmt.ms(r.busyMs)} (delay p99 ${r.delay.p99} ms, max ${r.delay.max} ms)`);
+  const sws = storm.smartworkers;
+  const forked = sws && !sws.error ? `, ${sws.forked} forked, exit ${sws.exitCode}` : '';
+  rows.push([`${stormWorkers} fail boot at once (until the primary exits${forked})`, stormCell(sws), stormCell(storm.bare), '', '', '']);
+  if (sws && !sws.error) {
+    const bareCpu = storm.bare && !storm.bare.error ? `; bare CPU ${fmt.ms(storm.bare.cpuMs)}, busy ${fmt.ms(storm.bare.busyMs)}` : '';
+    target('h', `${stormWorkers} workers failing boot at once: primary loop busy ≤ 100 ms in total`, `busy ${fmt.ms(sws.busyMs)}, CPU ${fmt.ms(sws.cpuMs)} (delay max ${sws.delay.max} ms)${bareCpu}`, sws.busyMs <= 100);
+  }
   return { trials: { ...trials, storm }, table: table() };
 }
 
 // Alone: node bench/primary-cost.mjs [--idle 2,16,64,256] [--reporting 16,64] [--storm 256] [--window 10]
-//   [--peers smartworkers,bare] [--quick]   (a list may be empty: --reporting '')
+//   [--peers smartworkers,bare] [--quick] [--cpu-prof DIR]   (a list may be empty: --reporting '')
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const argv = process.argv.slice(2);
   const option = (name) => {
@@ -173,6 +186,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     reporting: list('reporting'),
     storm: option('storm') === undefined ? undefined : Number(option('storm')),
     windowS: option('window') === undefined ? undefined : Number(option('window')),
+    cpuProf: option('cpu-prof'),
   });
   console.log(`${PRIMARY_COST_TITLE}\n\n${table}\n\n${targets.join('\n')}`);
   process.exit(0);

@@ -542,6 +542,8 @@ export const WORKER_MESSAGES = {
 type WorkerKind = keyof typeof WORKER_MESSAGES;
 /** The worker messages the policy steps (route `policy`). */
 export type PolicyMessage = Extract<WorkerMessage, { [TAG]: { [K in WorkerKind]: (typeof WORKER_MESSAGES)[K]['route'] extends 'policy' ? K : never }[WorkerKind] }>;
+/** The worker messages the supervisor answers itself (route `supervisor`), by kind. */
+export type SupervisorMessageKind = { [K in WorkerKind]: (typeof WORKER_MESSAGES)[K]['route'] extends 'supervisor' ? K : never }[WorkerKind];
 
 export function routeOf(m: WorkerMessage): WorkerRoute {
   return WORKER_MESSAGES[m[TAG]].route;

@@ -4,7 +4,10 @@
 // utilization) and an event-loop delay histogram (10 ms resolution) — and the CPU time it used,
 // and writes them as JSON to LOOP_PROBE_OUT when the primary exits. On a machine with fewer cores
 // than processes, busy time also counts the moments the primary was runnable but not running
-// (every exiting worker competes for the cores): its CPU time is what it spent.
+// (every exiting worker competes for the cores): its CPU time is what it spent. The delay
+// histogram's count is the number of 10 ms samples, not of events. With LOOP_PROBE_CPU_PROF set
+// (a file path), a V8 CPU profile of the same window is written there (`--cpu-prof` is not allowed
+// in NODE_OPTIONS, and would profile the boot too).
 const cluster = require('node:cluster');
 const fs = require('node:fs');
 const { monitorEventLoopDelay, performance } = require('node:perf_hooks');
@@ -18,6 +21,7 @@ if (cluster.isPrimary && trigger && out && !process.env.NODE_UNIQUE_ID) {
   const histogram = monitorEventLoopDelay({ resolution: 10 });
   const poll = setInterval(() => {
     if (start !== null || !fs.existsSync(trigger)) return;
+    startProfile(); // first: starting the profiler is not the primary's work
     start = performance.eventLoopUtilization();
     startedAt = performance.now();
     cpu0 = process.cpuUsage();
@@ -25,6 +29,16 @@ if (cluster.isPrimary && trigger && out && !process.env.NODE_UNIQUE_ID) {
     clearInterval(poll);
   }, 5);
   poll.unref();
+  let session = null;
+  const startProfile = () => {
+    if (!process.env.LOOP_PROBE_CPU_PROF) return;
+    const inspector = require('node:inspector');
+    session = new inspector.Session();
+    session.connect();
+    session.post('Profiler.enable');
+    session.post('Profiler.setSamplingInterval', { interval: 200 });
+    session.post('Profiler.start');
+  };
   process.on('exit', () => {
     if (start === null) return;
     histogram.disable();
@@ -42,5 +56,9 @@ if (cluster.isPrimary && trigger && out && !process.env.NODE_UNIQUE_ID) {
         delay: { count: histogram.count, p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max) },
       }),
     );
+    // The same-thread session answers synchronously: the profile is written before the exit (after the figures above, which it would add to).
+    session?.post('Profiler.stop', (err, res) => {
+      if (!err) fs.writeFileSync(process.env.LOOP_PROBE_CPU_PROF, JSON.stringify(res.profile));
+    });
   });
 }

@@ -145,7 +145,7 @@ export async function startPrimary(input: StartInput): Promise<RunningPrimary> {
     apps: () => supervisor.activeSettings.apps,
     liveWorkers: (app) =>
       Object.values(supervisor.state.workers)
-        .filter((w) => w.app === app && w.pid !== null && w.state !== 'exited')
+        .filter((w) => w.app === app && w.pid !== null)
         .map((w) => w.id),
     slots: (app) => supervisor.state.apps[app]?.desired ?? 0,
     send: (id, message) => host.send(id, message),

@@ -17,7 +17,7 @@
  * elsewhere `reap` finds nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { close, open, promises as fsp, read } from 'node:fs';
 
 /** The environment variable that marks a worker's processes. */
 export const TREE_ENV = 'SMARTWORKERS_TREE';
@@ -26,6 +26,8 @@ export const SETTLE_MS = 250;
 /** How long after SIGTERM before SIGKILL. */
 export const KILL_GRACE_MS = 2_000;
 const POLL_MS = 50;
+/** Environments read at once during a scan (the thread pool has four threads by default). */
+const SCAN_LANES = 4;
 const COMMAND_MAX = 200;
 
 /** One process the primary had to end. */
@@ -43,6 +45,16 @@ export interface ProcessTree {
   envFor(workerId: number): Record<string, string>;
   /** After the worker has exited: ends every process still carrying its mark; resolves with them. */
   reap(workerId: number): Promise<KilledProcess[]>;
+}
+
+/** Reads the start of a file into `buf`; resolves with the bytes read, or -1 when it cannot be read. */
+function readInto(file: string, buf: Buffer): Promise<number> {
+  return new Promise((resolve) => {
+    open(file, 'r', (err, fd) => {
+      if (err) return resolve(-1);
+      read(fd, buf, 0, buf.length, 0, (readErr, n) => close(fd, () => resolve(readErr ? -1 : n)));
+    });
+  });
 }
 
 export interface ProcessTreeOptions {
@@ -89,6 +101,7 @@ export function createProcessTree(options: ProcessTreeOptions = {}): ProcessTree
    * for the next one, so a burst of N exits costs a few scans of /proc, not N.
    */
   let pending = new Map<number, Array<(found: Found[]) => void>>();
+  const environBufs = Array.from({ length: SCAN_LANES }, () => Buffer.allocUnsafe(64 * 1024));
   let scanning = false;
 
   function find(workerId: number): Promise<Found[]> {
@@ -96,12 +109,15 @@ export function createProcessTree(options: ProcessTreeOptions = {}): ProcessTree
       const waiters = pending.get(workerId) ?? [];
       waiters.push(resolve);
       pending.set(workerId, waiters);
-      if (!scanning) void scanLoop();
+      if (!scanning) {
+        scanning = true;
+        // After the current callback: every exit of a burst emitted in it joins this scan.
+        queueMicrotask(() => void scanLoop());
+      }
     });
   }
 
   async function scanLoop(): Promise<void> {
-    scanning = true;
     try {
       while (pending.size > 0) {
         const batch = pending;
@@ -114,7 +130,13 @@ export function createProcessTree(options: ProcessTreeOptions = {}): ProcessTree
     }
   }
 
-  /** One pass over /proc: the live processes carrying the mark of any of these workers, by worker. */
+  /**
+   * One pass over /proc: the live processes carrying the mark of any of these workers, by worker.
+   * Environments are read on the thread pool, never on the loop: reading an exiting or exec'ing
+   * process's environment waits for its memory map, and a burst of 256 exits held a synchronous
+   * scan (and the accept loop) for 8 s. SCAN_LANES reads run at once, each into a buffer of its
+   * own (open, read, close: no stat, no buffer and no promise per process).
+   */
   async function scan(ids: Set<number>): Promise<Map<number, Found[]>> {
     const needle = Buffer.from(`${TREE_ENV}=${prefix}-`);
     const out = new Map<number, Found[]>();
@@ -124,25 +146,33 @@ export function createProcessTree(options: ProcessTreeOptions = {}): ProcessTree
     } catch {
       return out;
     }
+    const marked: Array<{ pid: number; workerId: number }> = [];
+    let next = 0;
+    const lane = async (buf: Buffer): Promise<void> => {
+      while (next < entries.length) {
+        const pid = Number(entries[next++]);
+        if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) continue;
+        const file = `${proc}/${pid}/environ`;
+        const n = await readInto(file, buf);
+        if (n <= 0) continue; // gone, another user's, or empty
+        // Rarely larger than the buffer (the mark comes last): then read whole.
+        const environ = n < buf.length ? buf.subarray(0, n) : await fsp.readFile(file).catch(() => null);
+        if (environ === null) continue;
+        const at = environ.indexOf(needle);
+        if (at < 0 || (at > 0 && environ[at - 1] !== 0)) continue;
+        const end = environ.indexOf(0, at);
+        const workerId = Number(environ.subarray(at + needle.length, end < 0 ? undefined : end).toString());
+        if (ids.has(workerId)) marked.push({ pid, workerId });
+      }
+    };
+    await Promise.all(environBufs.map(lane));
+    // Few or none: each found process is looked at once more, concurrently.
     await Promise.all(
-      entries.map(async (entry) => {
-        const pid = Number(entry);
-        if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) return;
-        try {
-          const environ = await fsp.readFile(`${proc}/${pid}/environ`);
-          const at = environ.indexOf(needle);
-          if (at < 0 || (at > 0 && environ[at - 1] !== 0)) return;
-          const end = environ.indexOf(0, at);
-          const workerId = Number(environ.subarray(at + needle.length, end < 0 ? undefined : end).toString());
-          if (!ids.has(workerId)) return;
-          const s = await stat(pid);
-          if (s === null || s.state === 'Z') return;
-          const found: Found = { pid, startTime: s.startTime, command: await command(pid) };
-          // After the last await: the other scans of this pass run concurrently.
-          out.set(workerId, [...(out.get(workerId) ?? []), found]);
-        } catch {
-          // gone, or another user's
-        }
+      marked.map(async ({ pid, workerId }) => {
+        const s = await stat(pid);
+        if (s === null || s.state === 'Z') return;
+        const found: Found = { pid, startTime: s.startTime, command: await command(pid) };
+        out.set(workerId, [...(out.get(workerId) ?? []), found]);
       }),
     );
     return out;

@@ -13,7 +13,7 @@ import { registerTaskMetrics } from './task-metrics';
 import { RECYCLE_REASONS, SLOT_STOP_REASONS, type StatusSnapshot, type WorkerStateName, type WorkerStatus } from './snapshot';
 
 export const WORKER_STATES: readonly WorkerStateName[] = [
-  'starting', 'ready', 'retiring', 'waiting-for-tasks', 'stopping', 'exited', 'failed-boot',
+  'starting', 'ready', 'retiring', 'waiting-for-tasks', 'stopping', 'failed-boot',
 ];
 
 export const PRIMARY_PHASES = ['running', 'reloading', 'stopping'] as const;
@@ -65,7 +65,6 @@ export function createStatusMetrics(control: ClusterControl, options: StatusMetr
     slot: String(w.slot),
     worker_id: String(w.id),
   });
-  const liveWorkers = (s: StatusSnapshot): WorkerStatus[] => s.workers.filter((w) => w.state !== 'exited');
 
   // ------------------------------------------------------------ per worker
   new Gauge({
@@ -75,7 +74,7 @@ export function createStatusMetrics(control: ClusterControl, options: StatusMetr
     registers,
     collect() {
       this.reset();
-      for (const w of liveWorkers(snapshot())) {
+      for (const w of snapshot().workers) {
         for (const state of WORKER_STATES) this.set({ ...workerLabels(w), state }, w.state === state ? 1 : 0);
       }
     },
@@ -88,7 +87,7 @@ export function createStatusMetrics(control: ClusterControl, options: StatusMetr
       registers,
       collect() {
         this.reset();
-        for (const w of liveWorkers(snapshot())) {
+        for (const w of snapshot().workers) {
           const value = read(w);
           if (value !== null && Number.isFinite(value)) this.set(workerLabels(w), value);
         }
@@ -102,7 +101,7 @@ export function createStatusMetrics(control: ClusterControl, options: StatusMetr
     registers,
     collect() {
       this.reset();
-      for (const w of liveWorkers(snapshot())) this.inc(workerLabels(w), w.served);
+      for (const w of snapshot().workers) this.inc(workerLabels(w), w.served);
     },
   });
 
@@ -254,7 +253,6 @@ export function createStatusMetrics(control: ClusterControl, options: StatusMetr
       this.reset();
       for (const app of s.apps) {
         for (const state of WORKER_STATES) {
-          if (state === 'exited') continue;
           this.set({ app: app.name, state }, s.workers.filter((w) => w.app === app.name && w.state === state).length);
         }
       }

@@ -5,7 +5,7 @@
 
 import type { QueueStatus } from '../bullmq/board';
 
-export type WorkerStateName = 'starting' | 'ready' | 'retiring' | 'waiting-for-tasks' | 'stopping' | 'exited' | 'failed-boot';
+export type WorkerStateName = 'starting' | 'ready' | 'retiring' | 'waiting-for-tasks' | 'stopping' | 'failed-boot';
 
 /** Why a slot is left empty until the next reload. */
 export type SlotStopReason = 'autorestart' | 'max_restarts' | 'boot_failed';

@@ -33,7 +33,7 @@ export interface SummaryFields {
 
 /** The numbers behind the line, for structured logs. */
 export function summaryFields(prev: StatusSnapshot | null, now: StatusSnapshot): SummaryFields {
-  const live = now.workers.filter((w) => w.state !== 'exited' && w.state !== 'failed-boot');
+  const live = now.workers.filter((w) => w.state !== 'failed-boot');
   const recyclesByReason: Partial<Record<RecycleReason, number>> = {};
   let recycles = 0;
   for (const reason of RECYCLE_REASONS) {

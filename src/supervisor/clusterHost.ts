@@ -96,6 +96,23 @@ export function createClusterHost(options: ClusterHostOptions): ProcessHost {
   const emit = (e: HostEvent): void => {
     for (const l of listeners) l(e);
   };
+  // Workers exit in bursts (a boot that fails everywhere, a stop, a kill storm), each exit its own
+  // callback: they are gathered until the loop's check phase and emitted together, every one but
+  // the last marked `more`, so the policy reconciles the cluster once per burst, not once per exit.
+  const exits: Array<(more: boolean) => void> = [];
+  const flushExits = (): void => {
+    const burst = exits.splice(0);
+    burst.forEach((emitOne, i) => emitOne(i < burst.length - 1));
+  };
+  const queueExit = (emitOne: (more: boolean) => void): void => {
+    if (exits.push(emitOne) === 1) setImmediate(flushExits);
+  };
+  const disconnects = new Map<number, Worker>();
+  const settleDisconnects = (): void => {
+    const settled = [...disconnects];
+    disconnects.clear();
+    for (const [id, worker] of settled) if (workers.get(id) === worker && isRunning(worker.process.pid)) emit({ type: 'disconnect', id });
+  };
 
   return {
     fork(spec) {
@@ -140,23 +157,24 @@ export function createClusterHost(options: ClusterHostOptions): ProcessHost {
       });
       worker.on('disconnect', () => {
         // The channel also closes when a worker exits: only one that still runs a moment later
-        // disconnected on purpose (the app called `process.disconnect()`).
-        setTimeout(() => {
-          if (workers.get(id) === worker && isRunning(worker.process.pid)) emit({ type: 'disconnect', id });
-        }, DISCONNECT_SETTLE_MS).unref();
+        // disconnected on purpose (the app called `process.disconnect()`). One timer for a burst.
+        if (disconnects.set(id, worker).size === 1) setTimeout(settleDisconnects, DISCONNECT_SETTLE_MS).unref();
       });
       worker.on('error', () => {
         // EPIPE and the like on a dying worker's channel: the exit event follows.
       });
       worker.on('exit', (code, signal) => {
         workers.delete(id);
-        // The exit goes out at once (a crashed worker is replaced without waiting); what the worker
-        // left running is ended meanwhile and reported with `reaped` (one /proc scan per exit).
-        emit({ type: 'exit', id, code, signal, reaping: tree.supported });
-        if (!tree.supported) return;
-        const reaped = (leftovers: KilledProcess[]): void =>
-          emit({ type: 'reaped', id, app: spec.app.name, slot: spec.slot, pid: worker.process.pid ?? null, leftovers });
-        tree.reap(id).then(reaped, () => reaped([]));
+        // The exit goes out at the end of this turn of the loop, with the others of its burst (a
+        // crashed worker is still replaced within the turn); what the worker left running is ended
+        // meanwhile and reported with `reaped` (one /proc scan for the burst).
+        queueExit((more) => {
+          emit({ type: 'exit', id, code, signal, reaping: tree.supported, more });
+          if (!tree.supported) return;
+          const reaped = (leftovers: KilledProcess[]): void =>
+            emit({ type: 'reaped', id, app: spec.app.name, slot: spec.slot, pid: worker.process.pid ?? null, leftovers });
+          tree.reap(id).then(reaped, () => reaped([]));
+        });
       });
       return worker.process.pid ?? -1;
     },

@@ -25,8 +25,11 @@ export type HostEvent =
   | { type: 'online'; id: number }
   | { type: 'message'; id: number; message: WorkerMessage }
   | { type: 'bad-message'; id: number; error: string }
-  /** `reaping`: processes it left running are being looked for; a `reaped` event follows. */
-  | { type: 'exit'; id: number; code: number | null; signal: string | null; reaping?: boolean }
+  /**
+   * `reaping`: processes it left running are being looked for; a `reaped` event follows. `more`:
+   * another exit of the same burst follows at once (see `SupervisorEvent`).
+   */
+  | { type: 'exit'; id: number; code: number | null; signal: string | null; reaping?: boolean; more?: boolean }
   /** After the exit: every process the worker left running has been ended (`leftovers`, often none). */
   | { type: 'reaped'; id: number; app: string; slot: number; pid: number | null; leftovers: KilledProcess[] }
   /** The worker closed its IPC channel while its process still runs. */

@@ -6,11 +6,11 @@
 import type { Settings } from '../config/types';
 import type { AppRuntime, ClusterState, WorkerRecord } from './state';
 
-const LIVE_STATES = new Set(['starting', 'ready', 'retiring', 'waiting-for-tasks', 'stopping', 'failed-boot']);
-
 interface LiveIndex {
   all: WorkerRecord[];
   byApp: Map<string, WorkerRecord[]>;
+  /** Replacements by the id of the worker each replaces. */
+  replacements: Map<number, WorkerRecord>;
 }
 
 /**
@@ -24,10 +24,11 @@ const NONE: readonly WorkerRecord[] = Object.freeze([]);
 function indexOf(workers: Record<number, WorkerRecord>): LiveIndex {
   let index = liveIndex.get(workers);
   if (index) return index;
-  index = { all: [], byApp: new Map() };
+  index = { all: [], byApp: new Map(), replacements: new Map() };
+  // Every worker in the map is live: its exit deletes it.
   for (const w of Object.values(workers)) {
-    if (!LIVE_STATES.has(w.state)) continue;
     index.all.push(w);
+    if (w.replacesId !== null) index.replacements.set(w.replacesId, w);
     const list = index.byApp.get(w.app);
     if (list) list.push(w);
     else index.byApp.set(w.app, [w]);
@@ -45,6 +46,16 @@ export function forgetLive(workers: Record<number, WorkerRecord>): void {
 export function liveWorkers(state: ClusterState, app?: string): readonly WorkerRecord[] {
   const index = indexOf(state.workers);
   return app === undefined ? index.all : (index.byApp.get(app) ?? NONE);
+}
+
+/** The worker forked to replace `old` (a surge in progress, or its replacement already serving), if still there. */
+export function replacementOf(state: ClusterState, old: WorkerRecord): WorkerRecord | undefined {
+  return indexOf(state.workers).replacements.get(old.id);
+}
+
+/** The worker `w` was forked to replace, if still there. */
+export function replacing(state: ClusterState, w: WorkerRecord): WorkerRecord | undefined {
+  return w.replacesId === null ? undefined : state.workers[w.replacesId];
 }
 
 /** The settings the cluster runs with now: the globals and every app still in the config. */

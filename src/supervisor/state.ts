@@ -57,9 +57,11 @@ export interface WorkerRecord {
   rssBytes: number | null;
   cpuPercent: number | null;
   recycle: PendingRecycle | null;
-  /** Surge in progress: the worker forked to replace this one. */
-  replacementId: number | null;
-  /** This worker was forked to replace that one. */
+  /**
+   * This worker was forked to replace that one (surge, then retire). The one link between the two:
+   * the other end is derived (`replacementOf` in queries.ts); once that worker has exited, this
+   * one simply holds the slot.
+   */
   replacesId: number | null;
   /** Its server has listened (node:cluster routes connections to it), ready or not. */
   listening: boolean;
@@ -198,8 +200,12 @@ export type SupervisorEvent =
   | { type: 'online'; id: number }
   | { type: 'message'; id: number; message: PolicyMessage }
   | { type: 'memory'; samples: MemorySample[] }
-  /** `reaping`: the host looks for processes it left running, and says so with `reaped`. */
-  | { type: 'exit'; id: number; code: number | null; signal: string | null; reaping?: boolean }
+  /**
+   * `reaping`: the host looks for processes it left running, and says so with `reaped`. `more`:
+   * another exit of the same burst follows at once, and reconciles for both (N exits at once cost
+   * one pass over the cluster, not N).
+   */
+  | { type: 'exit'; id: number; code: number | null; signal: string | null; reaping?: boolean; more?: boolean }
   /** Processes an exited worker left running have been ended (see host/processTree.ts). */
   | { type: 'reaped'; id: number; app: string; slot: number; pid: number | null; leftovers: KilledProcess[] }
   /** The worker closed its IPC channel while it still runs (the app called `process.disconnect()`). */

@@ -7,7 +7,7 @@
  * loop for every connection in round-robin mode.
  */
 import type { Settings } from '../config/types';
-import { isPolicyMessage, TAG, type TaskInfo } from '../protocol';
+import { isPolicyMessage, routeOf, type SupervisorMessageKind, TAG, type TaskInfo, type WorkerMessage } from '../protocol';
 import { QueueBoard } from '../bullmq/board';
 import type { QueueAction, QueueActionResult } from '../bullmq/types';
 import type { Clock, HostEvent, ProcessHost } from './host';
@@ -43,6 +43,9 @@ export interface SupervisorDeps {
 
 type StepListener = (state: ClusterState, event: SupervisorEvent, effects: readonly Effect[]) => void;
 
+/** What the supervisor does with each message of route `supervisor` (protocol.ts); the compiler asks for a row per kind. */
+type SupervisorHandlers = { [K in SupervisorMessageKind]: (id: number, m: Extract<WorkerMessage, { [TAG]: K }>) => void };
+
 export class Supervisor {
   private current: ClusterState;
   private readonly queue: SupervisorEvent[] = [];
@@ -66,6 +69,8 @@ export class Supervisor {
     this.taskBroker = new TaskBroker(deps.host, () => this.current, () => deps.clock.now());
     this.onStep((_state, event) => {
       if (event.type === 'settings') this.taskBroker.settingsChanged();
+      // A new worker starts with the task types paused before it was forked.
+      else if (event.type === 'message' && event.message.$sw === 'hello') this.taskBroker.handle(event.id, event.message);
     });
     deps.host.onEvent((e) => this.onHostEvent(e));
   }
@@ -169,6 +174,19 @@ export class Supervisor {
     return [...results, ...replies.flat()].sort((a, b) => a.queue.localeCompare(b.queue));
   }
 
+  /**
+   * Route `supervisor` (protocol.ts): answers to requests this supervisor made, what it only shows
+   * (queues), and the task broker's own messages.
+   */
+  private readonly handlers: SupervisorHandlers = {
+    tasks: (id, m) => this.taskRequests.get(m.requestId)?.(m.tasks, id),
+    queues: (id, m) => this.queues.update(id, m.hosted, m.counts, m.sampledAt, Date.now()),
+    'queue-reply': (_id, m) => this.queueRequests.get(m.requestId)?.(m.results),
+    permits: (id, m) => this.taskBroker.handle(id, m),
+    'task-reply': (id, m) => this.taskBroker.handle(id, m),
+    history: (id, m) => this.taskBroker.handle(id, m),
+  };
+
   private handle(event: SupervisorEvent): void {
     let effects: Effect[];
     try {
@@ -268,11 +286,7 @@ export class Supervisor {
     if (e.type === 'message') {
       const m = e.message;
       if (isPolicyMessage(m)) this.dispatch({ type: 'message', id: e.id, message: m });
-      // Route 'supervisor' (protocol.ts): answers to requests this supervisor made, and what it only shows.
-      else if (m.$sw === 'tasks') this.taskRequests.get(m.requestId)?.(m.tasks, e.id);
-      else if (m.$sw === 'queues') this.queues.update(e.id, m.hosted, m.counts, m.sampledAt, Date.now());
-      else if (m.$sw === 'queue-reply') this.queueRequests.get(m.requestId)?.(m.results);
-      else this.taskBroker.handle(e.id, m); // permits, task-reply, history
+      else if (routeOf(m) === 'supervisor') (this.handlers[m.$sw as SupervisorMessageKind] as (id: number, m: WorkerMessage) => void)(e.id, m);
       return;
     }
     if (e.type === 'exit') {

@@ -70,7 +70,6 @@ describe('status', () => {
 
   it('prints a readable table of the primary, every worker and the totals', async () => {
     control.current.workers.push(makeWorker({ id: 3, slot: 0, pid: 4103, state: 'waiting-for-tasks', retireReason: 'max_requests' }));
-    control.current.workers.push(makeWorker({ id: 4, slot: 2, state: 'exited' }));
     const { stdout, code } = await op('status');
     expect(code).toBe(0);
     const lines = stdout.split('\n');

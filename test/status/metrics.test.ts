@@ -96,7 +96,7 @@ describe('Prometheus metrics', () => {
     const w2 = { app: 'api', slot: '1', worker_id: '2' };
     expect(value(families.get('smartworkers_worker_state'), { ...w1, state: 'ready' })).toBe(1);
     expect(value(families.get('smartworkers_worker_state'), { ...w1, state: 'retiring' })).toBe(0);
-    expect(families.get('smartworkers_worker_state')!.samples).toHaveLength(2 * 7);
+    expect(families.get('smartworkers_worker_state')!.samples).toHaveLength(2 * 6);
     expect(value(families.get('smartworkers_worker_requests_served_total'), w1)).toBe(1234);
     expect(families.get('smartworkers_worker_requests_served_total')!.type).toBe('counter');
     expect(value(families.get('smartworkers_worker_inflight_requests'), w1)).toBe(3);
@@ -132,7 +132,7 @@ describe('Prometheus metrics', () => {
     // A worker replaced between scrapes: the old series go, the new ones come.
     control.current = {
       ...control.current,
-      workers: [makeWorker({ id: 7, slot: 0, generation: 2, state: 'starting', app: 'we"ird\\app' }), { ...control.current.workers[1], state: 'exited' }],
+      workers: [makeWorker({ id: 7, slot: 0, generation: 2, state: 'starting', app: 'we"ird\\app' })],
       primary: { ...control.current.primary, phase: 'stopping' },
     };
     families = parsePrometheusText(await metrics.render());

@@ -16,7 +16,6 @@ describe('formatSummaryLine', () => {
       ...first.workers,
       makeWorker({ id: 3, slot: 0, state: 'waiting-for-tasks', inflight: 0 }),
       makeWorker({ id: 4, slot: 2, state: 'starting', inflight: 0 }),
-      makeWorker({ id: 5, state: 'exited', inflight: 9 }),
     ];
     later.totals.activeTasksByType = { email: 1, sms: 3 };
     expect(formatSummaryLine(first, later)).toBe(

@@ -52,4 +52,15 @@ describe('boot storm', () => {
     sim.advance(100);
     expect(sim.of('fork')).toHaveLength(1);
   });
+
+  it('a burst of exits reconciles once, at its last exit', () => {
+    const sim = new Sim(settingsWith({ workers: 4, restartDelay: 0 }));
+    sim.boot();
+    sim.take();
+    sim.send({ type: 'exit', id: 1, code: 1, signal: null, more: true });
+    sim.send({ type: 'exit', id: 2, code: 1, signal: null, more: true });
+    expect(sim.of('fork')).toHaveLength(0); // slots 0 and 1 wait for the end of the burst
+    sim.send({ type: 'exit', id: 3, code: 1, signal: null });
+    expect(sim.of('fork').map((f) => f.slot)).toEqual([0, 1, 2]);
+  });
 });

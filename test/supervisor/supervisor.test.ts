@@ -33,6 +33,16 @@ function setup(overrides = {}, settings = settingsWith(overrides)) {
 }
 
 describe('supervisor executor', () => {
+  it('routes each message of route supervisor through its table row, and tells the task broker of a new worker', () => {
+    const { host, supervisor } = setup({ workers: 1 });
+    supervisor.start();
+    supervisor.taskBroker.setPaused('api', 'crm', true);
+    host.emit({ type: 'message', id: 1, message: { $sw: 'hello', protocol: 1, pid: 5001, node: 'v20.20.2' } });
+    expect(host.sent).toContainEqual({ id: 1, message: { $sw: 'task-op', requestId: 0, op: 'pause', type: 'crm' } });
+    host.emit({ type: 'message', id: 1, message: { $sw: 'queues', hosted: ['mail'], counts: {}, sampledAt: 1 } });
+    expect(supervisor.queues.hostsOf('mail')).toEqual([1]);
+  });
+
   it('forks through the host with the settings of the app, and records pids', () => {
     const { host, supervisor } = setup({ workers: 2, maxRequests: 100 });
     supervisor.start();

@@ -100,7 +100,7 @@ export function renderStatus(s: StatusSnapshot): string {
     `config ${p.configSource}`,
     '',
   ];
-  const workers = s.workers.filter((w) => w.state !== 'exited');
+  const { workers } = s;
   if (workers.length === 0) {
     lines.push('no workers');
   } else {

@@ -7,6 +7,7 @@
  * effects.
  */
 import type { StepObserver } from '../../control/types';
+import { replacementOf } from '../../supervisor/queries';
 import type { ClusterState, WorkerRecord } from '../../supervisor/state';
 
 export interface TimelineEntry {
@@ -48,7 +49,7 @@ export function createTimeline(capacity = 50, now: () => number = Date.now): Tim
   const byWorker = new Map<number, TimelineEntry>();
   let seq = 0;
 
-  const add = (w: WorkerRecord, reason: string, at: number): TimelineEntry => {
+  const add = (state: ClusterState, w: WorkerRecord, reason: string, at: number): TimelineEntry => {
     const entry: TimelineEntry = {
       seq: ++seq,
       app: w.app,
@@ -60,7 +61,7 @@ export function createTimeline(capacity = 50, now: () => number = Date.now): Tim
       at,
       served: w.served,
       tasksAtRetire: w.activeTasks,
-      replacementId: w.replacementId,
+      replacementId: replacementOf(state, w)?.id ?? null,
       exitedAt: null,
       taskWaitMs: 0,
       tasksLost: 0,
@@ -80,7 +81,7 @@ export function createTimeline(capacity = 50, now: () => number = Date.now): Tim
     for (const effect of effects) {
       if (effect.type !== 'send' || effect.message.$sw !== 'retire') continue;
       const w = after.workers[effect.id];
-      if (w && !byWorker.has(w.id)) add(w, effect.message.reason, now());
+      if (w && !byWorker.has(w.id)) add(after, w, effect.message.reason, now());
     }
     const lost = after.totals.tasksLost - before.totals.tasksLost;
     if (event.type === 'exit') exited(before, after, event.id, event.code, event.signal, lost);
@@ -100,8 +101,8 @@ export function createTimeline(capacity = 50, now: () => number = Date.now): Tim
     let entry = byWorker.get(id);
     if (!entry) {
       // Not retired first: it crashed, exited on its own, or never booted.
-      entry = add(w, w.exitReason ?? (w.state === 'starting' || w.state === 'failed-boot' ? 'failed-boot' : 'crash'), now());
-      if (w.replacementId === null) {
+      entry = add(before, w, w.exitReason ?? (w.state === 'starting' || w.state === 'failed-boot' ? 'failed-boot' : 'crash'), now());
+      if (entry.replacementId === null) {
         // The slot's next worker is forked in this same step (unless backed off or given up).
         for (const next of Object.values(after.workers)) if (!before.workers[next.id] && next.app === w.app && next.slot === w.slot) entry.replacementId = next.id;
       }
@@ -112,7 +113,7 @@ export function createTimeline(capacity = 50, now: () => number = Date.now): Tim
     entry.tasksLost += Math.max(0, lost);
     entry.code = code;
     entry.signal = signal;
-    if (entry.replacementId === null) entry.replacementId = w.replacementId;
+    if (entry.replacementId === null) entry.replacementId = replacementOf(before, w)?.id ?? null;
     touch(entry);
   }
 

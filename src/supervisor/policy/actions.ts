@@ -288,7 +288,6 @@ export function fork(ctx: Ctx, app: AppRuntime, slot: number, replaces: WorkerRe
     rssBytes: null,
     cpuPercent: null,
     recycle: null,
-    replacementId: null,
     replacesId: replaces?.id ?? null,
     listening: false,
     servers: [],
@@ -304,7 +303,6 @@ export function fork(ctx: Ctx, app: AppRuntime, slot: number, replaces: WorkerRe
   };
   workersMap(ctx)[id] = w;
   ctx.own.add(w);
-  if (replaces) mutWorker(ctx, replaces).replacementId = id;
   emit(ctx, { type: 'fork', id, app: w.app, slot, generation: w.generation, requestLimit: w.requestLimit, pmId: slotRecord.pmId, instances: app.desired });
   log(ctx, 'info', replaces ? 'forking replacement' : 'forking worker', {
     ...who(w),

@@ -3,7 +3,7 @@
  * a re-read config applied by a reload, and the scale-down that follows a smaller `desired`.
  */
 import type { Settings } from '../../config/types';
-import { liveWorkers } from '../queries';
+import { liveWorkers, replacementOf } from '../queries';
 import type { AppRuntime, Command, PrimarySignal } from '../state';
 import { appsMap, beginStop, type Ctx, emit, kill, log, mutApp, mutSlot, mutWorker, newApp, nextCronAt, requestRecycle, retire } from './actions';
 
@@ -156,7 +156,7 @@ export function onSettings(ctx: Ctx, settings: Settings): void {
   }
   for (const w of liveWorkers(s, scope ?? undefined)) {
     if (w.state !== 'ready' && w.state !== 'starting') continue;
-    if (w.replacementId !== null && s.workers[w.replacementId]?.state === 'starting') {
+    if (replacementOf(s, w)?.state === 'starting') {
       // Its replacement is marked instead; should that one fail too, the next try of the new config
       // starts without the backoff the old config earned.
       if (w.recycle) mutWorker(ctx, w).recycle = { ...w.recycle, failedAttempts: 0, retryAt: 0 };
@@ -176,10 +176,8 @@ export function scaleDown(ctx: Ctx, app: AppRuntime): void {
     if (w.state === 'starting') {
       kill(ctx, w, 'scale');
     } else if (w.state === 'ready') {
-      if (w.replacementId !== null) {
-        const r = ctx.s.workers[w.replacementId];
-        if (r && r.state === 'starting') kill(ctx, r, 'scale');
-      }
+      const r = replacementOf(ctx.s, w);
+      if (r && r.state === 'starting') kill(ctx, r, 'scale');
       retire(ctx, w, 'scale');
     }
   }

@@ -109,13 +109,15 @@ const HANDLERS: Handlers = {
 /**
  * The whole policy: state + event → next state + effects. `prev` is never changed, and never
  * copied whole: a step costs what the event touches (see `Ctx`), whatever the number of workers.
+ * An exit with `more` leaves the reconcile passes to the last exit of its burst (same time, same
+ * passes, once).
  */
 export function step(prev: ClusterState, event: SupervisorEvent, env: PolicyEnv): StepResult {
   const ctx = newCtx(prev, env);
   noticeStall(ctx, event.type === 'tick');
   (HANDLERS[event.type] as (ctx: Ctx, event: SupervisorEvent) => void)(ctx, event);
   if (event.type === 'message' || event.type === 'forked') reconcileWorker(ctx, event.id);
-  else reconcile(ctx);
+  else if (event.type !== 'exit' || !event.more) reconcile(ctx);
   return { state: ctx.s, effects: ctx.effects };
 }
 

@@ -3,7 +3,7 @@
  * `cron_restart`) and when its replacement may start (one boot at a time per app, at most
  * `max_retiring` draining at once, forced recycles first and unbounded).
  */
-import { liveWorkers } from '../queries';
+import { liveWorkers, replacementOf, replacing } from '../queries';
 import type { AppRuntime, MemorySample, WorkerRecord } from '../state';
 import { abandon, type Ctx, fork, log, mutApp, mutWorker, nextCronAt, requestRecycle, retire, who } from './actions';
 import { onCommand } from './commands';
@@ -76,7 +76,7 @@ export function scheduleRecycles(ctx: Ctx, app: AppRuntime): void {
   const name = app.settings.name;
   const workers = liveWorkers(ctx.s, name);
   const pending = workers
-    .filter((w) => w.state === 'ready' && w.recycle && w.replacementId === null && w.recycle.retryAt <= now)
+    .filter((w) => w.state === 'ready' && w.recycle && replacementOf(ctx.s, w) === undefined && w.recycle.retryAt <= now)
     .sort((a, b) => Number(b.recycle!.force) - Number(a.recycle!.force) || a.recycle!.since - b.recycle!.since);
 
   for (const w of pending) {
@@ -88,7 +88,7 @@ export function scheduleRecycles(ctx: Ctx, app: AppRuntime): void {
       if (othersReady) retire(ctx, w, recycle.reason);
       continue;
     }
-    const booting = liveWorkers(ctx.s, name).some((o) => o.state === 'starting' && o.replacesId !== null);
+    const booting = liveWorkers(ctx.s, name).some((o) => o.state === 'starting' && replacing(ctx.s, o) !== undefined);
     if (booting) return; // staggered: one replacement boots at a time
     // A worker held only by WebSockets or streams is bounded by drain_timeout: not by the cap.
     const retiring = liveWorkers(ctx.s, name).filter((o) => (o.state === 'retiring' || o.state === 'waiting-for-tasks') && !heldOnlyByLongLived(o)).length;

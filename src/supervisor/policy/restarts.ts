@@ -5,7 +5,7 @@
  */
 import type { AppSettings } from '../../config/types';
 import { describeBootFailure, EXIT } from '../../errors';
-import { liveWorkers } from '../queries';
+import { liveWorkers, replacing } from '../queries';
 import type { AppRuntime, WorkerRecord } from '../state';
 import { cutAtExit } from './connections';
 import { isolatesBootFailure, onIsolatedBootFailure } from './isolation';
@@ -49,20 +49,17 @@ export function onExit(ctx: Ctx, id: number, code: number | null, signal: string
   for (const k of ['started', 'completed', 'failed', 'cancelled'] as const) totals.exitedTasks[k] += w.tasks[k];
   delete workersMap(ctx)[id];
 
-  // A surge whose old worker is gone: the replacement simply takes the slot.
-  if (w.replacementId !== null && s.workers[w.replacementId]) mutWorker(ctx, w.replacementId).replacesId = null;
-
   if (expected) {
     log(ctx, 'info', 'worker exited', fields);
     return;
   }
 
   if (!app) return;
-  const wasReplacement = w.replacesId !== null ? s.workers[w.replacesId] : undefined;
+  const wasReplacement = replacing(s, w);
 
   if (w.state === 'starting' || w.state === 'failed-boot') {
     log(ctx, 'error', 'worker failed to boot', fields);
-    if (wasReplacement && wasReplacement.replacementId === w.id) {
+    if (wasReplacement) {
       replacementFailed(ctx, wasReplacement);
       return;
     }
@@ -145,8 +142,8 @@ function scheduleSlotRestart(ctx: Ctx, app: AppRuntime, slot: number, exited?: W
   // left its slot empty and stretched the time with no worker listening (kill-storm scenario).
   const killedFromOutside = exited !== undefined && signal === 'SIGKILL' && !exited.killSent && app.everReady;
   record.crashes = servedRequests ? 0 : killedFromOutside ? record.crashes : record.crashes + 1;
-  const othersServing = liveWorkers(ctx.s, app.settings.name).some((o) => o.state === 'ready');
-  const lastServing = wasServing && !othersServing;
+  // Asked only of a worker that served: a burst of failed boots never re-indexes the workers per exit.
+  const lastServing = wasServing && !liveWorkers(ctx.s, app.settings.name).some((o) => o.state === 'ready');
   const delay = lastServing || killedFromOutside ? 0 : backoffDelay(app.settings, record.crashes);
   if (lastServing) {
     // Capacity first: slots still waiting out a backoff are brought forward too.
@@ -160,25 +157,25 @@ function scheduleSlotRestart(ctx: Ctx, app: AppRuntime, slot: number, exited?: W
 }
 
 function replacementFailed(ctx: Ctx, found: WorkerRecord): void {
+  // The replacement is gone from the workers: the link went with it.
   const old = mutWorker(ctx, found);
-  old.replacementId = null;
-  if (!old.recycle) return;
+  const { recycle } = old;
   const app = ctx.s.apps[old.app];
-  if (!app) return;
-  if (app.settings.watch.length > 0 && old.recycle.reason === 'reload') {
+  if (!recycle || !app) return;
+  if (app.settings.watch.length > 0 && recycle.reason === 'reload') {
     // Watched (dev mode): the new code is broken; retrying it would print the same error again
     // and again. The next change of a watched file reloads.
     old.recycle = null;
     log(ctx, 'warn', 'replacement failed to boot; the old worker keeps serving until the next change', who(old));
     return;
   }
-  old.recycle.failedAttempts += 1;
-  const delay = Math.max(backoffDelay(app.settings, old.recycle.failedAttempts), app.settings.restartDelay);
-  old.recycle.retryAt = ctx.env.now + delay;
+  recycle.failedAttempts += 1;
+  const delay = Math.max(backoffDelay(app.settings, recycle.failedAttempts), app.settings.restartDelay);
+  recycle.retryAt = ctx.env.now + delay;
   log(ctx, 'warn', 'replacement failed to boot; the old worker keeps serving', {
     ...who(old),
     retryInMs: delay,
-    attempts: old.recycle.failedAttempts,
+    attempts: recycle.failedAttempts,
   });
 }
 

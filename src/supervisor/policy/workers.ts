@@ -4,7 +4,7 @@
  */
 import type { ReadyOn } from '../../config/types';
 import type { PolicyMessage } from '../../protocol';
-import { liveWorkers } from '../queries';
+import { liveWorkers, replacing } from '../queries';
 import { isProcessWorker } from './processes';
 import type { SupervisorEvent, WorkerRecord } from '../state';
 import { connectionsStillBounded, onCut } from './connections';
@@ -79,8 +79,8 @@ function becomeReady(ctx: Ctx, found: WorkerRecord): void {
     retire(ctx, w, 'stop');
     return;
   }
-  const old = w.replacesId === null ? undefined : s.workers[w.replacesId];
-  if (old && old.replacementId === w.id && old.state === 'ready' && old.recycle) {
+  const old = replacing(s, w);
+  if (old && old.state === 'ready' && old.recycle) {
     retire(ctx, old, old.recycle.reason);
   }
 }
@@ -111,7 +111,8 @@ export function onMessage(ctx: Ctx, id: number, m: PolicyMessage): void {
     case 'drained': {
       const w = mutWorker(ctx, found);
       w.lastHeartbeatAt = now;
-      w.activeTasks = m.activeTasks;
+      // Its count decides the wait; the record's `activeTasks` is the reports' alone (one source:
+      // the runtime's next report follows within the report interval).
       if ((w.state === 'retiring' || w.state === 'stopping') && m.activeTasks > 0) {
         if (w.state === 'retiring') {
           w.state = 'waiting-for-tasks';
