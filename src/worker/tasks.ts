@@ -149,7 +149,7 @@ export interface TaskRegistry extends Tasks {
   setPermits(factory: (granted: (ref: number) => void) => PermitClient): void;
   /** Rare per-task events for the primary (overdue, time limits). */
   onAlert(listener: (kind: TaskAlertMessage['kind'], task: TaskInfo) => void): void;
-  /** A forced stop: aborts every running task's signal with reason 'forced_stop'. */
+  /** A forced stop: aborts every running task's signal with `reason`; queued ones are withdrawn and never start. */
   abortAll(reason: AbortReason): void;
   /** Whether this worker has seen or been configured with the type. */
   knowsType(type: string): boolean;
@@ -192,6 +192,8 @@ interface Managed {
   timers: NodeJS.Timeout[];
   timedOut: boolean;
   queuedAt: number;
+  /** Why a queued task was withdrawn, when not a cancel (a forced stop). */
+  stopReason?: AbortReason;
 }
 
 let idle: AbortSignal | null = null;
@@ -492,7 +494,7 @@ function createRegistry(): TaskRegistry {
       if (retries > 0) entry.info.attempt = attempt;
       if (!(await admit(entry))) {
         end(id, 'cancelled');
-        throw abortError('cancelled');
+        throw abortError(m.stopReason ?? 'cancelled');
       }
       markRunning(entry);
       const controller = new AbortController();
@@ -584,15 +586,20 @@ function createRegistry(): TaskRegistry {
   }
 
   function sweepOverdue(now = Date.now()): void {
+    let flagged = false;
     for (const entry of running.values()) {
       if (entry.info.overdue === true || entry.info.state === 'queued') continue;
       const after = staleAfter(entry);
       if (after > 0 && now - entry.info.startedAt > after) {
         entry.info.overdue = true;
         managedCounts.overdue++;
+        managedSeen = true;
+        flagged = true;
         alert('overdue', entry.info);
       }
     }
+    // The overdue count goes out with the next report, not the next heartbeat.
+    if (flagged) notify();
   }
 
   function track<T>(promise: PromiseLike<T>, options: TaskOptions): Promise<T> {
@@ -655,7 +662,16 @@ function createRegistry(): TaskRegistry {
 
   function abortAll(reason: AbortReason): void {
     for (const entry of running.values()) {
-      if (entry.controller !== null && !entry.controller.signal.aborted) entry.controller.abort(reason);
+      if (entry.m !== null && entry.info.state === 'queued') {
+        // Never started, and must not start now (a grant could still arrive while the worker
+        // leaves): withdrawn as a cancel is; its run rejects with this reason.
+        entry.cancelled = true;
+        entry.m.stopReason = reason;
+        returnPermit(entry);
+        const wake = entry.m.wake;
+        entry.m.wake = null;
+        wake?.(false);
+      } else if (entry.controller !== null && !entry.controller.signal.aborted) entry.controller.abort(reason);
     }
   }
 

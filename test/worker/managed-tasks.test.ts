@@ -77,6 +77,27 @@ describe('managed tasks (in-process permits outside smartworkers)', () => {
     expect(registry.cancel(plain)).toEqual({ outcome: 'not-cancellable', type: 'email' });
   });
 
+  it('a forced stop aborts running signals with its reason; queued tasks never start, even when a permit comes back', async () => {
+    registry.configure({ taskTypes: { crm: type({ concurrency: 1 }) } });
+    const reasons: unknown[] = [];
+    const running = registry.run((signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(reasons.push(signal.reason)))), { type: 'crm' });
+    let queuedStarted = false;
+    const queued = registry.run(() => {
+      queuedStarted = true;
+    }, { type: 'crm' });
+    const plain = registry.run((signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve(reasons.push(signal.reason)))), { type: 'email' });
+    await tick();
+    expect(registry.active().map((t) => t.state ?? 'running')).toEqual(['running', 'queued', 'running']);
+    registry.abortAll('forced_stop');
+    await expect(queued).rejects.toMatchObject({ name: 'AbortError', message: 'task aborted (forced_stop)' });
+    await expect(running).rejects.toBe(1);
+    await plain;
+    await tick();
+    expect(reasons).toEqual(['forced_stop', 'forced_stop']);
+    expect(queuedStarted).toBe(false);
+    expect(registry.active()).toEqual([]);
+  });
+
   it('a type without settings also gets a signal that cancel aborts', async () => {
     const done = registry.run((signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve(signal.reason))), { type: 'email' });
     expect(registry.cancel(registry.active()[0]!.id).outcome).toBe('signalled');
