@@ -34,13 +34,13 @@ async function json<T>(cluster: Cluster, ...args: string[]): Promise<T> {
   return JSON.parse(result.stdout) as T;
 }
 
-async function start(yaml: string, prefix = ''): Promise<{ cluster: Cluster; port: number }> {
+async function start(yaml: string, prefix = ''): Promise<{ cluster: Cluster; port: number; config: string }> {
   const dir = tempDir();
   const config = path.join(dir, 'workers.yaml');
   writeFileSync(config, `${prefix}app: ${APP}\nworkers: 2\nlog_format: json\nsummary_interval: 0\n${yaml}`);
   const cluster = run(['start', '-c', config]);
   await cluster.waitForCount(isMsg('worker ready'), 2, 30_000, '2 workers ready');
-  return { cluster, port: await cluster.port() };
+  return { cluster, port: await cluster.port(), config };
 }
 
 async function call(port: number, pathname: string): Promise<{ pid: number; ids?: string[] }> {
@@ -237,5 +237,39 @@ describe('managed background tasks', () => {
     expect(metrics).toMatch(/^smartworkers_tasks_overdue_total\{app="managed-tasks"\} 2$/m);
     await call(port, '/release');
     await call(port, '/release');
+  });
+
+  it('bad task_types: one line and exit code 2 at start; a reload with them is refused and the running tasks go on', async () => {
+    const bad: Array<[string, RegExp]> = [
+      ['  crm: { concurency: 2 }', /unknown setting `task_types\.crm\.concurency`/],
+      ['  crm: { concurrency: -1 }', /`task_types\.crm\.concurrency` to be a whole number >= 0/],
+      ['  crm: { priority: high }', /`task_types\.crm\.priority` to be a number/],
+    ];
+    for (const [line, error] of bad) {
+      const dir = tempDir();
+      const config = path.join(dir, 'workers.yaml');
+      writeFileSync(config, `app: ${APP}\nworkers: 1\ntask_types:\n${line}\n`);
+      const started = run(['start', '-c', config]);
+      expect((await started.exited).code, line).toBe(2);
+      const stderr = started.stderr().trim();
+      expect(stderr.split('\n'), stderr).toHaveLength(1);
+      expect(stderr).toMatch(error);
+      expect(stderr).toMatch(/\[SW_CONFIG_INVALID\]$/);
+    }
+
+    const { cluster, port, config } = await start('task_types:\n  crm: { concurrency: 1 }\n');
+    const held = await call(port, '/hold?type=crm&label=held');
+    await cluster.waitFor(fixture('task-start', 'held-0'), 10_000);
+    writeFileSync(config, `app: ${APP}\nworkers: 2\nlog_format: json\nsummary_interval: 0\ntask_types:\n  crm: { concurrency: 1, priority: high }\n`);
+    const reload = await cli(cluster, 'reload');
+    expect(reload.code).not.toBe(0);
+    expect(reload.stderr.trim().split('\n')).toHaveLength(1);
+    expect(reload.stderr).toMatch(/reload aborted, workers keep running: .*`task_types\.crm\.priority` to be a number/);
+    const listed = await json<{ tasks: TaskRow[] }>(cluster, 'tasks');
+    expect(listed.tasks.map((t) => [t.id, t.state])).toEqual([[held.ids![0], 'running']]);
+    expect(cluster.child.exitCode).toBeNull();
+    await call(port, '/release');
+    await call(port, '/release');
+    expect(await cluster.waitFor(fixture('task-end', 'held-0'), 10_000)).toMatchObject({ outcome: 'completed' });
   });
 });
