@@ -246,10 +246,27 @@ function createRegistry(): TaskRegistry {
   };
   let permits: PermitClient = new LocalPermits(granted);
 
-  // History: a ring of the last N ended tasks (bounded memory whatever the rate).
+  // History: a ring of the last N ended tasks (bounded memory whatever the rate). Parallel
+  // slots, the task's own record kept as it is: ending a task allocates nothing here, and
+  // `history()` builds the entries only when asked.
   let historySize = DEFAULT_HISTORY;
-  let ring: Array<TaskHistoryEntry | undefined> = new Array(historySize);
+  let ringInfo: Array<Pick<TaskInfo, 'id' | 'type' | 'startedAt' | 'description'> | undefined> = new Array(historySize);
+  let ringStatus: TaskStatus[] = new Array(historySize);
+  let ringMs: number[] = new Array(historySize);
+  let ringError: Array<string | undefined> = new Array(historySize);
   let ringNext = 0;
+
+  function remember(info: Pick<TaskInfo, 'id' | 'type' | 'startedAt' | 'description'>, status: TaskStatus, durationMs: number, error: string | undefined): void {
+    ringInfo[ringNext] = info;
+    ringStatus[ringNext] = status;
+    ringMs[ringNext] = durationMs;
+    ringError[ringNext] = error;
+    ringNext = ringNext + 1 === historySize ? 0 : ringNext + 1;
+  }
+
+  // Generated ids: the pid keeps them distinct across the workers whose lost tasks the primary
+  // logs together (read once: process.pid is a getter).
+  const idPrefix = `${process.pid}-`;
 
   function notify(): void {
     for (const listener of listeners) {
@@ -277,9 +294,8 @@ function createRegistry(): TaskRegistry {
       while (running.has(`${id}#${n}`)) n++;
       return `${id}#${n}`;
     }
-    // The pid keeps ids distinct across the workers whose lost tasks the primary logs together.
-    let id = `${process.pid}-${++sequence}`;
-    while (running.has(id)) id = `${process.pid}-${++sequence}`;
+    let id = idPrefix + ++sequence;
+    while (running.has(id)) id = idPrefix + ++sequence;
     return id;
   }
 
@@ -332,13 +348,7 @@ function createRegistry(): TaskRegistry {
     totals[outcome]++;
     totals.active--;
     if (entry.m !== null) settle(entry);
-    if (historySize > 0) {
-      const record: TaskHistoryEntry = { id, type: info.type, status: outcome, startedAt: info.startedAt, durationMs: Date.now() - info.startedAt };
-      if (info.description !== undefined) record.description = info.description;
-      if (error !== undefined && outcome !== 'completed') record.error = messageOf(error);
-      ring[ringNext] = record;
-      ringNext = (ringNext + 1) % historySize;
-    }
+    if (historySize > 0) remember(info, outcome, Date.now() - info.startedAt, error !== undefined && outcome !== 'completed' ? messageOf(error) : undefined);
     notify();
     return true;
   }
@@ -573,8 +583,14 @@ function createRegistry(): TaskRegistry {
   function history(): TaskHistoryEntry[] {
     const out: TaskHistoryEntry[] = [];
     for (let i = 0; i < historySize; i++) {
-      const record = ring[(ringNext + i) % historySize];
-      if (record !== undefined) out.push({ ...record });
+      const slot = (ringNext + i) % historySize;
+      const info = ringInfo[slot];
+      if (info === undefined) continue;
+      const record: TaskHistoryEntry = { id: info.id, type: info.type, status: ringStatus[slot]!, startedAt: info.startedAt, durationMs: ringMs[slot]! };
+      if (info.description !== undefined) record.description = info.description;
+      const error = ringError[slot];
+      if (error !== undefined) record.error = error;
+      out.push(record);
     }
     return out;
   }
@@ -651,12 +667,12 @@ function createRegistry(): TaskRegistry {
     if (options.historySize !== undefined && options.historySize !== historySize) {
       const kept = history().slice(-options.historySize);
       historySize = Math.max(0, Math.floor(options.historySize));
-      ring = new Array(historySize);
+      ringInfo = new Array(historySize);
+      ringStatus = new Array(historySize);
+      ringMs = new Array(historySize);
+      ringError = new Array(historySize);
       ringNext = 0;
-      for (const record of kept) {
-        ring[ringNext] = record;
-        ringNext = (ringNext + 1) % Math.max(1, historySize);
-      }
+      if (historySize > 0) for (const record of kept) remember(record, record.status, record.durationMs, record.error);
     }
   }
 
