@@ -7,9 +7,16 @@ const path = require('node:path');
 const { serve, hello, query } = require('./_common.cjs');
 const { tasks } = require(path.join(__dirname, '..', '..', 'dist', 'index.js'));
 
+// Grant messages from the primary (one per batch of permits): tasks per message is the batching.
+let grantMessages = 0;
+process.on('message', (m) => {
+  if (m !== null && typeof m === 'object' && m.$sw === 'grant') grantMessages++;
+});
+
 function drive(type, ms, inflight) {
   return new Promise((resolve) => {
     const t0 = Date.now();
+    const grants0 = grantMessages;
     let done = 0;
     let outstanding = 0;
     let finished = false;
@@ -19,7 +26,7 @@ function drive(type, ms, inflight) {
       if (Date.now() - t0 >= ms) {
         if (outstanding === 0) {
           finished = true;
-          resolve({ pid: process.pid, completed: done, ms: Date.now() - t0 });
+          resolve({ pid: process.pid, completed: done, ms: Date.now() - t0, grantMessages: grantMessages - grants0 });
         }
         return;
       }
