@@ -446,7 +446,7 @@ function createRegistry(): TaskRegistry {
     return !entry.cancelled;
   }
 
-  function arm(entry: Entry, controller: AbortController, onHard: (error: Error) => void): void {
+  function arm(entry: Entry, controller: AbortController | null, onHard: (error: Error) => void): void {
     const m = entry.m!;
     const settings = m.settings;
     if (settings === undefined) return;
@@ -454,7 +454,7 @@ function createRegistry(): TaskRegistry {
       const t = setTimeout(() => {
         managedCounts.softLimitHits++;
         alert('time_limit', entry.info);
-        controller.abort('time_limit');
+        controller?.abort('time_limit');
       }, settings.timeLimit);
       t.unref();
       m.timers.push(t);
@@ -464,7 +464,7 @@ function createRegistry(): TaskRegistry {
         m.timedOut = true;
         managedCounts.hardLimitHits++;
         alert('hard_time_limit', entry.info);
-        controller.abort('hard_time_limit');
+        controller?.abort('hard_time_limit');
         const error = abortError('hard_time_limit');
         error.message = `timed out: hard_time_limit (${settings.hardTimeLimit}ms) passed`;
         end(entry.info.id, 'failed', new Error('timed out'));
@@ -507,14 +507,16 @@ function createRegistry(): TaskRegistry {
         throw abortError(m.stopReason ?? 'cancelled');
       }
       markRunning(entry);
-      const controller = new AbortController();
+      // As on the unmanaged path: creating an AbortSignal (and collecting it) costs more than the
+      // rest of a managed task together; only a function that declares a parameter can see one.
+      const controller = fn.length > 0 ? new AbortController() : null;
       entry.controller = controller;
       let hardFail: ((error: Error) => void) | null = null;
       const hard = settings !== undefined && settings.hardTimeLimit > 0 ? new Promise<never>((_, reject) => (hardFail = reject)) : null;
       arm(entry, controller, (error) => hardFail?.(error));
       notify();
       try {
-        const work = Promise.resolve().then(() => fn(controller.signal));
+        const work = Promise.resolve().then(() => fn(controller === null ? idleSignal() : controller.signal));
         const value = hard === null ? await work : await Promise.race([work, hard]);
         end(id, 'completed');
         return value;

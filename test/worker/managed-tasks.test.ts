@@ -98,6 +98,34 @@ describe('managed tasks (in-process permits outside smartworkers)', () => {
     expect(registry.active()).toEqual([]);
   });
 
+  it('a managed function without a signal parameter gets no live signal: not cancellable while running, still limited and time-limited', async () => {
+    registry.configure({ taskTypes: { crm: type({ concurrency: 1, timeLimit: 20 }) } });
+    const alerts: string[] = [];
+    let alerted!: () => void;
+    const softLimit = new Promise<void>((resolve) => (alerted = resolve));
+    registry.onAlert((kind) => {
+      alerts.push(kind);
+      alerted();
+    });
+    let release!: () => void;
+    let seen: unknown = 'unset';
+    const running = registry.run(function (this: unknown) {
+      seen = arguments.length > 0 ? (arguments[0] as AbortSignal).aborted : 'none';
+      return new Promise<void>((resolve) => (release = resolve));
+    }, { type: 'crm' });
+    const queued = registry.run(() => 'second', { type: 'crm' });
+    await tick();
+    const [first] = registry.active();
+    expect(registry.active().map((t) => t.state)).toEqual(['running', 'queued']);
+    expect(seen).toBe(false); // the shared idle signal, never aborted
+    expect(registry.cancel(first!.id)).toEqual({ outcome: 'not-cancellable', type: 'crm' });
+    await softLimit;
+    expect(alerts).toEqual(['time_limit']); // counted and reported without a signal to abort
+    release();
+    await running;
+    await expect(queued).resolves.toBe('second');
+  });
+
   it('a type without settings also gets a signal that cancel aborts', async () => {
     const done = registry.run((signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve(signal.reason))), { type: 'email' });
     expect(registry.cancel(registry.active()[0]!.id).outcome).toBe('signalled');
