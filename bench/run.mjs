@@ -34,7 +34,7 @@ const option = (name, fallback) => {
   return argv[i].includes('=') ? argv[i].split('=').slice(1).join('=') : argv[i + 1];
 };
 if (flag('help')) {
-  console.log('usage: node bench/run.mjs [--quick] [--only a,b,c,d,e,f,g,h,i] [--reps N] [--peers smartworkers,bare,pm2] [--out FILE]');
+  console.log('usage: node bench/run.mjs [--quick] [--only a,b,c,d,e,f,g,h,i,j] [--reps N] [--peers smartworkers,bare,pm2] [--out FILE]');
   process.exit(0);
 }
 const QUICK = flag('quick');
@@ -466,6 +466,7 @@ async function scenarioG() {
   const trials = await interleave('g', async (peer) => {
     const inst = await PEERS[peer].start({ app: 'tasks', workers: WORKERS, env: { TASKS_PER_REQUEST: '0' } });
     try {
+      const loadavg = os.loadavg()[0];
       const bench = JSON.parse((await get(`${inst.url}/taskbench?n=${CFG.taskbenchN}`, 60000)).body);
       const rate = JSON.parse((await get(`${inst.url}/ipcrate?rate=100000&ms=${CFG.ipcMs}`, 60000)).body);
       return {
@@ -477,6 +478,7 @@ async function scenarioG() {
         achievedRate: rate.achievedRate,
         ipcPerSec: rate.ipcPerSec,
         idleIpcPerSec: rate.idleIpcPerSec,
+        loadavg,
       };
     } finally {
       await inst.stop();
@@ -533,7 +535,7 @@ async function main() {
   if (ONLY.has('g')) s.g = await scenarioG();
   if (ONLY.has('h')) s.h = await scenarioPrimaryCost({ quick: QUICK, peers: activePeers, log, target });
   if (ONLY.has('i')) s.i = await scenarioLogging({ quick: QUICK, peers: activePeers, log, target });
-  if (ONLY.has('j') && activePeers.includes('smartworkers')) s.j = await scenarioTaskLimits({ quick: QUICK, log, target });
+  if (ONLY.has('j') && activePeers.includes('smartworkers')) s.j = await scenarioTaskLimits({ quick: QUICK, log, target, reps: option('reps') !== undefined ? REPS : undefined });
   results.meta.durationS = Math.round((Date.now() - started) / 1000);
 
   const m = results.meta;

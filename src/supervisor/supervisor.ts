@@ -117,7 +117,8 @@ export class Supervisor {
 
   /** Asks each live worker for its active tasks; a worker silent past `timeoutMs` is skipped. */
   listTasks(timeoutMs = 1_000): Promise<Array<{ workerId: number; tasks: TaskInfo[] }>> {
-    const targets = liveWorkers(this.current).filter((w) => w.pid !== null && w.state !== 'failed-boot');
+    // A process worker has no task runtime to answer: asking it would only wait out the timeout.
+    const targets = liveWorkers(this.current).filter((w) => w.pid !== null && w.state !== 'failed-boot' && this.current.apps[w.app]?.settings.kind !== 'process');
     return Promise.all(
       targets.map(
         (w) =>

@@ -172,7 +172,9 @@ export class TaskBroker {
 
   /** Sends `op` to every live worker (of `app`, or all) and collects the answers; silent ones are skipped. */
   ask(op: TaskOp, fields: { id?: string; type?: string }, app?: string, timeoutMs = 1_000): Promise<WorkerAnswer[]> {
-    const targets = liveWorkers(this.state(), app).filter((w) => w.pid !== null && w.state !== 'failed-boot' && !w.untracked);
+    const state = this.state();
+    // Process workers (no task runtime) never answer: skipped, not waited for.
+    const targets = liveWorkers(state, app).filter((w) => w.pid !== null && w.state !== 'failed-boot' && !w.untracked && state.apps[w.app]?.settings.kind !== 'process');
     return Promise.all(
       targets.map(
         (w) =>

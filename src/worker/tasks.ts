@@ -149,7 +149,7 @@ export interface TaskRegistry extends Tasks {
   setPermits(factory: (granted: (ref: number) => void) => PermitClient): void;
   /** Rare per-task events for the primary (overdue, time limits). */
   onAlert(listener: (kind: TaskAlertMessage['kind'], task: TaskInfo) => void): void;
-  /** A forced stop: aborts every running task's signal with reason 'forced_stop'. */
+  /** A forced stop: aborts every running task's signal with `reason`; queued ones are withdrawn and never start. */
   abortAll(reason: AbortReason): void;
   /** Whether this worker has seen or been configured with the type. */
   knowsType(type: string): boolean;
@@ -192,6 +192,8 @@ interface Managed {
   timers: NodeJS.Timeout[];
   timedOut: boolean;
   queuedAt: number;
+  /** Why a queued task was withdrawn, when not a cancel (a forced stop). */
+  stopReason?: AbortReason;
 }
 
 let idle: AbortSignal | null = null;
@@ -244,10 +246,27 @@ function createRegistry(): TaskRegistry {
   };
   let permits: PermitClient = new LocalPermits(granted);
 
-  // History: a ring of the last N ended tasks (bounded memory whatever the rate).
+  // History: a ring of the last N ended tasks (bounded memory whatever the rate). Parallel
+  // slots, the task's own record kept as it is: ending a task allocates nothing here, and
+  // `history()` builds the entries only when asked.
   let historySize = DEFAULT_HISTORY;
-  let ring: Array<TaskHistoryEntry | undefined> = new Array(historySize);
+  let ringInfo: Array<Pick<TaskInfo, 'id' | 'type' | 'startedAt' | 'description'> | undefined> = new Array(historySize);
+  let ringStatus: TaskStatus[] = new Array(historySize);
+  let ringMs: number[] = new Array(historySize);
+  let ringError: Array<string | undefined> = new Array(historySize);
   let ringNext = 0;
+
+  function remember(info: Pick<TaskInfo, 'id' | 'type' | 'startedAt' | 'description'>, status: TaskStatus, durationMs: number, error: string | undefined): void {
+    ringInfo[ringNext] = info;
+    ringStatus[ringNext] = status;
+    ringMs[ringNext] = durationMs;
+    ringError[ringNext] = error;
+    ringNext = ringNext + 1 === historySize ? 0 : ringNext + 1;
+  }
+
+  // Generated ids: the pid keeps them distinct across the workers whose lost tasks the primary
+  // logs together (read once: process.pid is a getter).
+  const idPrefix = `${process.pid}-`;
 
   function notify(): void {
     for (const listener of listeners) {
@@ -275,9 +294,8 @@ function createRegistry(): TaskRegistry {
       while (running.has(`${id}#${n}`)) n++;
       return `${id}#${n}`;
     }
-    // The pid keeps ids distinct across the workers whose lost tasks the primary logs together.
-    let id = `${process.pid}-${++sequence}`;
-    while (running.has(id)) id = `${process.pid}-${++sequence}`;
+    let id = idPrefix + ++sequence;
+    while (running.has(id)) id = idPrefix + ++sequence;
     return id;
   }
 
@@ -330,13 +348,7 @@ function createRegistry(): TaskRegistry {
     totals[outcome]++;
     totals.active--;
     if (entry.m !== null) settle(entry);
-    if (historySize > 0) {
-      const record: TaskHistoryEntry = { id, type: info.type, status: outcome, startedAt: info.startedAt, durationMs: Date.now() - info.startedAt };
-      if (info.description !== undefined) record.description = info.description;
-      if (error !== undefined && outcome !== 'completed') record.error = messageOf(error);
-      ring[ringNext] = record;
-      ringNext = (ringNext + 1) % historySize;
-    }
+    if (historySize > 0) remember(info, outcome, Date.now() - info.startedAt, error !== undefined && outcome !== 'completed' ? messageOf(error) : undefined);
     notify();
     return true;
   }
@@ -434,7 +446,7 @@ function createRegistry(): TaskRegistry {
     return !entry.cancelled;
   }
 
-  function arm(entry: Entry, controller: AbortController, onHard: (error: Error) => void): void {
+  function arm(entry: Entry, controller: AbortController | null, onHard: (error: Error) => void): void {
     const m = entry.m!;
     const settings = m.settings;
     if (settings === undefined) return;
@@ -442,7 +454,7 @@ function createRegistry(): TaskRegistry {
       const t = setTimeout(() => {
         managedCounts.softLimitHits++;
         alert('time_limit', entry.info);
-        controller.abort('time_limit');
+        controller?.abort('time_limit');
       }, settings.timeLimit);
       t.unref();
       m.timers.push(t);
@@ -452,7 +464,7 @@ function createRegistry(): TaskRegistry {
         m.timedOut = true;
         managedCounts.hardLimitHits++;
         alert('hard_time_limit', entry.info);
-        controller.abort('hard_time_limit');
+        controller?.abort('hard_time_limit');
         const error = abortError('hard_time_limit');
         error.message = `timed out: hard_time_limit (${settings.hardTimeLimit}ms) passed`;
         end(entry.info.id, 'failed', new Error('timed out'));
@@ -492,17 +504,19 @@ function createRegistry(): TaskRegistry {
       if (retries > 0) entry.info.attempt = attempt;
       if (!(await admit(entry))) {
         end(id, 'cancelled');
-        throw abortError('cancelled');
+        throw abortError(m.stopReason ?? 'cancelled');
       }
       markRunning(entry);
-      const controller = new AbortController();
+      // As on the unmanaged path: creating an AbortSignal (and collecting it) costs more than the
+      // rest of a managed task together; only a function that declares a parameter can see one.
+      const controller = fn.length > 0 ? new AbortController() : null;
       entry.controller = controller;
       let hardFail: ((error: Error) => void) | null = null;
       const hard = settings !== undefined && settings.hardTimeLimit > 0 ? new Promise<never>((_, reject) => (hardFail = reject)) : null;
       arm(entry, controller, (error) => hardFail?.(error));
       notify();
       try {
-        const work = Promise.resolve().then(() => fn(controller.signal));
+        const work = Promise.resolve().then(() => fn(controller === null ? idleSignal() : controller.signal));
         const value = hard === null ? await work : await Promise.race([work, hard]);
         end(id, 'completed');
         return value;
@@ -571,8 +585,14 @@ function createRegistry(): TaskRegistry {
   function history(): TaskHistoryEntry[] {
     const out: TaskHistoryEntry[] = [];
     for (let i = 0; i < historySize; i++) {
-      const record = ring[(ringNext + i) % historySize];
-      if (record !== undefined) out.push({ ...record });
+      const slot = (ringNext + i) % historySize;
+      const info = ringInfo[slot];
+      if (info === undefined) continue;
+      const record: TaskHistoryEntry = { id: info.id, type: info.type, status: ringStatus[slot]!, startedAt: info.startedAt, durationMs: ringMs[slot]! };
+      if (info.description !== undefined) record.description = info.description;
+      const error = ringError[slot];
+      if (error !== undefined) record.error = error;
+      out.push(record);
     }
     return out;
   }
@@ -584,15 +604,20 @@ function createRegistry(): TaskRegistry {
   }
 
   function sweepOverdue(now = Date.now()): void {
+    let flagged = false;
     for (const entry of running.values()) {
       if (entry.info.overdue === true || entry.info.state === 'queued') continue;
       const after = staleAfter(entry);
       if (after > 0 && now - entry.info.startedAt > after) {
         entry.info.overdue = true;
         managedCounts.overdue++;
+        managedSeen = true;
+        flagged = true;
         alert('overdue', entry.info);
       }
     }
+    // The overdue count goes out with the next report, not the next heartbeat.
+    if (flagged) notify();
   }
 
   function track<T>(promise: PromiseLike<T>, options: TaskOptions): Promise<T> {
@@ -644,18 +669,27 @@ function createRegistry(): TaskRegistry {
     if (options.historySize !== undefined && options.historySize !== historySize) {
       const kept = history().slice(-options.historySize);
       historySize = Math.max(0, Math.floor(options.historySize));
-      ring = new Array(historySize);
+      ringInfo = new Array(historySize);
+      ringStatus = new Array(historySize);
+      ringMs = new Array(historySize);
+      ringError = new Array(historySize);
       ringNext = 0;
-      for (const record of kept) {
-        ring[ringNext] = record;
-        ringNext = (ringNext + 1) % Math.max(1, historySize);
-      }
+      if (historySize > 0) for (const record of kept) remember(record, record.status, record.durationMs, record.error);
     }
   }
 
   function abortAll(reason: AbortReason): void {
     for (const entry of running.values()) {
-      if (entry.controller !== null && !entry.controller.signal.aborted) entry.controller.abort(reason);
+      if (entry.m !== null && entry.info.state === 'queued') {
+        // Never started, and must not start now (a grant could still arrive while the worker
+        // leaves): withdrawn as a cancel is; its run rejects with this reason.
+        entry.cancelled = true;
+        entry.m.stopReason = reason;
+        returnPermit(entry);
+        const wake = entry.m.wake;
+        entry.m.wake = null;
+        wake?.(false);
+      } else if (entry.controller !== null && !entry.controller.signal.aborted) entry.controller.abort(reason);
     }
   }
 

@@ -34,13 +34,13 @@ async function json<T>(cluster: Cluster, ...args: string[]): Promise<T> {
   return JSON.parse(result.stdout) as T;
 }
 
-async function start(yaml: string): Promise<{ cluster: Cluster; port: number }> {
+async function start(yaml: string, prefix = ''): Promise<{ cluster: Cluster; port: number; config: string }> {
   const dir = tempDir();
   const config = path.join(dir, 'workers.yaml');
-  writeFileSync(config, `app: ${APP}\nworkers: 2\nlog_format: json\nsummary_interval: 0\n${yaml}`);
+  writeFileSync(config, `${prefix}app: ${APP}\nworkers: 2\nlog_format: json\nsummary_interval: 0\n${yaml}`);
   const cluster = run(['start', '-c', config]);
   await cluster.waitForCount(isMsg('worker ready'), 2, 30_000, '2 workers ready');
-  return { cluster, port: await cluster.port() };
+  return { cluster, port: await cluster.port(), config };
 }
 
 async function call(port: number, pathname: string): Promise<{ pid: number; ids?: string[] }> {
@@ -184,5 +184,92 @@ describe('managed background tasks', () => {
     expect(cluster.lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('task lost'))).toBe(false);
     const history = await json<{ entries: Array<{ status: string; exited: boolean }> }>(cluster, 'tasks', 'history', '--type', 'crm');
     expect(history.entries.map((e) => [e.status, e.exited])).toEqual([['cancelled', true], ['cancelled', true], ['cancelled', true]]);
+  });
+
+  it('a forced stop aborts running tasks with reason forced_stop (managed or not); a queued task never starts and is reported lost', async () => {
+    const { cluster, port } = await start('task_types:\n  crm: { concurrency: 1 }\n');
+    await call(port, '/hold?type=job&label=plain');
+    const crm = await call(port, '/hold?type=crm&n=2&label=crm');
+    await cluster.waitFor(fixture('task-start', 'plain-0'), 10_000);
+    await cluster.waitFor(fixture('task-start', 'crm-0'), 10_000);
+    const listed = await json<{ tasks: TaskRow[] }>(cluster, 'tasks');
+    expect(listed.tasks.find((t) => t.id === crm.ids![1])?.state).toBe('queued');
+
+    expect(await cli(cluster, 'stop', '--force')).toMatchObject({ code: 0 });
+    expect((await cluster.exited).code).toBe(1); // tasks were lost: the primary's documented exit code 1
+    for (const label of ['plain-0', 'crm-0']) {
+      expect(cluster.lines.find(fixture('task-end', label)), label).toMatchObject({ outcome: 'aborted', reason: 'forced_stop' });
+    }
+    // The queued one was withdrawn: no start even though the running one gave its permit back.
+    expect(cluster.lines.some(fixture('task-start', 'crm-1'))).toBe(false);
+    const lost = cluster.lines.filter(isMsg('task lost')).map((l) => (l.task as { id: string }).id);
+    // Nothing vanished: the running ones ended through their signal (above), the queued one is reported.
+    expect(lost).toContain(crm.ids![1]);
+  });
+
+  it('an overdue task is logged once with its id, type and description, and shows as overdue in `tasks --json`, status and /metrics', async () => {
+    const { cluster, port } = await start('task_types:\n  report: { stale_after: 300ms }\n', 'status:\n  listen: 127.0.0.1:0\n');
+    const statusUrl = (await cluster.waitFor(isMsg('control socket ready'), 30_000)).statusUrl as string;
+    // A managed type past its stale_after, and a plain task past 3 × its estimate.
+    const report = await call(port, '/hold?type=report&label=nightly-report');
+    const overdue = (id: string) => (l: LogLine) => isMsg('task overdue')(l) && (l.task as { id?: string } | undefined)?.id === id;
+    const first = await cluster.waitFor(overdue(report.ids![0]!), 10_000);
+    expect(first).toMatchObject({ level: expect.anything(), pid: report.pid, task: { id: report.ids![0], type: 'report', description: 'nightly-report-0' } });
+    // A second task goes overdue later: the overdue sweep ran again meanwhile, the first is not logged again.
+    const plain = await call(port, '/hold?type=job&est=100&label=estimated');
+    const second = await cluster.waitFor(overdue(plain.ids![0]!), 10_000);
+    expect(second).toMatchObject({ task: { type: 'job', description: 'estimated-0' }, estimatedMs: 100 });
+    expect(cluster.lines.filter(overdue(report.ids![0]!))).toHaveLength(1);
+
+    const listed = await json<{ tasks: Array<TaskRow & { overdue: boolean }> }>(cluster, 'tasks');
+    expect(listed.tasks.filter((t) => t.overdue).map((t) => t.id).sort()).toEqual([report.ids![0], plain.ids![0]].sort());
+    const table = await cli(cluster, 'tasks');
+    expect(table.stdout).toMatch(/OVERDUE/);
+    // The counters reach the primary with the workers' next report (the log line came with the alert).
+    const deadline = Date.now() + 10_000;
+    let status = await json<StatusSnapshot>(cluster, 'status');
+    while ((status.taskManagement?.['managed-tasks']?.overdue ?? 0) < 2 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      status = await json<StatusSnapshot>(cluster, 'status');
+    }
+    expect(status.taskManagement!['managed-tasks']!.overdue).toBe(2);
+    const metrics = await (await fetch(`${statusUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^smartworkers_tasks_overdue_total\{app="managed-tasks"\} 2$/m);
+    await call(port, '/release');
+    await call(port, '/release');
+  });
+
+  it('bad task_types: one line and exit code 2 at start; a reload with them is refused and the running tasks go on', async () => {
+    const bad: Array<[string, RegExp]> = [
+      ['  crm: { concurency: 2 }', /unknown setting `task_types\.crm\.concurency`/],
+      ['  crm: { concurrency: -1 }', /`task_types\.crm\.concurrency` to be a whole number >= 0/],
+      ['  crm: { priority: high }', /`task_types\.crm\.priority` to be a number/],
+    ];
+    for (const [line, error] of bad) {
+      const dir = tempDir();
+      const config = path.join(dir, 'workers.yaml');
+      writeFileSync(config, `app: ${APP}\nworkers: 1\ntask_types:\n${line}\n`);
+      const started = run(['start', '-c', config]);
+      expect((await started.exited).code, line).toBe(2);
+      const stderr = started.stderr().trim();
+      expect(stderr.split('\n'), stderr).toHaveLength(1);
+      expect(stderr).toMatch(error);
+      expect(stderr).toMatch(/\[SW_CONFIG_INVALID\]$/);
+    }
+
+    const { cluster, port, config } = await start('task_types:\n  crm: { concurrency: 1 }\n');
+    const held = await call(port, '/hold?type=crm&label=held');
+    await cluster.waitFor(fixture('task-start', 'held-0'), 10_000);
+    writeFileSync(config, `app: ${APP}\nworkers: 2\nlog_format: json\nsummary_interval: 0\ntask_types:\n  crm: { concurrency: 1, priority: high }\n`);
+    const reload = await cli(cluster, 'reload');
+    expect(reload.code).not.toBe(0);
+    expect(reload.stderr.trim().split('\n')).toHaveLength(1);
+    expect(reload.stderr).toMatch(/reload aborted, workers keep running: .*`task_types\.crm\.priority` to be a number/);
+    const listed = await json<{ tasks: TaskRow[] }>(cluster, 'tasks');
+    expect(listed.tasks.map((t) => [t.id, t.state])).toEqual([[held.ids![0], 'running']]);
+    expect(cluster.child.exitCode).toBeNull();
+    await call(port, '/release');
+    await call(port, '/release');
+    expect(await cluster.waitFor(fixture('task-end', 'held-0'), 10_000)).toMatchObject({ outcome: 'completed' });
   });
 });

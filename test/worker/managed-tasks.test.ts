@@ -77,6 +77,55 @@ describe('managed tasks (in-process permits outside smartworkers)', () => {
     expect(registry.cancel(plain)).toEqual({ outcome: 'not-cancellable', type: 'email' });
   });
 
+  it('a forced stop aborts running signals with its reason; queued tasks never start, even when a permit comes back', async () => {
+    registry.configure({ taskTypes: { crm: type({ concurrency: 1 }) } });
+    const reasons: unknown[] = [];
+    const running = registry.run((signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(reasons.push(signal.reason)))), { type: 'crm' });
+    let queuedStarted = false;
+    const queued = registry.run(() => {
+      queuedStarted = true;
+    }, { type: 'crm' });
+    const plain = registry.run((signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve(reasons.push(signal.reason)))), { type: 'email' });
+    await tick();
+    expect(registry.active().map((t) => t.state ?? 'running')).toEqual(['running', 'queued', 'running']);
+    registry.abortAll('forced_stop');
+    await expect(queued).rejects.toMatchObject({ name: 'AbortError', message: 'task aborted (forced_stop)' });
+    await expect(running).rejects.toBe(1);
+    await plain;
+    await tick();
+    expect(reasons).toEqual(['forced_stop', 'forced_stop']);
+    expect(queuedStarted).toBe(false);
+    expect(registry.active()).toEqual([]);
+  });
+
+  it('a managed function without a signal parameter gets no live signal: not cancellable while running, still limited and time-limited', async () => {
+    registry.configure({ taskTypes: { crm: type({ concurrency: 1, timeLimit: 20 }) } });
+    const alerts: string[] = [];
+    let alerted!: () => void;
+    const softLimit = new Promise<void>((resolve) => (alerted = resolve));
+    registry.onAlert((kind) => {
+      alerts.push(kind);
+      alerted();
+    });
+    let release!: () => void;
+    let seen: unknown = 'unset';
+    const running = registry.run(function (this: unknown) {
+      seen = arguments.length > 0 ? (arguments[0] as AbortSignal).aborted : 'none';
+      return new Promise<void>((resolve) => (release = resolve));
+    }, { type: 'crm' });
+    const queued = registry.run(() => 'second', { type: 'crm' });
+    await tick();
+    const [first] = registry.active();
+    expect(registry.active().map((t) => t.state)).toEqual(['running', 'queued']);
+    expect(seen).toBe(false); // the shared idle signal, never aborted
+    expect(registry.cancel(first!.id)).toEqual({ outcome: 'not-cancellable', type: 'crm' });
+    await softLimit;
+    expect(alerts).toEqual(['time_limit']); // counted and reported without a signal to abort
+    release();
+    await running;
+    await expect(queued).resolves.toBe('second');
+  });
+
   it('a type without settings also gets a signal that cancel aborts', async () => {
     const done = registry.run((signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve(signal.reason))), { type: 'email' });
     expect(registry.cancel(registry.active()[0]!.id).outcome).toBe('signalled');
