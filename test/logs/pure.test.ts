@@ -22,6 +22,9 @@ describe('log file names', () => {
   it('daemon defaults fill only the streams left unset', () => {
     const [filled] = withDefaultLogFiles([app({ errorFile: '/mine.log' })], '/state/logs/');
     expect([filled.outFile, filled.errorFile]).toEqual(['/state/logs/api-out.log', '/mine.log']);
+    // A process app's output is not the runtime's to write: it stays the daemon's.
+    const [proc] = withDefaultLogFiles([app({ kind: 'process' })], '/state/logs');
+    expect([proc.outFile, proc.errorFile]).toEqual([undefined, undefined]);
   });
 
   it('rotated names sort by time', () => {
