@@ -50,13 +50,14 @@ describe('start --daemon', () => {
     const file = config(
       dir,
       `  - name: api\n    app: ${logger}\n    workers: 2\n    env: { PORT: "${port}" }\n    time: true\n    log_max_size: 1KB\n` +
-        `  - name: jobs\n    app: ${JSON.stringify(path.join(FIXTURES, 'http.cjs'))}\n    workers: 1\n`,
+        `  - name: jobs\n    app: ${JSON.stringify(path.join(FIXTURES, 'http.cjs'))}\n    workers: 1\n` +
+        `  - name: sh\n    app: ${JSON.stringify(path.join(FIXTURES, '..', 'process', 'worker.sh'))}\n    workers: 1\n`,
     );
 
     const started = await cli(env, dir, 'start', '--daemon', '--config', file);
     expect(started.stderr).toBe('');
     expect(started.code).toBe(0);
-    expect(started.stdout).toMatch(/^smartworkers: \S+ started in the background \(primary pid \d+\): api 2 ready, jobs 1 ready\n  logs: \S+\/ \(smartworkers logs\); the primary's own: .*\.out\.log, .*\.err\.log\n  control socket: .*\.sock\n$/);
+    expect(started.stdout).toMatch(/^smartworkers: \S+ started in the background \(primary pid \d+\): api 2 ready, jobs 1 ready, sh 1 ready\n  logs: \S+\/ \(smartworkers logs\); the primary's own: .*\.out\.log, .*\.err\.log\n  control socket: .*\.sock\n$/);
     const appDir = /logs: (\S+)\/ /.exec(started.stdout)![1]!;
     expect(path.dirname(appDir)).toBe(path.join(stateDir, 'logs'));
     const daemonOut = path.join(stateDir, 'logs', `${path.basename(appDir)}.out.log`);
@@ -64,7 +65,7 @@ describe('start --daemon', () => {
     // Ready when it returned: the very next status shows every worker ready.
     const status = await cli(env, '/', 'status', '--json');
     const snapshot = JSON.parse(status.stdout) as StatusSnapshot;
-    expect(snapshot.workers.filter((w) => w.state === 'ready')).toHaveLength(3);
+    expect(snapshot.workers.filter((w) => w.state === 'ready')).toHaveLength(4);
     const [pid] = registeredPids(stateDir);
     expect(snapshot.primary.pid).toBe(pid);
     const apiPids = snapshot.workers.filter((w) => w.app === 'api').map((w) => w.pid);
@@ -93,6 +94,10 @@ describe('start --daemon', () => {
       labelled = logs.stdout.split('\n').filter((l) => line.test(l));
     }
     for (const l of labelled) expect(apiPids).toContain(Number(line.exec(l)![2]));
+    // A process app's output is its own, not the runtime's to write: it stays in the daemon's files, and `logs` says so.
+    const sh = await cli(env, '/', 'logs', 'sh');
+    expect(sh.stderr).toBe(`sh: stdout and stderr go to the primary's output, not to a file: the daemon's files ${daemonOut} and ${daemonOut.replace(/\.out\.log$/, '.err.log')}\n`);
+    expect(fs.readFileSync(daemonOut, 'utf8')).toContain('"fixture":"started"');
 
     expect((await cli(env, '/', 'stop')).code).toBe(0);
     expect(alive(pid!)).toBe(false);
