@@ -302,7 +302,7 @@ export function startLogFiles(deps: LogFilesDeps): LogFiles {
         if (cron.at !== null && t >= cron.at) {
           const parsed = parseCron(app.logRotateCron!);
           cron.at = parsed.ok ? nextCronTime(parsed.schedule, t) : null;
-          for (const file of list) sizes.delete(file.path);
+          for (const file of list) sizes.set(file.path, { due: t + CHECK_INTERVAL_MS, size: 0, at: t });
           await track(rotateApp(app, list, `log_rotate_cron ${app.logRotateCron}`));
           continue;
         }
@@ -324,7 +324,7 @@ export function startLogFiles(deps: LogFilesDeps): LogFiles {
         if (size >= app.logMaxSize) {
           if (!big.has(app)) big.set(app, []);
           big.get(app)!.push(file);
-          sizes.delete(file.path); // a new file after the rotation: checked again at once
+          sizes.set(file.path, { due: t + CHECK_INTERVAL_MS, size: 0, at: t }); // a new file after the rotation
           return;
         }
         const known = sizes.get(file.path);
