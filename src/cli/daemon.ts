@@ -14,6 +14,7 @@ export async function startDaemonFromCli(settings: Settings, args: string[], cwd
     env,
     stateDir,
     logs: daemonLogPaths(stateDir, clusterId(base)),
+    apps: settings.apps,
     name: clusterLabel(projectDirectory(base)),
     stdout: process.stdout,
     stderr: process.stderr,

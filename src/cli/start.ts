@@ -19,6 +19,7 @@ import { reloadOnChange } from '../dev/reload-on-change';
 import { installSignalHandlers } from './signals';
 import { createDeploy } from '../deploy/primary';
 import { DAEMON_LOGS_ENV, reportReadyToLauncher, takeDaemonFd } from '../daemon/report';
+import { daemonLoader } from '../daemon/app-logs';
 
 function takeDaemonLogs(env: NodeJS.ProcessEnv): { out: string; err: string } | undefined {
   const text = env[DAEMON_LOGS_ENV];
@@ -60,7 +61,9 @@ export async function startPrimary(input: StartInput): Promise<RunningPrimary> {
   const daemonFd = takeDaemonFd(input.env);
   const daemonLogs = takeDaemonLogs(input.env);
   // What SIGHUP (and `reload`) re-reads: the start's config until a `deploy` names another.
-  let load = input.load;
+  // A daemon's apps get default log files (src/daemon/app-logs.ts): it has no terminal.
+  const forDaemon = (loader: () => Settings): (() => Settings) => (daemonLogs ? daemonLoader(loader, daemonLogs) : loader);
+  let load = forDaemon(input.load);
   const settings = load();
   const logger = createLogger({ format: settings.logFormat, level: settings.logLevel });
 
@@ -117,7 +120,7 @@ export async function startPrimary(input: StartInput): Promise<RunningPrimary> {
     },
     ...(input.loaderFor
       ? {
-          deploy: createDeploy(supervisor, input.loaderFor, (next, configFile) => {
+          deploy: createDeploy(supervisor, (configFile, envName) => forDaemon(input.loaderFor!(configFile, envName)), (next, configFile) => {
             load = next;
             deployedConfig = configFile;
           }),

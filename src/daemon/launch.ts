@@ -1,17 +1,22 @@
 /**
  * `smartworkers start --daemon`: runs the same `start` command detached (its own session, stdio to
  * the log files), and returns only when every app is ready — exit 0 — or when the start failed:
- * then it prints the app's error (what the daemon wrote to stderr) and the primary's own error
+ * then it prints the app's error (from its error files, see app-logs.ts) and the primary's own error
  * lines, and exits with the daemon's exit code (3 for a boot failure, 2 for a bad config), as a
  * foreground start would.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
+import { closeSync, openSync, fstatSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { OutputStream } from '../cli/commands/io';
 import { EXIT } from '../errors';
 import { DAEMON_FD_ENV, DAEMON_LOGS_ENV, type DaemonReady } from './report';
-import { prepareDaemonLogs, type DaemonLogs } from './paths';
+import { appLogDir, prepareDaemonLogs, type DaemonLogs } from './paths';
+import type { AppSettings } from '../config/types';
+import { markErrors, readErrorsSince } from './app-logs';
+import { readFrom } from './read';
+
+export { readFrom };
 
 export interface LaunchInput {
   /** The command line to run detached: `[node options…, bin, 'start', …]` without `--daemon`. */
@@ -20,6 +25,8 @@ export interface LaunchInput {
   env: NodeJS.ProcessEnv;
   stateDir: string;
   logs: DaemonLogs;
+  /** The apps it starts (as the CLI loaded them): where their errors will be written. */
+  apps?: readonly AppSettings[];
   /** Shown in the lines printed: the cluster's name. */
   name: string;
   stdout: OutputStream;
@@ -31,15 +38,12 @@ export interface LaunchOutcome {
   ready?: DaemonReady;
 }
 
-/** How much of a log, at most, is shown after a failed start. */
-const TAIL_BYTES = 16 * 1024;
-
 export async function launchDaemon(input: LaunchInput): Promise<LaunchOutcome> {
   prepareDaemonLogs(input.stateDir, input.logs);
   const out = openSync(input.logs.out, 'a', 0o600);
   const err = openSync(input.logs.err, 'a', 0o600);
   const outStart = fstatSync(out).size;
-  const errStart = fstatSync(err).size;
+  const errors = markErrors(input.apps ?? [], input.logs);
   const child = spawn(process.execPath, input.args, {
     cwd: input.cwd,
     env: { ...input.env, [DAEMON_FD_ENV]: '3', [DAEMON_LOGS_ENV]: JSON.stringify(input.logs) },
@@ -77,7 +81,7 @@ export async function launchDaemon(input: LaunchInput): Promise<LaunchOutcome> {
     const apps = outcome.ready.apps.map((a) => `${a.name} ${a.ready} ready`).join(', ');
     input.stdout.write(
       `smartworkers: ${input.name} started in the background (primary pid ${outcome.ready.pid}): ${apps}\n` +
-        `  logs: ${input.logs.out}, ${input.logs.err}\n` +
+        `  logs: ${appLogDir(input.logs)}/ (smartworkers logs); the primary's own: ${input.logs.out}, ${input.logs.err}\n` +
         `  control socket: ${outcome.ready.socket}\n`,
     );
     return { code: EXIT.ok, ready: outcome.ready };
@@ -85,34 +89,14 @@ export async function launchDaemon(input: LaunchInput): Promise<LaunchOutcome> {
 
   const exit = outcome.exit!;
   const code = exit.code ?? EXIT.failure;
-  // The app's own error (workers write to the daemon's stderr), then the primary's error lines.
-  const appError = readFrom(input.logs.err, errStart).trimEnd();
+  // The app's own error (from its error files), then the primary's error lines.
+  const appError = readErrorsSince(errors);
   if (appError) input.stderr.write(`${appError}\n`);
   for (const line of primaryErrors(readFrom(input.logs.out, outStart))) input.stderr.write(`smartworkers: ${line}\n`);
   input.stderr.write(
-    `smartworkers: the daemon exited with ${exit.signal ?? `code ${code}`} before every app was ready; logs: ${input.logs.out}, ${input.logs.err}\n`,
+    `smartworkers: the daemon exited with ${exit.signal ?? `code ${code}`} before every app was ready; logs: ${appLogDir(input.logs)}/, ${input.logs.out}, ${input.logs.err}\n`,
   );
   return { code: exit.signal ? EXIT.failure : code };
-}
-
-/** What a file gained since `from`, its last {@link TAIL_BYTES} at most ('' when it cannot be read). */
-export function readFrom(file: string, from: number): string {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    return '';
-  }
-  try {
-    const size = fstatSync(fd).size;
-    const start = Math.max(from, size - TAIL_BYTES);
-    if (size <= start) return '';
-    const buffer = Buffer.alloc(size - start);
-    readSync(fd, buffer, 0, buffer.length, start);
-    return buffer.toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** The primary's JSON log lines at level error or above: "msg (fix: …)". */

@@ -2,7 +2,8 @@
  * The primary's side of log files: it never writes a worker's line (the workers do, see
  * writer.ts); it checks the files, rotates them and tells the workers to reopen.
  *
- * A rotation of a file, by size (checked every second) or on the app's cron schedule:
+ * A rotation of a file, by size (checked every second, less often for a file far from its limit,
+ * see MAX_RECHECK_MS) or on the app's cron schedule:
  *   1. rename `out-0.log` → `out-0__2026-12-02_14-05-09-123.log`. Workers keep appending to the
  *      renamed file through their open fd: no line is lost.
  *   2. send `reopen-logs` to every live worker of the app; each writes what it queued to the
@@ -23,6 +24,15 @@ import type { ReopenLogsMessage } from '../protocol';
 import { appLogFiles, type LogFile } from './targets';
 
 const CHECK_INTERVAL_MS = 1_000;
+/**
+ * The size check's bound. A file is stat'ed again after half the time its growth since the last
+ * stat predicts until `log_max_size`, at least 1 s and at most MAX_RECHECK_MS later; and at most
+ * MAX_STATS_PER_CHECK files (the ones due first) per second. The primary's cost is then bounded
+ * whatever the number of workers and files; a file far from its limit, or idle, is stat'ed every
+ * few seconds, and a burst is caught within MAX_RECHECK_MS.
+ */
+const MAX_RECHECK_MS = 5_000;
+const MAX_STATS_PER_CHECK = 32;
 const REOPEN_TIMEOUT_MS = 30_000;
 const REOPEN_POLL_MS = 50;
 
@@ -137,7 +147,7 @@ export function startLogFiles(deps: LogFilesDeps): LogFiles {
   const nextCron = new Map<string, { source: string | undefined; at: number | null }>();
   let stopped = false;
 
-  const files = (): LogFile[] => deps.apps().flatMap((app) => appLogFiles(app, Math.max(app.workers, deps.slots(app.name))));
+  const files = (): LogFile[] => deps.apps().flatMap((app) => filesOf(app));
 
   function reopenWorkers(app: string | undefined): { seq: number; ids: Set<number> } {
     seq += 1;
@@ -250,14 +260,37 @@ export function startLogFiles(deps: LogFilesDeps): LogFiles {
     return out;
   }
 
+  /** Each app's files, computed again only when its settings (a reload) or its slots change. */
+  const listed = new WeakMap<AppSettings, { slots: number; files: LogFile[] }>();
+  const filesOf = (app: AppSettings): LogFile[] => {
+    const slots = Math.max(app.workers, deps.slots(app.name));
+    let entry = listed.get(app);
+    if (entry === undefined || entry.slots !== slots) {
+      entry = { slots, files: appLogFiles(app, slots) };
+      listed.set(app, entry);
+    }
+    return entry.files;
+  };
+  /** Per path: when to stat it next, and its size then (for its growth rate). */
+  const sizes = new Map<string, { due: number; size: number; at: number }>();
+
+  /** When a file of `size` bytes, grown `grew` bytes in `ms`, is due again. */
+  function nextDue(t: number, size: number, grew: number, ms: number, max: number): number {
+    if (grew <= 0 || ms <= 0) return t + MAX_RECHECK_MS;
+    const untilFull = ((max - size) / grew) * ms;
+    return t + Math.min(MAX_RECHECK_MS, Math.max(CHECK_INTERVAL_MS, untilFull / 2));
+  }
+
   let checking = false;
   async function check(): Promise<void> {
     if (checking || stopped) return;
     checking = true;
     try {
       const t = now();
+      const due: Array<{ app: AppSettings; file: LogFile; due: number }> = [];
+      const current = new Set<string>();
       for (const app of deps.apps()) {
-        const list = appLogFiles(app, Math.max(app.workers, deps.slots(app.name)));
+        const list = filesOf(app);
         if (list.length === 0) continue;
         // Cron: computed from the schedule as configured now (a reload may change it).
         let cron = nextCron.get(app.name);
@@ -269,17 +302,39 @@ export function startLogFiles(deps: LogFilesDeps): LogFiles {
         if (cron.at !== null && t >= cron.at) {
           const parsed = parseCron(app.logRotateCron!);
           cron.at = parsed.ok ? nextCronTime(parsed.schedule, t) : null;
+          for (const file of list) sizes.set(file.path, { due: t + CHECK_INTERVAL_MS, size: 0, at: t });
           await track(rotateApp(app, list, `log_rotate_cron ${app.logRotateCron}`));
           continue;
         }
         if (app.logMaxSize <= 0) continue;
-        const big: LogFile[] = [];
         for (const file of list) {
-          const stats = await fsp.stat(file.path).catch(() => undefined);
-          if (stats !== undefined && stats.size >= app.logMaxSize) big.push(file);
+          current.add(file.path);
+          const known = sizes.get(file.path);
+          if (known === undefined || known.due <= t) due.push({ app, file, due: known?.due ?? 0 });
         }
-        if (big.length > 0) await track(rotateApp(app, big, `log_max_size ${app.logMaxSize} bytes`));
       }
+      for (const path of sizes.keys()) if (!current.has(path)) sizes.delete(path); // an app removed or shrunk
+      // The files due first, a bounded number of them, stat'ed at once.
+      due.sort((a, b) => a.due - b.due);
+      const batch = due.slice(0, MAX_STATS_PER_CHECK);
+      const stats = await Promise.all(batch.map(({ file }) => fsp.stat(file.path).catch(() => undefined)));
+      const big = new Map<AppSettings, LogFile[]>();
+      batch.forEach(({ app, file }, i) => {
+        const size = stats[i]?.size ?? 0;
+        if (size >= app.logMaxSize) {
+          if (!big.has(app)) big.set(app, []);
+          big.get(app)!.push(file);
+          sizes.set(file.path, { due: t + CHECK_INTERVAL_MS, size: 0, at: t }); // a new file after the rotation
+          return;
+        }
+        const known = sizes.get(file.path);
+        const grew = known === undefined ? 0 : size - known.size;
+        const ms = known === undefined ? 0 : t - known.at;
+        // Unknown growth (first look, or the file shrank: rotated outside) is checked again next second.
+        const next = known === undefined || grew < 0 ? t + CHECK_INTERVAL_MS : nextDue(t, size, grew, ms, app.logMaxSize);
+        sizes.set(file.path, { due: next, size, at: t });
+      });
+      for (const [app, files] of big) await track(rotateApp(app, files, `log_max_size ${app.logMaxSize} bytes`));
     } finally {
       checking = false;
     }

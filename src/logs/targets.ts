@@ -99,9 +99,12 @@ export function defaultLogPaths(appName: string, dir: string): { outFile: string
 /**
  * The apps with pm2's default log files under `dir` for every stream the config left to the
  * inherited stdio (a detached primary has no terminal to inherit). Apps that set a path keep it.
+ * Process apps are left as they are: their output is not written by the worker runtime, it stays
+ * the primary's (the daemon's own files).
  */
 export function withDefaultLogFiles(apps: readonly AppSettings[], dir: string): AppSettings[] {
   return apps.map((app) => {
+    if (app.kind === 'process' || (app.outFile !== undefined && app.errorFile !== undefined)) return app;
     const defaults = defaultLogPaths(app.name, dir);
     return Object.freeze({ ...app, outFile: app.outFile ?? defaults.outFile, errorFile: app.errorFile ?? defaults.errorFile });
   });

@@ -32,7 +32,8 @@ type Kind = 'out' | 'err';
 interface Sink {
   path: string;
   fd: number | null;
-  queue: string[];
+  /** Whole lines not written yet (a string built by `+=`: V8 joins it once, at the write). */
+  queue: string;
   bytes: number;
   /** Set while the file cannot be written: the error, and when to try again. */
   failure: { code: string; retryAt: number } | null;
@@ -94,7 +95,7 @@ export function installLogWriter(config: WorkerLogConfig, notice?: (line: string
     if (path === DISCARD) return null;
     let sink = sinks.get(path);
     if (!sink) {
-      sink = { path, fd: null, queue: [], bytes: 0, failure: null };
+      sink = { path, fd: null, queue: '', bytes: 0, failure: null };
       sinks.set(path, sink);
       open(sink);
     }
@@ -141,11 +142,12 @@ export function installLogWriter(config: WorkerLogConfig, notice?: (line: string
     return { kind, sinks: list, inherit: own === undefined, write: inheritedWrite(kind), partial: '' };
   }
 
+  /** `line` ends with its newline (a write of one whole line is queued without being cut). */
   function format(kind: Kind, line: string): string {
     if (config.json) {
-      return `${JSON.stringify({ message: line, timestamp: stamp ? stamp() : isoStamp(), type: kind, process_id: config.slot, app_name: config.app })}\n`;
+      return `${JSON.stringify({ message: line.slice(0, -1), timestamp: stamp ? stamp() : isoStamp(), type: kind, process_id: config.slot, app_name: config.app })}\n`;
     }
-    return stamp ? `${stamp()}: ${line}\n` : `${line}\n`;
+    return stamp ? `${stamp()}: ${line}` : line;
   }
 
   let scheduled = false;
@@ -155,6 +157,7 @@ export function installLogWriter(config: WorkerLogConfig, notice?: (line: string
     setImmediate(flush);
   };
 
+  /** Queues one line, given with its newline. */
   function queueLine(state: StreamState, line: string): void {
     if (state.sinks.length === 0) return;
     const text = format(state.kind, line);
@@ -162,32 +165,37 @@ export function installLogWriter(config: WorkerLogConfig, notice?: (line: string
     for (const sink of state.sinks) {
       if (sink.failure !== null && Date.now() < sink.failure.retryAt) continue;
       accepted = true;
-      sink.queue.push(text);
+      sink.queue += text;
       sink.bytes += text.length;
       if (sink.bytes >= FLUSH_AT_BYTES) writeSink(sink);
     }
     // No file takes it: the inherited stream does (unless it has it already), so it is not lost.
-    if (!accepted && !state.inherit) state.write(`${line}\n`);
+    if (!accepted && !state.inherit) state.write(line);
     scheduleFlush();
   }
 
   function take(state: StreamState, text: string): void {
     let start = 0;
     let newline = text.indexOf('\n');
+    // The usual write (console.log): one whole line, queued as it is.
+    if (newline === text.length - 1 && state.partial === '') {
+      queueLine(state, text);
+      return;
+    }
     if (newline === -1) {
       state.partial += text;
       if (state.partial.length > MAX_PARTIAL) {
-        queueLine(state, state.partial);
+        queueLine(state, `${state.partial}\n`);
         state.partial = '';
       }
       return;
     }
     // First line completes what earlier writes left without a newline.
-    queueLine(state, state.partial + text.slice(0, newline));
+    queueLine(state, state.partial + text.slice(0, newline + 1));
     state.partial = '';
     start = newline + 1;
     while ((newline = text.indexOf('\n', start)) !== -1) {
-      queueLine(state, text.slice(start, newline));
+      queueLine(state, text.slice(start, newline + 1));
       start = newline + 1;
     }
     if (start < text.length) state.partial = text.slice(start);
@@ -195,21 +203,26 @@ export function installLogWriter(config: WorkerLogConfig, notice?: (line: string
 
   function writeSink(sink: Sink): void {
     if (sink.queue.length === 0) return;
+    const text = sink.queue;
+    sink.queue = '';
+    sink.bytes = 0;
     if (sink.fd === null) {
       const retry = sink.failure === null || Date.now() >= sink.failure.retryAt;
       if (!retry || !open(sink)) {
-        spill(sink, sink.queue.join(''));
-        sink.queue = [];
-        sink.bytes = 0;
+        spill(sink, text);
         return;
       }
     }
-    const data = Buffer.from(sink.queue.length === 1 ? sink.queue[0] : sink.queue.join(''), 'utf8');
-    sink.queue = [];
-    sink.bytes = 0;
+    // The string is written as it is (no Buffer made per write); a short write (rare: a disk
+    // filling up, a signal) goes on from the byte it stopped at.
+    let data: Buffer | undefined;
     let offset = 0;
     try {
-      while (offset < data.length) offset += writeSync(sink.fd!, data, offset, data.length - offset);
+      offset = writeSync(sink.fd!, text);
+      if (offset < Buffer.byteLength(text)) {
+        data = Buffer.from(text, 'utf8');
+        while (offset < data.length) offset += writeSync(sink.fd!, data, offset, data.length - offset);
+      }
       if (sink.failure !== null) {
         tell(`${label}: log file ${sink.path} is written again`);
         sink.failure = null;
@@ -217,8 +230,11 @@ export function installLogWriter(config: WorkerLogConfig, notice?: (line: string
     } catch (err) {
       fail(sink, err, 'write');
       // A short write (a disk filling up) may have cut a line: spill from that line's start.
-      const from = offset === 0 ? 0 : data.lastIndexOf(10, offset - 1) + 1;
-      spill(sink, data.subarray(from).toString('utf8'));
+      if (offset === 0) spill(sink, text);
+      else {
+        data ??= Buffer.from(text, 'utf8');
+        spill(sink, data.subarray(data.lastIndexOf(10, offset - 1) + 1).toString('utf8'));
+      }
     }
   }
 
@@ -245,7 +261,7 @@ export function installLogWriter(config: WorkerLogConfig, notice?: (line: string
       if (state.partial !== '') {
         const rest = state.partial;
         state.partial = '';
-        queueLine(state, rest);
+        queueLine(state, `${rest}\n`);
       }
     }
   }

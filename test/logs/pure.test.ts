@@ -22,6 +22,9 @@ describe('log file names', () => {
   it('daemon defaults fill only the streams left unset', () => {
     const [filled] = withDefaultLogFiles([app({ errorFile: '/mine.log' })], '/state/logs/');
     expect([filled.outFile, filled.errorFile]).toEqual(['/state/logs/api-out.log', '/mine.log']);
+    // A process app's output is not the runtime's to write: it stays the daemon's.
+    const [proc] = withDefaultLogFiles([app({ kind: 'process' })], '/state/logs');
+    expect([proc.outFile, proc.errorFile]).toEqual([undefined, undefined]);
   });
 
   it('rotated names sort by time', () => {
@@ -48,6 +51,21 @@ describe('timestamps', () => {
     expect(stamp()).toBe('1000');
     now = 1_001;
     expect(stamp()).toBe('1001');
+  });
+
+  it('the compiled formatter (rendered once a second, ms parts once a millisecond) writes what formatDate writes', () => {
+    const formats = ['YYYY-MM-DDTHH:mm:ss.SSSZ', 'YYYY-MM-DD HH:mm:ss.SSS ZZ', '[YYYY at] HH:mm:ss', 'DD/MM/YYYY hh:mm:ss.SSS a', 'X x', 'SSS'];
+    // Steps within a millisecond, within a second, across seconds, minutes, a day and backwards.
+    const times = [Date.UTC(2026, 11, 2, 23, 59, 58, 998)];
+    for (const step of [0, 1, 1, 999, 1, 60_000, 86_400_000, -5_000, 0, 3]) times.push(times[times.length - 1]! + step);
+    for (const format of formats) {
+      let now = 0;
+      const stamp = cachedFormatter(format, () => now);
+      for (const t of times) {
+        now = t;
+        expect(stamp(), `${format} at ${t}`).toBe(formatDate(new Date(t), format));
+      }
+    }
   });
 });
 

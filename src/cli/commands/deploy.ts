@@ -6,7 +6,6 @@
  * serves (exit 0), or fails with the old workers still serving: exit 3 when a new worker could not
  * boot (its error printed), 2 for a bad config (nothing changed), 1 otherwise.
  */
-import { closeSync, fstatSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { sendCommand } from '../../control/client';
 import { listClusters } from '../../control/registry';
@@ -14,7 +13,8 @@ import { clusterId, clusterLabel, defaultSocketPath, projectDirectory } from '..
 import { stateDirectory } from '../../control/state-dir';
 import type { Settings } from '../../config/types';
 import { EXIT, SmartworkersError } from '../../errors';
-import { launchDaemon, readFrom } from '../../daemon/launch';
+import { launchDaemon } from '../../daemon/launch';
+import { markErrors, readErrorsSince } from '../../daemon/app-logs';
 import { daemonLogPaths } from '../../daemon/paths';
 import { runReportingErrors, timeoutMs, type CommandIO } from './io';
 import { SOCKET_ENV } from './socket';
@@ -52,8 +52,8 @@ export function runDeploy(input: DeployInput): Promise<number> {
         ? path.resolve(io.cwd, fromEnv)
         : (settings.controlSocket ?? registered?.socket ?? defaultSocketPath(base, io.env));
 
-    const errLog = registered?.logs?.err;
-    const errStart = errLog === undefined ? 0 : sizeOf(errLog);
+    // A daemon's apps write their errors to their log files (src/daemon/app-logs.ts): marked now.
+    const errors = registered?.logs === undefined ? undefined : markErrors(settings.apps, registered.logs);
     const args = { config: configFile, wait: options.wait !== false, ...(options.env ? { env: options.env } : {}) };
     let result;
     try {
@@ -67,6 +67,7 @@ export function runDeploy(input: DeployInput): Promise<number> {
         env: io.env,
         stateDir,
         logs: daemonLogPaths(stateDir, clusterId(base)),
+        apps: settings.apps,
         name: clusterLabel(projectDirectory(base)),
         stdout: io.stdout,
         stderr: io.stderr,
@@ -80,26 +81,12 @@ export function runDeploy(input: DeployInput): Promise<number> {
       if (!options.json) io.stdout.write(`smartworkers: ${result.message}\n`);
       return EXIT.ok;
     }
-    if (result.details?.bootFailed && errLog !== undefined) {
-      // The new worker's own error, as the daemon's stderr received it.
-      const text = readFrom(errLog, errStart).trimEnd();
+    if (result.details?.bootFailed && errors !== undefined) {
+      // The new worker's own error, from its error file.
+      const text = readErrorsSince(errors);
       if (text) io.stderr.write(`${text}\n`);
     }
     if (!options.json) io.stderr.write(`smartworkers: ${result.message}\n`);
     return result.details?.bootFailed ? EXIT.bootFailed : EXIT.failure;
   });
 }
-
-function sizeOf(file: string): number {
-  try {
-    const fd = openSync(file, 'r');
-    try {
-      return fstatSync(fd).size;
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return 0;
-  }
-}
-

@@ -5,6 +5,8 @@
  * them itself, so a follow costs the primary nothing.
  */
 import { sendCommand } from '../../control/client';
+import { listClusters } from '../../control/registry';
+import { stateDirectory } from '../../control/state-dir';
 import { EXIT, SmartworkersError } from '../../errors';
 import type { LogsResult } from '../../logs/query';
 import { follow, readLast, type LogLine } from '../../logs/tail';
@@ -29,7 +31,9 @@ export function formatLine(line: LogLine, json: boolean): string {
 }
 
 /** Where the lines of a stream inherited from the primary can be read. */
-function whereInherited(result: LogsResult): string {
+function whereInherited(result: LogsResult, daemon: { out: string; err: string } | undefined): string {
+  // A daemon's primary writes to its own files (a process app's output lands there too).
+  if (daemon !== undefined) return `the daemon's files ${daemon.out} and ${daemon.err}`;
   switch (result.stdout.kind) {
     case 'systemd':
       return result.stdout.unit ? `journalctl -u ${result.stdout.unit} -f` : 'journalctl (the primary runs under systemd)';
@@ -37,6 +41,15 @@ function whereInherited(result: LogsResult): string {
       return 'docker logs -f <container>';
     default:
       return "wherever the primary's stdout/stderr go (its terminal, or the file or pipe it was started with)";
+  }
+}
+
+/** The daemon's own log files, when the cluster at `socketPath` runs as one (its registry record says). */
+function daemonLogsOf(socketPath: string, env: NodeJS.ProcessEnv): { out: string; err: string } | undefined {
+  try {
+    return listClusters(stateDirectory(env)).find((c) => c.socket === socketPath)?.logs;
+  } catch {
+    return undefined;
   }
 }
 
@@ -56,7 +69,7 @@ export function runLogs(target: string | undefined, options: LogsOptions, io: Co
     for (const entry of chosen) {
       if (entry.inherited.length === 0) continue;
       const what = entry.inherited.length === 2 ? 'stdout and stderr go' : `${entry.inherited[0] === 'out' ? 'stdout' : 'stderr'} goes`;
-      io.stderr.write(`${entry.name}: ${what} to the primary's output, not to a file: ${whereInherited(result)}\n`);
+      io.stderr.write(`${entry.name}: ${what} to the primary's output, not to a file: ${whereInherited(result, daemonLogsOf(socketPath, io.env))}\n`);
     }
     const lines = options.lines ?? 20;
     const last = readLast({ apps: chosen, app, slot, lines });
