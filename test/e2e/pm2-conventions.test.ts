@@ -31,9 +31,12 @@ describe('pm2 conventions', () => {
       "cron_restart: '*/2 * * * * *'", // every 2 s (six fields: seconds first)
     ]);
     const cluster = run(['start', '--config', file, '--log-format', 'json']);
-    const started = await cluster.waitForCount(fixture('consumer'), 2);
+    // One line per instance: on a loaded machine the first cron reload (2 s) can come before both
+    // first workers have started, and a replacement prints the same env as the worker it replaces.
+    const envOf = (l: LogLine) => l.env as Record<string, string | undefined>;
+    const started = await Promise.all(['0', '1'].map((i) => cluster.waitFor((l) => fixture('consumer')(l) && envOf(l).INSTANCE_ID === i)));
     await cluster.waitForCount(isMsg('worker ready'), 2);
-    const envs = started.map((l) => l.env as Record<string, string | undefined>).sort((a, b) => Number(a.INSTANCE_ID) - Number(b.INSTANCE_ID));
+    const envs = started.map(envOf);
     expect(envs).toEqual([
       { name: 'consumer', pm_id: '0', instances: '2', exec_mode: 'cluster_mode', INSTANCE_ID: '0', SHARD: '10' },
       { name: 'consumer', pm_id: '1', instances: '2', exec_mode: 'cluster_mode', INSTANCE_ID: '1', SHARD: '11' },
