@@ -8,7 +8,7 @@ import { PEERS, REPO } from '../lib/peers.mjs';
 import { startLoad } from '../lib/load.mjs';
 import * as proc from '../lib/proc.mjs';
 import { sleep, get, freePort } from '../lib/util.mjs';
-import { newResult as result, check, settle, killRandomWorkers } from '../lib/scenario.mjs';
+import { newResult as result, check, settle} from '../lib/scenario.mjs';
 
 const CONNECTIONS = 50;
 const WORKERS = 2;
@@ -73,20 +73,148 @@ function cpuHog() {
   return () => child.kill('SIGKILL');
 }
 
-/** SIGKILLs a random worker every `everyMs` for `seconds` under keep-alive load; failed requests per kill. */
+/**
+ * SIGKILLs a random worker every `everyMs` for `seconds` under keep-alive load; failed requests per
+ * kill, and where the time went (see `breakdown`).
+ */
 async function killStorm(peer, seconds, everyMs) {
   const inst = await PEERS[peer].start({ app: 'hello', workers: WORKERS });
   try {
     const load = startLoad({ url: inst.url, connections: CONNECTIONS, durationS: seconds + 1 });
     await sleep(500);
-    const kills = await killRandomWorkers(inst, seconds, everyMs);
+    const kills = [];
+    const seen = new Set(inst.workerPids());
+    const until = Date.now() + seconds * 1000;
+    while (Date.now() < until) {
+      const next = Date.now() + everyMs;
+      const pids = inst.workerPids();
+      for (const p of pids) seen.add(p);
+      if (pids.length > 0) {
+        const pid = pids[Math.floor(Math.random() * pids.length)];
+        try {
+          process.kill(pid, 'SIGKILL');
+          const kill = { pid, t: Date.now(), choices: pids.length, forkedPid: null, forkSeenAt: null };
+          kills.push(kill);
+          // Its replacement: the first new child of the primary (polled every 10 ms, both managers alike).
+          while (Date.now() < next) {
+            const fresh = inst.workerPids().find((p) => !seen.has(p));
+            if (fresh !== undefined) {
+              seen.add(fresh);
+              kill.forkedPid = fresh;
+              kill.forkSeenAt = Date.now();
+              break;
+            }
+            await sleep(10);
+          }
+        } catch {
+          /* already gone */
+        }
+      }
+      await sleep(Math.max(0, next - Date.now()));
+    }
     const sum = await load.done;
     const restored = await settle(inst, WORKERS, 30000);
-    return { inst, sum, kills, restored, alive: inst.primaryAlive(), perKill: sum.failed / Math.max(1, kills) };
+    const facts = breakdown(inst, kills, load);
+    return { inst, sum, kills: kills.length, facts, restored, alive: inst.primaryAlive(), perKill: sum.failed / Math.max(1, kills.length) };
   } catch (err) {
     await inst.stop();
     throw err;
   }
+}
+
+/**
+ * Where a kill storm's failures come from, for one manager: for each kill, whether the victim was
+ * listening; for its replacement, kill → fork (the new process's start), fork → the app's first line
+ * (the manager's preload), → listening; the time no worker listened (every connection refused); and
+ * each failure by code in the window after each kill.
+ */
+function breakdown(inst, kills, load) {
+  inst.poll();
+  const listenedAt = new Map();
+  for (const e of inst.ready) if (!listenedAt.has(e.pid)) listenedAt.set(e.pid, e.t);
+  const boots = new Map(inst.boots().map((b) => [b.pid, b]));
+  const killedAt = new Map(kills.map((k) => [k.pid, k.t]));
+  const stages = { killToFork: [], forkToApp: [], appToListen: [], killToListen: [] };
+  let victimsListening = 0;
+  let noReplacementSeen = 0;
+  for (const k of kills) {
+    const at = listenedAt.get(k.pid);
+    if (at !== undefined && at <= k.t) victimsListening++;
+    const b = k.forkedPid === null ? undefined : boots.get(k.forkedPid);
+    if (k.forkedPid === null) {
+      noReplacementSeen++;
+      continue;
+    }
+    // The process's own start time when it got as far as the app; else when the poll saw it.
+    stages.killToFork.push((b ? b.startedAt : k.forkSeenAt) - k.t);
+    if (!b) continue;
+    stages.forkToApp.push(b.appAt - b.startedAt);
+    const l = listenedAt.get(b.pid);
+    const dead = killedAt.get(b.pid);
+    if (l !== undefined && (dead === undefined || l <= dead)) {
+      stages.appToListen.push(l - b.appAt);
+      stages.killToListen.push(l - k.t);
+    }
+  }
+  // Time with no worker listening, from the first kill to the last one + 1 s.
+  const events = [];
+  for (const [pid, t] of listenedAt) events.push({ t, d: 1, pid });
+  for (const k of kills) if (listenedAt.has(k.pid) && listenedAt.get(k.pid) <= k.t) events.push({ t: k.t, d: -1, pid: k.pid });
+  events.sort((a, b) => a.t - b.t);
+  const from = kills[0]?.t ?? 0;
+  const to = (kills.at(-1)?.t ?? 0) + 1000;
+  let listening = 0;
+  let noneMs = 0;
+  let last = from;
+  for (const e of events) {
+    const t = Math.min(Math.max(e.t, from), to);
+    if (listening === 0) noneMs += t - last;
+    last = t;
+    listening += e.d;
+  }
+  if (listening === 0) noneMs += to - last;
+  const errs = {};
+  for (const e of load.errorLog) errs[e.code] = (errs[e.code] || 0) + 1;
+  const resets = load.errorLog.filter((e) => e.code === 'ECONNRESET').length;
+  return { kills: kills.length, victimsListening, noReplacementSeen, stages, noneMs: Math.max(0, noneMs), resets, errs, choices: kills.reduce((a, k) => a + k.choices, 0) / Math.max(1, kills.length) };
+}
+
+const median = (xs) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
+const p90 = (xs) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * 0.9))];
+};
+
+/** One line per manager: the kill storm's breakdown over every round. */
+function describeStorm(peer, runs) {
+  const all = { killToFork: [], forkToApp: [], appToListen: [], killToListen: [] };
+  let kills = 0;
+  let victims = 0;
+  let noneMs = 0;
+  let resets = 0;
+  let refused = 0;
+  let other = 0;
+  for (const r of runs) {
+    for (const k of Object.keys(all)) all[k].push(...r.facts.stages[k]);
+    kills += r.facts.kills;
+    victims += r.facts.victimsListening;
+    noneMs += r.facts.noneMs;
+    resets += r.facts.resets;
+    refused += r.facts.errs.ECONNREFUSED ?? 0;
+    other += r.sum.failed - (r.facts.errs.ECONNREFUSED ?? 0) - r.facts.resets;
+  }
+  const ms = (k) => `${median(all[k]).toFixed(0)}/${p90(all[k]).toFixed(0)}`;
+  return (
+    `${peer}: ${kills} kills (${victims} of a listening worker): ${(resets / Math.max(1, kills)).toFixed(1)} resets + ` +
+    `${(refused / Math.max(1, kills)).toFixed(1)} refused + ${(other / Math.max(1, kills)).toFixed(1)} other per kill; ` +
+    `no worker listening ${(noneMs / 1000).toFixed(2)} s; replacement (median/p90 ms): kill→fork ${ms('killToFork')}, ` +
+    `fork→app ${ms('forkToApp')}, app→listening ${ms('appToListen')}, kill→listening ${ms('killToListen')}`
+  );
 }
 
 export const SCENARIOS = {
@@ -242,6 +370,7 @@ export const SCENARIOS = {
         stopHog();
       }
       const total = (p, k) => runs[p].reduce((a, x) => a + x[k], 0);
+      r.breakdown = { smartworkers: runs.smartworkers.map((x) => x.facts), bare: runs.bare.map((x) => x.facts) };
       const perKill = (p) => runs[p].reduce((a, x) => a + x.sum.failed, 0) / Math.max(1, total(p, 'kills'));
       const sw = perKill('smartworkers');
       const bare = perKill('bare');
@@ -254,6 +383,8 @@ export const SCENARIOS = {
       r.notes.push(`one core kept busy; ${size.stormRounds} round(s) each, interleaved`);
       r.notes.push(`smartworkers: ${total('smartworkers', 'kills')} kills, ${sw.toFixed(1)} failed per kill ${codes('smartworkers')}`);
       r.notes.push(`bare: ${total('bare', 'kills')} kills, ${bare.toFixed(1)} failed per kill ${codes('bare')}; ratio ${(sw / Math.max(bare, 1e-9)).toFixed(2)}×`);
+      r.notes.push(describeStorm('smartworkers', runs.smartworkers));
+      r.notes.push(describeStorm('bare', runs.bare));
       check(r, 'primary survived', r.primarySurvived);
       check(r, 'worker count restored', r.workersRestored);
       check(r, 'stop: exit code 0', runs.smartworkers.every((x) => x.stop.code === 0 && !x.stop.forced), runs.smartworkers.map((x) => x.stop.code).join(','));

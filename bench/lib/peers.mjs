@@ -54,6 +54,7 @@ class Instance {
     this.workers = workers;
     this.readyFile = path.join(dir, 'ready.log');
     this.taskLog = path.join(dir, 'tasks.log');
+    this.bootFile = path.join(dir, 'boot.log');
     fs.writeFileSync(this.readyFile, '');
     this.ready = [];
     this.readOffset = 0;
@@ -136,6 +137,20 @@ class Instance {
     }
   }
 
+  /** Every worker's start as the app saw it: {pid, startedAt (process start), appAt (app code start)}, epoch ms. */
+  boots() {
+    let text = '';
+    try {
+      text = fs.readFileSync(this.bootFile, 'utf8');
+    } catch {
+      return [];
+    }
+    return text.split('\n').filter(Boolean).map((line) => {
+      const [pid, startedAt, appAt] = line.split(' ').map(Number);
+      return { pid, startedAt, appAt };
+    });
+  }
+
   /** Tasks started / completed from the app's task log (lost = started − completed). */
   taskCounts() {
     let text = '';
@@ -193,7 +208,7 @@ class ChildInstance extends Instance {
   launch(argv, env) {
     const child = spawn(process.execPath, argv, {
       cwd: REPO,
-      env: { ...process.env, ...env, PORT: String(this.port), BENCH_READY_FILE: this.readyFile, BENCH_TASK_LOG: this.taskLog },
+      env: { ...process.env, ...env, PORT: String(this.port), BENCH_READY_FILE: this.readyFile, BENCH_TASK_LOG: this.taskLog, BENCH_BOOT_FILE: this.bootFile },
       detached: true, // its own process group: pgid = its pid, checked for leftovers after the stop
       stdio: ['ignore', 'pipe', 'pipe'],
     });

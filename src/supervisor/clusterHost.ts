@@ -130,6 +130,13 @@ export function createClusterHost(options: ClusterHostOptions): ProcessHost {
       workers.set(id, worker);
       worker.on('online', () => emit({ type: 'online', id }));
       worker.on('listening', () => emit({ type: 'listening', id }));
+      // node:cluster adds a worker to the port's round-robin when the worker asks for the handle
+      // (`queryServer`, handled in this same turn by node:cluster's own listener): connections may
+      // reach it before its `listening` arrives. A stop must drain such a worker, not kill it.
+      worker.process.on('internalMessage', (message: unknown) => {
+        const m = message as { cmd?: unknown; act?: unknown } | null;
+        if (m?.cmd === 'NODE_CLUSTER' && m.act === 'queryServer') emit({ type: 'listen-requested', id });
+      });
       worker.on('message', (message: unknown) => {
         if (message === APP_READY) {
           emit({ type: 'app-ready', id });

@@ -20,6 +20,11 @@ export interface ForkSpec {
 
 export type HostEvent =
   | { type: 'listening'; id: number }
+  /**
+   * The worker asked node:cluster for a listening handle (`queryServer`): from now on the
+   * round-robin may hand it connections, before its `listening` reaches the primary.
+   */
+  | { type: 'listen-requested'; id: number }
   | { type: 'app-ready'; id: number }
   /** node:cluster's `online`: the worker process has started. */
   | { type: 'online'; id: number }

@@ -65,6 +65,11 @@ export interface WorkerRecord {
   replacesId: number | null;
   /** Its server has listened (node:cluster routes connections to it), ready or not. */
   listening: boolean;
+  /**
+   * It asked node:cluster to listen (`queryServer`): the round-robin may already hand it
+   * connections, though its `listening` has not arrived yet. A stop ends it gracefully, never by kill.
+   */
+  listenRequested: boolean;
   /** Servers listening in it now, as its runtime reports them (`servers` message). */
   servers: string[];
   /** Servers it must listen on before it counts as ready: those its slot had listening when it was forked. */
@@ -196,6 +201,8 @@ export type SupervisorEvent =
   | { type: 'tick' }
   | { type: 'forked'; id: number; pid: number }
   | { type: 'listening'; id: number }
+  /** The worker asked node:cluster for a listening handle: connections may reach it from now on. */
+  | { type: 'listen-requested'; id: number }
   | { type: 'app-ready'; id: number }
   | { type: 'online'; id: number }
   | { type: 'message'; id: number; message: PolicyMessage }

@@ -10,12 +10,25 @@
  */
 import { subscribe } from 'node:diagnostics_channel';
 import { Server as HttpServer, type IncomingMessage } from 'node:http';
-import { Server as HttpsServer } from 'node:https';
 import { Server as NetServer } from 'node:net';
-import { Server as TlsServer } from 'node:tls';
 import type { Socket } from 'node:net';
 import type { ServerResponse } from 'node:http';
 import { MAX_CUT_DETAILS, type CutConnection, type CutKind } from '../protocol';
+
+/**
+ * A tls.Server (https.Server included). `tls` and `https` are loaded only once the app has such a
+ * server, so only by then already loaded by the app: every worker loads this runtime before the
+ * app, and loading both cost an HTTP-only worker ~5 ms of CPU at each boot (a kill storm's
+ * replacements boot one after another on busy cores).
+ */
+function isTlsServer(server: unknown): boolean {
+  if (typeof (server as { setSecureContext?: unknown } | null)?.setSecureContext !== 'function') return false;
+  return server instanceof (require('node:tls') as typeof import('node:tls')).Server;
+}
+
+function isHttpsServer(server: unknown): boolean {
+  return isTlsServer(server) && server instanceof (require('node:https') as typeof import('node:https')).Server;
+}
 
 /** One HTTP connection that has carried at least one request. */
 interface Connection {
@@ -213,7 +226,7 @@ export class RequestTracker {
   private addServer(server: NetServer): void {
     if (this.servers.has(server)) return;
     this.servers.add(server);
-    if (server instanceof HttpServer || server instanceof HttpsServer) this.watchUpgrades(server as HttpServer);
+    if (server instanceof HttpServer || isHttpsServer(server)) this.watchUpgrades(server as HttpServer);
     server.once('close', () => {
       this.servers.delete(server);
       this.hooks.onServers();
@@ -279,7 +292,7 @@ export class RequestTracker {
    */
   private onAccept(socket: Socket): void {
     const server = (socket as Socket & { server?: unknown }).server;
-    if (server instanceof TlsServer || this.connections.has(socket)) return;
+    if (isTlsServer(server) || this.connections.has(socket)) return;
     const connection = newConnection(socket);
     this.connections.set(socket, connection);
     socket.once('close', () => this.onSocketClose(socket));

@@ -235,6 +235,22 @@ describe('failures', () => {
     expect(effects).toContain('send:retire:2');
   });
 
+  it('drains, never kills, a booting worker that asked node:cluster to listen when the stop begins', () => {
+    // Its queryServer put it in the round-robin: connections may reach it before its `listening`.
+    const sim = new Sim(settingsWith({ workers: 2, maxRequests: 10 }));
+    sim.boot();
+    sim.take();
+    sim.report(1, { served: 10 });
+    const [replacement] = sim.of('fork');
+    sim.send({ type: 'listen-requested', id: replacement!.id });
+    expect(sim.worker(replacement!.id).state).toBe('starting');
+    sim.send({ type: 'signal', signal: 'SIGTERM' });
+    const effects = kinds(sim.take());
+    expect(effects).not.toContain(`kill:${replacement!.id}`);
+    expect(effects).toContain(`send:retire:${replacement!.id}`);
+    expect(sim.worker(replacement!.id).state).toBe('stopping');
+  });
+
   it('stops with exit code 3 when no first-generation worker can boot', () => {
     const sim = new Sim(settingsWith({ workers: 2 }));
     sim.send({ type: 'start' });

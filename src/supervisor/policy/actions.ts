@@ -214,11 +214,12 @@ export function beginStop(ctx: Ctx, mode: StopMode): void {
     const graceful = Math.max(0, ...Object.values(s.apps).map((a) => a.settings.gracefulTimeout));
     s.stopDeadline = now + graceful;
     for (const w of liveWorkers(s)) {
-      // A worker still booting that has not listened yet and runs no task is killed: once it
-      // listened, node:cluster would open the port again after every other worker closed it,
-      // take connections, and reset them when it closes in turn.
+      // A worker still booting that has not asked to listen yet and runs no task is killed: once
+      // it listened, node:cluster would open the port again after every other worker closed it,
+      // take connections, and reset them when it closes in turn. One that asked (`queryServer`)
+      // may hold connections already, its `listening` still on the way: it drains like the others.
       // A process worker shares no port: it gets its stop signal like any other.
-      if (w.state === 'starting' && !w.listening && w.activeTasks === 0 && !isProcessWorker(ctx, w)) kill(ctx, w, 'stop');
+      if (w.state === 'starting' && !w.listening && !w.listenRequested && w.activeTasks === 0 && !isProcessWorker(ctx, w)) kill(ctx, w, 'stop');
       else if (w.state === 'starting' || w.state === 'ready') retire(ctx, w, 'stop');
     }
   }
@@ -290,6 +291,7 @@ export function fork(ctx: Ctx, app: AppRuntime, slot: number, replaces: WorkerRe
     recycle: null,
     replacesId: replaces?.id ?? null,
     listening: false,
+    listenRequested: false,
     servers: [],
     requiredServers: [...slotRecord.servers],
     untracked: false,

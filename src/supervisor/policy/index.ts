@@ -90,6 +90,10 @@ const HANDLERS: Handlers = {
     if (ctx.s.workers[e.id]) mutWorker(ctx, e.id).pid = e.pid;
   },
   listening: (ctx, e) => onReadySignal(ctx, e.id, 'listening'),
+  'listen-requested': (ctx, e) => {
+    const w = ctx.s.workers[e.id];
+    if (w && !w.listenRequested) mutWorker(ctx, w).listenRequested = true;
+  },
   'app-ready': (ctx, e) => onReadySignal(ctx, e.id, 'message'),
   online: (ctx, e) => onReadySignal(ctx, e.id, 'online'),
   message: (ctx, e) => onMessage(ctx, e.id, e.message),
