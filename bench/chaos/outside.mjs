@@ -8,12 +8,13 @@
 //   signals            SIGUSR1/SIGUSR2/SIGPIPE/SIGWINCH to the primary under load: it keeps serving
 //
 // bench/chaos.mjs merges these into its SCENARIOS with one line, passing its helpers (`h`).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { REPO } from '../lib/peers.mjs';
 import { startLoad } from '../lib/load.mjs';
+import { runWrk, wrkAvailable } from '../lib/wrk.mjs';
 import { freePort, get, median, sleep } from '../lib/util.mjs';
 
 const SW_BIN = path.join(REPO, 'bin', 'smartworkers');
@@ -87,32 +88,11 @@ async function controlSocketOf(inst) {
 
 // ------------------------------------------------------------------ load clients
 
-let wrkChecked = null;
-
-/** `wrk` (Debian) when present, installed through apt-get when missing and we may; else null (autocannon). */
-export function wrkAvailable() {
-  if (wrkChecked !== null) return wrkChecked;
-  const has = () => spawnSync('wrk', ['--version'], { encoding: 'utf8' }).error === undefined;
-  if (!has() && process.getuid?.() === 0 && spawnSync('apt-get', ['--version']).error === undefined) {
-    process.stderr.write('installing wrk (Debian package) for the load client …\n');
-    spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore', timeout: 180000 });
-    spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'wrk'], { stdio: 'ignore', timeout: 180000 });
-  }
-  wrkChecked = has();
-  return wrkChecked;
-}
-
 /** Requests/s a load client got from `url` over `durationS`; wrk when available (a Node client takes most of a core here). */
 async function throughput(url, { connections = 50, durationS }) {
   if (wrkAvailable()) {
-    const child = spawn('wrk', ['-t1', `-c${connections}`, `-d${durationS}s`, '--latency', url], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c) => (out += c));
-    await new Promise((resolve) => child.on('exit', resolve));
-    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-    const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-    const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-    return { client: 'wrk', rps, failed: (errors ? errors.slice(1, 4).reduce((a, b) => a + Number(b), 0) : 0) + non2xx };
+    const r = await runWrk({ url, connections, durationS });
+    return { client: 'wrk', rps: r.rps, failed: r.failed };
   }
   const sum = await startLoad({ url, connections, durationS }).done;
   return { client: 'autocannon', rps: sum.rps, failed: sum.failed };
