@@ -29,15 +29,21 @@ describe('an app added by a deploy', () => {
   });
 });
 
+/** One ready worker of 'api' whose reload's replacement (a broken config) failed its boot once. */
+function failedReplacement(): { sim: Sim; oldId: number } {
+  const broken = settingsWith({ name: 'api', workers: 1 });
+  const sim = new Sim(broken);
+  sim.boot();
+  const oldId = sim.workers('ready')[0]!.id;
+  sim.send({ type: 'settings', settings: broken });
+  sim.exit(sim.workers('starting')[0]!.id, 1);
+  return { sim, oldId };
+}
+
 describe('a reload while a failed replacement waits for its retry', () => {
   it('forks nothing until the new settings arrive: the retry that is due boots the new config, not the broken one', () => {
-    const broken = settingsWith({ name: 'api', workers: 1 });
-    const sim = new Sim(broken);
-    sim.boot();
-    const [old] = sim.workers('ready');
-    sim.send({ type: 'settings', settings: broken });
-    const replacement = sim.workers('starting')[0]!;
-    sim.exit(replacement.id, 1);
+    const { sim, oldId } = failedReplacement();
+    const old = sim.worker(oldId);
     expect(sim.worker(old!.id).recycle).toMatchObject({ reason: 'reload', failedAttempts: 1 });
     // The retry's backoff passes with no tick yet (a loaded machine's timers run late) ...
     sim.now = sim.worker(old!.id).recycle!.retryAt + 1;
@@ -53,24 +59,19 @@ describe('a reload while a failed replacement waits for its retry', () => {
 
 describe('a reload while the replacement of a failed config is booting', () => {
   it('marks that replacement, and clears the backoff the old config earned: should it fail too, the new config is tried after the first backoff, not the fourth', () => {
-    const broken = settingsWith({ name: 'api', workers: 1 });
-    const sim = new Sim(broken);
-    sim.boot();
-    const [old] = sim.workers('ready');
-    sim.send({ type: 'settings', settings: broken });
-    for (let attempt = 0; attempt < 3; attempt++) {
-      sim.exit(sim.workers('starting')[0]!.id, 1);
+    const { sim, oldId } = failedReplacement();
+    const old = sim.worker(oldId);
+    for (let attempt = 1; attempt < 3; attempt++) {
       sim.now = sim.worker(old!.id).recycle!.retryAt;
       sim.send({ type: 'tick' });
+      sim.exit(sim.workers('starting')[0]!.id, 1);
     }
+    sim.now = sim.worker(old!.id).recycle!.retryAt;
+    sim.send({ type: 'tick' });
     expect(sim.worker(old!.id).recycle).toMatchObject({ failedAttempts: 3 });
     const firstDelay = (() => {
-      const probe = new Sim(broken);
-      probe.boot();
-      const [o] = probe.workers('ready');
-      probe.send({ type: 'settings', settings: broken });
-      probe.exit(probe.workers('starting')[0]!.id, 1);
-      return probe.worker(o!.id).recycle!.retryAt - probe.now;
+      const probe = failedReplacement();
+      return probe.sim.worker(probe.oldId).recycle!.retryAt - probe.sim.now;
     })();
     const booting = sim.workers('starting')[0]!;
     sim.send({ type: 'settings', settings: settingsWith({ name: 'api', workers: 1, env: { RELEASE: '2' } }) });
