@@ -29,7 +29,7 @@ export const OTHER_SIGNALS: readonly OtherSignal[] = [
   { signal: 'SIGURG', action: 'ignore', level: 'debug', why: 'urgent socket data; nothing to do' },
   { signal: 'SIGALRM', action: 'ignore', level: 'info', why: 'no timer of ours; ignored instead of ending the primary' },
   { signal: 'SIGVTALRM', action: 'ignore', level: 'info', why: 'no timer of ours; ignored instead of ending the primary' },
-  { signal: 'SIGPROF', action: 'ignore', level: 'info', why: 'no profiler of ours; ignored instead of ending the primary' },
+  { signal: 'SIGPROF', action: 'ignore', level: 'info', why: 'no profiler of ours; ignored instead of ending the primary (left to V8 when the primary runs with --cpu-prof or --prof)' },
   { signal: 'SIGIO', action: 'ignore', level: 'info', why: 'no async I/O of ours; ignored instead of ending the primary' },
   { signal: 'SIGPWR', action: 'ignore', level: 'info', why: 'power failure notice; the init system stops services with SIGTERM' },
   { signal: 'SIGXCPU', action: 'ignore', level: 'info', why: 'CPU time limit (RLIMIT_CPU) passed; the hard limit still ends the primary' },
@@ -46,6 +46,14 @@ interface SignalLogger {
   debug(obj: object, msg: string): void;
 }
 
+/**
+ * V8's sampling profiler (`--cpu-prof`, `--prof`) ticks on SIGPROF: a handler of ours would take
+ * the signal from it and leave an empty profile.
+ */
+export function profilerOwnsSigprof(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): boolean {
+  return [...execArgv, ...nodeOptions.split(/\s+/)].some((a) => /^--(cpu-prof|prof)(=|$)/.test(a));
+}
+
 /** Installs the handlers; returns a function that removes them. */
 export function installSignalHandlers(
   toSupervisor: (signal: PrimarySignal) => void,
@@ -55,6 +63,7 @@ export function installSignalHandlers(
   const installed: Array<[NodeJS.Signals, () => void]> = [];
   for (const signal of SUPERVISOR_SIGNALS) installed.push([signal, () => toSupervisor(signal)]);
   for (const other of OTHER_SIGNALS) {
+    if (other.signal === 'SIGPROF' && profilerOwnsSigprof()) continue;
     installed.push([
       other.signal,
       () => {

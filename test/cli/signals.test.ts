@@ -64,3 +64,14 @@ describe('the README documents every signal', () => {
     }
   });
 });
+
+describe('SIGPROF under a profiler', () => {
+  it('is left to V8 when the primary runs with --cpu-prof or --prof, and handled otherwise', async () => {
+    const { profilerOwnsSigprof } = await import('../../src/cli/signals');
+    expect(profilerOwnsSigprof(['--cpu-prof'], '')).toBe(true);
+    expect(profilerOwnsSigprof(['--cpu-prof-dir=/tmp'], '')).toBe(false); // only with --cpu-prof itself
+    expect(profilerOwnsSigprof([], '--max-old-space-size=512 --prof')).toBe(true);
+    expect(profilerOwnsSigprof(['--profile-x'], '--cpu-profiler')).toBe(false);
+    expect(profilerOwnsSigprof([], '')).toBe(false);
+  });
+});
