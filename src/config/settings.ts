@@ -251,7 +251,7 @@ const APP_ROWS = [
   },
   {
     key: 'log_max_size', field: 'logMaxSize', kind: 'size', default: '10MB',
-    description: 'A log file that reaches this size is rotated (checked every second, for every file of every worker); 0 = no rotation by size.',
+    description: 'A log file that reaches this size is rotated (checked every 1–5 s, sooner the faster the file grows, at most 32 files a second); 0 = no rotation by size.',
   },
   {
     key: 'log_rotate_cron', field: 'logRotateCron', kind: 'cron', defaultText: 'none', example: "'0 0 * * *'",
